@@ -1,0 +1,40 @@
+"""Feature specs, flag parsing and (de)quantization against the seed's formula."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer_module import features as F
+
+
+def test_dequantize_matches_seed_formula_for_all_bytes():
+    b = np.arange(256, dtype=np.uint8)
+    max_q, min_q = 2.0, -2.0
+    seed = b.astype(np.float32) * ((max_q - min_q) / 255.0) + ((max_q - min_q) / 512.0 + min_q)
+    np.testing.assert_allclose(F.dequantize_np(b), seed, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(F.dequantize_tf(tf.constant(b)).numpy(), F.dequantize_np(b), atol=0)
+    assert F.dequantize_np(np.uint8(0)) == pytest.approx(-2 + 4 / 512)
+
+
+def test_quantize_inverts_dequantize_and_clips():
+    b = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(F.quantize_np(F.dequantize_np(b)), b)
+    np.testing.assert_array_equal(F.quantize_np(np.array([-9.0, 9.0])), [0, 255])
+
+
+def test_from_flags_parses_seed_strings():
+    spec = F.FeatureSpec.from_flags("rgb,audio", "1024,128", frame_features=True)
+    assert spec.names == ("rgb", "audio") and spec.dim == 1152 and spec.frame_level
+    assert F.FeatureSpec.from_flags("mean_audio", "128", False).dim == 128
+
+
+@pytest.mark.parametrize("names,sizes,frame,needle", [
+    ("rgb,audio", "1024", True, "same length"),
+    ("mean_rgb,colour", "1024,3", False, "'colour'"),
+    ("mean_rgb", "512", False, "size 1024"),
+    ("", "", False, "empty"),
+    ("rgb", "1024", False, "unknown video-level feature 'rgb'"),
+    ("mean_rgb", "abc", False, "integers"),
+])
+def test_from_flags_rejects_bad_values(names, sizes, frame, needle):
+    with pytest.raises(ValueError, match=needle):
+        F.FeatureSpec.from_flags(names, sizes, frame)

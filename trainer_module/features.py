@@ -1,0 +1,125 @@
+"""YouTube-8M record format: the single source of truth for feature specs and dequantization.
+
+Every path (CLI input pipeline, Transform's preprocessing_fn, Trainer, serving signature, export)
+takes its feature names, sizes, dtypes and the (de)quantization formula from this module.
+
+Video level (tf.Example):       id bytes, labels int64 list, mean_rgb float[1024], mean_audio float[128]
+Frame level (tf.SequenceExample): context id, labels; feature lists rgb / audio, one uint8 byte
+string per frame (1024 / 128 bytes), 1 frame per second, up to 300 frames.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+NUM_CLASSES = 3862
+MAX_FRAMES = 300
+ID_KEY = "id"
+LABELS_KEY = "labels"
+QUANT_MIN = -2.0
+QUANT_MAX = 2.0
+
+VIDEO_FEATURE_SIZES = {"mean_rgb": 1024, "mean_audio": 128}
+FRAME_FEATURE_SIZES = {"rgb": 1024, "audio": 128}
+
+# Names of the tensors every model and the transform graph agree on.
+FEATURES = "features"        # [batch, dim] or [batch, max_frames, dim] float32
+NUM_FRAMES = "num_frames"    # [batch] int32 (1 for video-level data)
+LABELS_MULTI_HOT = "labels_multi_hot"  # [batch, NUM_CLASSES] float32
+VIDEO_ID = "video_id"        # [batch] string
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSpec:
+    """Which features a model reads, in which order, and whether they are per frame.
+
+    Attributes:
+      names: feature keys in concatenation order, e.g. ("mean_rgb", "mean_audio").
+      sizes: per-feature (per-frame) dimensionality, same length as names.
+      frame_level: True for SequenceExample frame features, False for video-level means.
+      max_frames: frames kept per video (longer videos are trimmed, shorter ones zero-padded).
+    """
+
+    names: tuple[str, ...]
+    sizes: tuple[int, ...]
+    frame_level: bool = False
+    max_frames: int = MAX_FRAMES
+
+    def __post_init__(self):
+        if not self.names:
+            raise ValueError("--feature_names is empty: expected a comma-separated list such as "
+                             f"{','.join(self._known())}")
+        if len(self.names) != len(self.sizes):
+            raise ValueError(f"--feature_names has {len(self.names)} entries ({','.join(self.names)}) "
+                             f"but --feature_sizes has {len(self.sizes)} "
+                             f"({','.join(map(str, self.sizes))}): they must have the same length")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"--feature_names repeats a name: {','.join(self.names)}")
+        known = self._known()
+        level = "frame-level (--frame_features)" if self.frame_level else "video-level"
+        for name, size in zip(self.names, self.sizes):
+            if name not in known:
+                raise ValueError(f"--feature_names: unknown {level} feature {name!r}; expected one of "
+                                 f"{', '.join(known)}")
+            if size != known[name]:
+                raise ValueError(f"--feature_sizes: feature {name!r} has size {known[name]} in YT8M "
+                                 f"data, got {size}")
+        if not 1 <= self.max_frames <= 100_000:
+            raise ValueError(f"max_frames must be a positive frame count, got {self.max_frames}")
+
+    def _known(self) -> dict[str, int]:
+        return FRAME_FEATURE_SIZES if self.frame_level else VIDEO_FEATURE_SIZES
+
+    @property
+    def dim(self) -> int:
+        """Width of the concatenated feature vector (per frame for frame-level data)."""
+        return sum(self.sizes)
+
+    @classmethod
+    def default(cls, frame_level: bool = False, max_frames: int = MAX_FRAMES) -> "FeatureSpec":
+        sizes = FRAME_FEATURE_SIZES if frame_level else VIDEO_FEATURE_SIZES
+        return cls(tuple(sizes), tuple(sizes.values()), frame_level, max_frames)
+
+    @classmethod
+    def from_flags(cls, feature_names: str, feature_sizes: str, frame_features: bool,
+                   max_frames: int = MAX_FRAMES) -> "FeatureSpec":
+        """Parses the seed's comma-separated --feature_names / --feature_sizes strings.
+
+        Raises:
+          ValueError: empty lists, unequal lengths, unknown names or sizes that differ from YT8M.
+        """
+        names = tuple(n.strip() for n in feature_names.split(",") if n.strip())
+        try:
+            sizes = tuple(int(s) for s in feature_sizes.split(",") if s.strip())
+        except ValueError:
+            raise ValueError(f"--feature_sizes must be comma-separated integers, got {feature_sizes!r}"
+                             ) from None
+        return cls(names, sizes, frame_features, max_frames)
+
+    def to_flags(self) -> dict:
+        return {"feature_names": ",".join(self.names),
+                "feature_sizes": ",".join(map(str, self.sizes)),
+                "frame_features": self.frame_level, "max_frames": self.max_frames}
+
+
+def dequantize_np(feat: np.ndarray, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN) -> np.ndarray:
+    """The seed's dequantization: uint8 bytes -> float32 in [min_q, max_q]."""
+    scalar = (max_q - min_q) / 255.0
+    bias = (max_q - min_q) / 512.0 + min_q
+    return (np.asarray(feat, np.float32) * np.float32(scalar) + np.float32(bias)).astype(np.float32)
+
+
+def quantize_np(feat: np.ndarray, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN) -> np.ndarray:
+    """Inverse of dequantize: float -> uint8, round((clip(f) - min) * 255 / (max - min))."""
+    clipped = np.clip(np.asarray(feat, np.float64), min_q, max_q)
+    return np.round((clipped - min_q) * 255.0 / (max_q - min_q)).astype(np.uint8)
+
+
+def dequantize_tf(feat, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN):
+    """TensorFlow twin of dequantize_np (same float32 arithmetic)."""
+    import tensorflow as tf
+
+    scalar = (max_q - min_q) / 255.0
+    bias = (max_q - min_q) / 512.0 + min_q
+    return tf.cast(feat, tf.float32) * tf.constant(scalar, tf.float32) + tf.constant(bias, tf.float32)

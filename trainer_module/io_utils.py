@@ -1,0 +1,87 @@
+"""Atomic file outputs: write to a temporary sibling, rename into place only on success.
+
+A crash (or an exception) never leaves a truncated file at a final path: the CSV, the .tgz,
+model_flags.json, metrics JSON, reports and generated shards all go through here.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from typing import Iterator
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def _tmp_name(path: str) -> str:
+    directory, base = os.path.split(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; final files get the usual mode
+    return tmp
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """Yields a temporary path next to ``path``; renames it to ``path`` if the block succeeds."""
+    tmp = _tmp_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text(path: str, text: str) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_json(path: str, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+class AtomicWriters:
+    """Several output files that appear together when the ``with`` block succeeds.
+
+    On an exception every temporary file is removed and no final path is touched.
+    """
+
+    def __init__(self):
+        self._open: list[tuple[object, str, str]] = []  # (handle, tmp, final)
+
+    def __enter__(self) -> "AtomicWriters":
+        return self
+
+    def tfrecord(self, path: str):
+        import tensorflow as tf
+
+        tmp = _tmp_name(path)
+        handle = tf.io.TFRecordWriter(tmp)
+        self._open.append((handle, tmp, path))
+        return handle
+
+    def text(self, path: str):
+        tmp = _tmp_name(path)
+        handle = open(tmp, "w", encoding="utf-8", newline="")
+        self._open.append((handle, tmp, path))
+        return handle
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for handle, _, _ in self._open:
+            handle.close()
+        for _, tmp, final in self._open:
+            if exc_type is None:
+                os.replace(tmp, final)
+            elif os.path.exists(tmp):
+                os.remove(tmp)

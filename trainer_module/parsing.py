@@ -1,0 +1,107 @@
+"""Parsing serialized YT8M records into model inputs, in TensorFlow.
+
+Two steps, shared by every path:
+  1. ``parse_serialized``: serialized tf.Example / tf.SequenceExample batch -> raw feature dict
+     (dense floats for video level, ragged per-frame byte strings for frame level, sparse labels).
+     Transform's ExampleGen/TFXIO produces the same raw dict, so step 2 also runs inside
+     ``preprocessing_fn``: one implementation of dequantization, padding and multi-hot labels.
+  2. ``to_model_inputs``: raw dict -> {features, num_frames, labels_multi_hot, video_id}.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from trainer_module import features as F
+
+
+def example_feature_spec(spec: F.FeatureSpec, with_labels: bool = True) -> dict:
+    """tf.io feature spec of a video-level tf.Example."""
+    out = {F.ID_KEY: tf.io.FixedLenFeature([], tf.string, default_value="")}
+    for name, size in zip(spec.names, spec.sizes):
+        out[name] = tf.io.FixedLenFeature([size], tf.float32)
+    if with_labels:
+        out[F.LABELS_KEY] = tf.io.VarLenFeature(tf.int64)
+    return out
+
+
+def sequence_feature_specs(spec: F.FeatureSpec, with_labels: bool = True) -> tuple[dict, dict]:
+    """(context, sequence) specs of a frame-level tf.SequenceExample."""
+    context = {F.ID_KEY: tf.io.FixedLenFeature([], tf.string, default_value="")}
+    if with_labels:
+        context[F.LABELS_KEY] = tf.io.VarLenFeature(tf.int64)
+    # int64 row splits: the transform graph expects them (int32 fails against it).
+    sequence = {name: tf.io.RaggedFeature(tf.string, row_splits_dtype=tf.int64) for name in spec.names}
+    return context, sequence
+
+
+def parse_serialized(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bool = True) -> dict:
+    """Parses a batch of serialized records ([batch] string) into the raw feature dict."""
+    if not spec.frame_level:
+        return tf.io.parse_example(serialized, example_feature_spec(spec, with_labels))
+    context_spec, sequence_spec = sequence_feature_specs(spec, with_labels)
+    context, sequences, _ = tf.io.parse_sequence_example(serialized, context_spec, sequence_spec)
+    return {**context, **sequences}
+
+
+def multi_hot(labels: tf.SparseTensor) -> tf.Tensor:
+    """Sparse label ids [batch, None] -> multi-hot float32 [batch, NUM_CLASSES].
+
+    Raises (at run time) InvalidArgumentError naming the valid range for ids outside it.
+    """
+    ids = tf.sparse.to_dense(labels, default_value=-1)  # [batch, max_labels]
+    check = tf.debugging.assert_less(
+        labels.values, tf.constant(F.NUM_CLASSES, labels.values.dtype),
+        message=f"labels: every label id must be < {F.NUM_CLASSES} (the YT8M vocabulary size)")
+    check_neg = tf.debugging.assert_non_negative(labels.values, message="labels: negative label id")
+    with tf.control_dependencies([check, check_neg]):
+        one_hot = tf.one_hot(ids, F.NUM_CLASSES, dtype=tf.float32)  # -1 -> zero row
+    # [batch, NUM_CLASSES]; an empty label list (test split) gives a zero row.
+    return tf.reduce_max(one_hot, axis=1) if one_hot.shape.rank == 3 else one_hot
+
+
+def _frames(ragged: tf.RaggedTensor, name: str, size: int, max_frames: int):
+    """Ragged per-frame byte strings -> (dequantized [batch, max_frames, size], frames [batch])."""
+    if ragged.ragged_rank == 2:  # TFXIO gives [batch, frames, 1]
+        ragged = tf.RaggedTensor.from_row_splits(ragged.flat_values, ragged.row_splits)
+    flat = ragged.flat_values  # [total_frames] string
+    check = tf.debugging.assert_equal(
+        tf.strings.length(flat), tf.constant(size, tf.int32),
+        message=f"frame feature {name!r}: every frame must hold exactly {size} bytes")
+    with tf.control_dependencies([check]):
+        decoded = tf.io.decode_raw(flat, tf.uint8, fixed_length=size)  # [total_frames, size]
+    values = F.dequantize_tf(decoded)
+    frames = tf.RaggedTensor.from_row_splits(values, ragged.row_splits)[:, :max_frames]
+    dense = frames.to_tensor(default_value=0.0, shape=[None, max_frames, size])
+    return dense, tf.cast(frames.row_lengths(), tf.int32)
+
+
+def to_model_inputs(raw: dict, spec: F.FeatureSpec, with_labels: bool = True) -> dict:
+    """Raw feature dict -> model inputs.
+
+    Returns:
+      {FEATURES: [batch, dim] or [batch, max_frames, dim] float32, NUM_FRAMES: [batch] int32,
+       VIDEO_ID: [batch] string, and LABELS_MULTI_HOT: [batch, NUM_CLASSES] when with_labels}.
+    """
+    video_id = tf.reshape(raw[F.ID_KEY], [-1])
+    if spec.frame_level:
+        parts, num_frames = [], None
+        for name, size in zip(spec.names, spec.sizes):
+            dense, frames = _frames(raw[name], name, size, spec.max_frames)
+            parts.append(dense)
+            num_frames = frames if num_frames is None else tf.minimum(num_frames, frames)
+        features = tf.concat(parts, axis=-1)  # [batch, max_frames, dim]
+    else:
+        parts = []
+        for name, size in zip(spec.names, spec.sizes):
+            parts.append(tf.ensure_shape(tf.cast(raw[name], tf.float32), [None, size]))
+        features = tf.concat(parts, axis=-1)  # [batch, dim]
+        num_frames = tf.ones_like(video_id, dtype=tf.int32)
+    out = {F.FEATURES: features, F.NUM_FRAMES: num_frames, F.VIDEO_ID: video_id}
+    if with_labels:
+        out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY])
+    return out
+
+
+def parse_batch(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bool = True) -> dict:
+    """parse_serialized followed by to_model_inputs."""
+    return to_model_inputs(parse_serialized(serialized, spec, with_labels), spec, with_labels)

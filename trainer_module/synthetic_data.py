@@ -1,0 +1,236 @@
+"""Synthetic YouTube-8M dataset generator writing records in the exact YT8M 2018 format.
+
+Structure that makes models learnable and comparable:
+  * 3862 classes with long-tailed frequencies (vocabulary.csv's TrainVideoCount, else Zipf(1.0));
+  * 1 + Poisson(2) labels per video (mean about 3), drawn without replacement by frequency;
+  * each class owns a random prototype direction in the 1152-d (rgb ++ audio) space. A video's
+    frames are noise plus, for each of its labels, that label's prototype scaled by ``signal``
+    during a random contiguous segment (30-70 % of the video). Averaging over frames dilutes the
+    evidence while pooling models can find the segments, as with real videos;
+  * frame features are quantized to uint8 like the real data; with frame-level output the
+    video-level ``mean_rgb``/``mean_audio`` are the means of the dequantized frames.
+
+Every video draws from its own ``np.random.default_rng([seed, index])`` stream, so the output is
+identical for a seed whatever the shard count, and memory does not grow with the number of
+videos (records are streamed to their shards).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+from typing import Iterator
+
+import numpy as np
+
+from trainer_module import features as F
+from trainer_module import io_utils
+
+SPLITS = ("train", "validate", "test")
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_RGB, _AUDIO = F.FRAME_FEATURE_SIZES["rgb"], F.FRAME_FEATURE_SIZES["audio"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """Options of ``yt8m generate-data`` (validated here, at the boundary)."""
+
+    output_dir: str
+    num_videos: int
+    frame_level: bool = False
+    num_shards: int = 4
+    seed: int = 0
+    vocabulary: str | None = None
+    signal: float = 1.0
+    validate_fraction: float = 0.15
+    test_fraction: float = 0.15
+    min_frames: int = 60
+    max_frames: int = F.MAX_FRAMES
+    noise: float = 0.5
+
+    def __post_init__(self):
+        if self.num_videos < 1 or self.num_videos > len(_ID_ALPHABET) ** 4:
+            raise ValueError(f"--num_videos must be between 1 and {len(_ID_ALPHABET) ** 4}, "
+                             f"got {self.num_videos}")
+        if self.num_shards < 1:
+            raise ValueError(f"--num_shards must be >= 1, got {self.num_shards}")
+        if self.signal < 0 or self.noise <= 0:
+            raise ValueError(f"--signal must be >= 0 and noise > 0, got {self.signal}, {self.noise}")
+        fractions = (self.validate_fraction, self.test_fraction)
+        if any(f < 0 for f in fractions) or sum(fractions) >= 1:
+            raise ValueError("--validate_fraction and --test_fraction must be >= 0 and sum to < 1, "
+                             f"got {fractions}")
+        if not 1 <= self.min_frames <= self.max_frames <= F.MAX_FRAMES:
+            raise ValueError(f"frames per video must satisfy 1 <= --min_frames <= --max_frames <= "
+                             f"{F.MAX_FRAMES}, got {self.min_frames}, {self.max_frames}")
+        if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
+            raise ValueError(f"--output_dir {self.output_dir!r} exists and is not a directory")
+
+    def split_sizes(self) -> dict[str, int]:
+        n_val = int(round(self.num_videos * self.validate_fraction))
+        n_test = int(round(self.num_videos * self.test_fraction))
+        return {"train": self.num_videos - n_val - n_test, "validate": n_val, "test": n_test}
+
+
+def class_frequencies(vocabulary: str | None) -> np.ndarray:
+    """Per-class sampling probabilities [NUM_CLASSES]: TrainVideoCount from the vocabulary or Zipf."""
+    if vocabulary is None:
+        counts = 1.0 / np.arange(1, F.NUM_CLASSES + 1, dtype=np.float64)
+    else:
+        counts = np.zeros(F.NUM_CLASSES)
+        with open(vocabulary, newline="", encoding="utf-8") as f:
+            for line_no, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    counts[int(row["Index"])] = float(row["TrainVideoCount"])
+                except (KeyError, ValueError, IndexError):
+                    raise ValueError(f"{vocabulary}:{line_no}: expected Index and TrainVideoCount "
+                                     f"columns with Index < {F.NUM_CLASSES}") from None
+        if (counts <= 0).any():
+            raise ValueError(f"{vocabulary}: TrainVideoCount missing or zero for "
+                             f"{int((counts <= 0).sum())} classes")
+    return counts / counts.sum()
+
+
+def video_id(index: int) -> str:
+    """Unique 4-character id for a video index (a fixed bijective scramble of the index)."""
+    n = len(_ID_ALPHABET) ** 4
+    x = (index * 2654435761 + 12345) % n  # odd multiplier, coprime with 62**4 -> bijection
+    chars = []
+    for _ in range(4):
+        x, r = divmod(x, len(_ID_ALPHABET))
+        chars.append(_ID_ALPHABET[r])
+    return "".join(chars)
+
+
+@dataclasses.dataclass
+class Video:
+    """One generated video: id, labels, quantized frames [frames, 1152] and float means."""
+
+    vid: str
+    labels: np.ndarray
+    frames: np.ndarray | None  # uint8 [frames, 1152], only for frame-level output
+    mean_rgb: np.ndarray
+    mean_audio: np.ndarray
+
+
+class VideoFactory:
+    """Draws videos deterministically from the class prototypes."""
+
+    def __init__(self, config: GeneratorConfig):
+        self.config = config
+        self.cum_freq = np.cumsum(class_frequencies(config.vocabulary))
+        protos = np.random.default_rng([config.seed, 2**31]).standard_normal(
+            (F.NUM_CLASSES, _RGB + _AUDIO), dtype=np.float32)
+        self.protos = protos / np.sqrt(_RGB + _AUDIO) * 8.0  # norm 8, per-dim ~0.24
+
+    def labels(self, rng: np.random.Generator) -> np.ndarray:
+        n = 1 + min(rng.poisson(2.0), 30)
+        picked: list[int] = []
+        while len(picked) < n:
+            draw = np.searchsorted(self.cum_freq, rng.random(2 * n), side="right")
+            for c in np.minimum(draw, F.NUM_CLASSES - 1):
+                if c not in picked and len(picked) < n:
+                    picked.append(int(c))
+        return np.sort(np.array(picked, dtype=np.int64))
+
+    def make(self, index: int, with_labels: bool) -> Video:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, index])
+        labels = self.labels(rng)
+        n_frames = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
+        base = rng.standard_normal(_RGB + _AUDIO, dtype=np.float32) * 0.3
+        signal = np.zeros((n_frames, _RGB + _AUDIO), np.float32)
+        for c in labels:
+            length = max(1, int(n_frames * rng.uniform(0.3, 0.7)))
+            start = int(rng.integers(0, n_frames - length + 1))
+            signal[start:start + length] += cfg.signal * self.protos[c]
+        noise = rng.standard_normal((n_frames, _RGB + _AUDIO), dtype=np.float32) * cfg.noise
+        floats = base + signal + noise  # [frames, 1152]
+        out_labels = labels if with_labels else np.zeros(0, np.int64)
+        if cfg.frame_level:
+            frames = F.quantize_np(floats)
+            means = F.dequantize_np(frames).mean(axis=0)
+        else:
+            frames, means = None, floats.mean(axis=0)
+        return Video(video_id(index), out_labels, frames, means[:_RGB], means[_RGB:])
+
+
+def video_example(video: Video) -> bytes:
+    """Serialized video-level tf.Example (keys and dtypes of the real 2018 records).
+
+    Deterministic serialization (map keys sorted) makes the bytes reproducible for a seed.
+    """
+    import tensorflow as tf
+
+    feature = {
+        F.ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[video.vid.encode()])),
+        "mean_rgb": tf.train.Feature(float_list=tf.train.FloatList(value=video.mean_rgb)),
+        F.LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=video.labels)),
+        "mean_audio": tf.train.Feature(float_list=tf.train.FloatList(value=video.mean_audio)),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
+
+
+def frame_sequence_example(video: Video) -> bytes:
+    """Serialized frame-level tf.SequenceExample: one uint8 byte string per frame and feature."""
+    import tensorflow as tf
+
+    context = {
+        F.ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[video.vid.encode()])),
+        F.LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=video.labels)),
+    }
+    rgb = [tf.train.Feature(bytes_list=tf.train.BytesList(value=[f[:_RGB].tobytes()]))
+           for f in video.frames]
+    audio = [tf.train.Feature(bytes_list=tf.train.BytesList(value=[f[_RGB:].tobytes()]))
+             for f in video.frames]
+    lists = {"rgb": tf.train.FeatureList(feature=rgb), "audio": tf.train.FeatureList(feature=audio)}
+    return tf.train.SequenceExample(
+        context=tf.train.Features(feature=context),
+        feature_lists=tf.train.FeatureLists(feature_list=lists)).SerializeToString(deterministic=True)
+
+
+def _split_indices(config: GeneratorConfig) -> Iterator[tuple[str, int]]:
+    start = 0
+    for split, size in config.split_sizes().items():
+        for i in range(start, start + size):
+            yield split, i
+        start += size
+
+
+def generate(config: GeneratorConfig, progress: bool = True) -> dict[str, int]:
+    """Writes the dataset and returns the number of videos per split.
+
+    Layout: ``video/{split}NNNN.tfrecord``, ``frame/{split}NNNN.tfrecord`` (with frame_level),
+    ``{train,validate}_labels.csv`` (``VideoId,Labels`` with space-separated label ids).
+    Files appear at their final paths only when complete (written to a temporary name first).
+    """
+    from tqdm import tqdm
+
+    factory = VideoFactory(config)
+    kinds = ["video"] + (["frame"] if config.frame_level else [])
+    sizes = config.split_sizes()
+    with io_utils.AtomicWriters() as writers:
+        shards = {}
+        for split, size in sizes.items():
+            n_shards = min(config.num_shards, size)
+            for kind in kinds:
+                shards[split, kind] = [
+                    writers.tfrecord(os.path.join(config.output_dir, kind, f"{split}{s:04d}.tfrecord"))
+                    for s in range(n_shards)]
+        label_csvs = {split: writers.text(os.path.join(config.output_dir, f"{split}_labels.csv"))
+                      for split in ("train", "validate") if sizes[split]}
+        for csv_file in label_csvs.values():
+            csv_file.write("VideoId,Labels\n")
+        counters = {split: 0 for split in SPLITS}
+        for split, index in tqdm(_split_indices(config), total=config.num_videos, unit="video",
+                                 desc="generate-data", disable=not progress, mininterval=1.0):
+            video = factory.make(index, with_labels=split != "test")
+            n = counters[split]
+            counters[split] += 1
+            shards[split, "video"][n % len(shards[split, "video"])].write(video_example(video))
+            if config.frame_level:
+                shards[split, "frame"][n % len(shards[split, "frame"])].write(
+                    frame_sequence_example(video))
+            if split in label_csvs:
+                label_csvs[split].write(f"{video.vid},{' '.join(map(str, video.labels))}\n")
+    return counters

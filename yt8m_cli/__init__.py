@@ -1,0 +1,1 @@
+"""yt8m_cli package."""

@@ -1,0 +1,9 @@
+"""Registry of the ``yt8m`` subcommands (explicit: name -> module with add_arguments/run)."""
+from __future__ import annotations
+
+from trainer_module.errors import DataError  # noqa: F401  (re-exported for main)
+from yt8m_cli import cmd_generate
+
+COMMANDS = {
+    "generate-data": cmd_generate,
+}

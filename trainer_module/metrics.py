@@ -1,0 +1,205 @@
+"""YouTube-8M evaluation metrics, vectorized NumPy: Hit@1, PERR, GAP@k, mAP.
+
+One implementation shared by training summaries, ``yt8m eval``, ``yt8m score`` and the TFMA
+metric of the Evaluator.
+
+Definitions (those of the starter code's eval_util / average_precision_calculator):
+  * Hit@1: fraction of videos whose top-scored class is a positive.
+  * PERR: for a video with p positives, precision of its top-p scores; averaged over all videos
+    (videos without positives add 0, as in the seed).
+  * GAP@k: pool every video's top-k (score, is-positive) pairs, sort by score descending and
+    compute average precision, normalized by the number of all positives in the ground truth
+    (positives outside a video's top k count as missed).
+  * per-class AP / mAP: the same computation restricted to each class's pooled top-k pairs; mAP
+    averages the classes that have at least one positive (``map_all_classes`` averages all
+    classes, counting empty ones as 0, as the seed's eval.py printed).
+
+Ties: pairs with equal scores form one block ranked together (precision taken at the end of the
+block). The seed broke ties by a fixed random shuffle; with continuous scores both agree, and the
+block rule makes the result independent of input order, which streaming merges need.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+DEFAULT_TOP_K = 20
+
+
+def _check_top_k(top_k: int) -> None:
+    if int(top_k) != top_k or top_k <= 0:
+        raise ValueError(f"--top_k must be a positive integer, got {top_k}")
+
+
+def _check_shapes(predictions: np.ndarray, labels: np.ndarray) -> None:
+    if predictions.ndim != 2 or predictions.shape != labels.shape:
+        raise ValueError(f"predictions {predictions.shape} and labels {labels.shape} must both be "
+                         "[num_videos, num_classes]")
+
+
+def hit_at_one(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of videos whose highest-scored class is a positive."""
+    _check_shapes(predictions, labels)
+    if len(predictions) == 0:
+        return 0.0
+    top = np.argmax(predictions, axis=1)
+    return float(np.mean(labels[np.arange(len(labels)), top] > 0))
+
+
+def perr_per_video(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Precision at equal recall rate of every video [num_videos] (0 without positives)."""
+    _check_shapes(predictions, labels)
+    positives = (labels > 0)
+    num_pos = positives.sum(axis=1)  # [n]
+    order = np.argsort(-predictions, axis=1, kind="stable")  # [n, C]
+    ranked_hits = np.take_along_axis(positives, order, axis=1)
+    within = np.arange(predictions.shape[1])[None, :] < num_pos[:, None]
+    hits = (ranked_hits & within).sum(axis=1)
+    return np.where(num_pos > 0, hits / np.maximum(num_pos, 1), 0.0)
+
+
+def perr(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Average PERR over all videos."""
+    values = perr_per_video(predictions, labels)
+    return float(values.mean()) if len(values) else 0.0
+
+
+def top_k_pairs(predictions: np.ndarray, labels: np.ndarray, top_k: int):
+    """Each video's top-k predictions: (scores [n, k] float, classes [n, k] int, hits [n, k] bool)."""
+    _check_top_k(top_k)
+    _check_shapes(predictions, labels)
+    k = min(int(top_k), predictions.shape[1])
+    if k < predictions.shape[1]:
+        idx = np.argpartition(-predictions, k - 1, axis=1)[:, :k]
+    else:
+        idx = np.broadcast_to(np.arange(k), predictions.shape).copy()
+    scores = np.take_along_axis(predictions, idx, axis=1)
+    hits = np.take_along_axis(labels, idx, axis=1) > 0
+    return scores, idx, hits
+
+
+def average_precision(scores: np.ndarray, hits: np.ndarray, num_positives: float) -> float:
+    """AP of pooled (score, hit) pairs against num_positives ground-truth positives."""
+    if num_positives <= 0 or scores.size == 0:
+        return 0.0
+    order = np.argsort(-scores, kind="stable")
+    s, h = scores[order], hits[order].astype(np.float64)
+    cum_hits = np.cumsum(h)
+    block_end = np.r_[s[1:] != s[:-1], True]
+    ends = np.flatnonzero(block_end)
+    hits_at_end = cum_hits[ends]
+    hits_in_block = np.diff(np.r_[0.0, hits_at_end])
+    precision = hits_at_end / (ends + 1)
+    return float(np.sum(precision * hits_in_block) / num_positives)
+
+
+def per_class_average_precision(scores: np.ndarray, classes: np.ndarray, hits: np.ndarray,
+                                positives_per_class: np.ndarray) -> np.ndarray:
+    """AP of every class [num_classes] from pooled top-k pairs (flat arrays); 0 without positives."""
+    num_classes = len(positives_per_class)
+    if scores.size == 0:
+        return np.zeros(num_classes)
+    order = np.lexsort((-scores, classes))  # by class, then score descending
+    s, c, h = scores[order], classes[order], hits[order].astype(np.float64)
+    n = len(s)
+    class_start = np.r_[True, c[1:] != c[:-1]]
+    start_pos = np.maximum.accumulate(np.where(class_start, np.arange(n), 0))
+    cum = np.cumsum(h)
+    cum_before_class = np.where(start_pos > 0, cum[start_pos - 1], 0.0)
+    cum_in_class = cum - cum_before_class
+    rank = np.arange(n) - start_pos + 1
+    block_end = np.r_[(s[1:] != s[:-1]) | (c[1:] != c[:-1]), True]
+    ends = np.flatnonzero(block_end)
+    prev_cum = np.r_[0.0, cum_in_class[ends][:-1]]
+    same_class_as_prev = np.r_[False, c[ends][1:] == c[ends][:-1]]
+    hits_in_block = cum_in_class[ends] - np.where(same_class_as_prev, prev_cum, 0.0)
+    contrib = cum_in_class[ends] / rank[ends] * hits_in_block
+    sums = np.bincount(c[ends], weights=contrib, minlength=num_classes)
+    return np.where(positives_per_class > 0, sums / np.maximum(positives_per_class, 1), 0.0)
+
+
+def gap(predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> float:
+    """Global average precision over every video's top-k predictions."""
+    scores, _, hits = top_k_pairs(predictions, labels, top_k)
+    return average_precision(scores.ravel(), hits.ravel(), float((labels > 0).sum()))
+
+
+@dataclasses.dataclass
+class MetricsAccumulator:
+    """Streaming, mergeable state for all metrics: only each video's top-k pairs are kept.
+
+    Memory is about 9 * top_k bytes per video (float32 score, int16 class, bool hit) plus a
+    [num_classes] positive count. ``merge`` is associative and commutative, so partial states
+    from shards, batches or Beam workers combine in any order to the same result.
+    """
+
+    num_classes: int
+    top_k: int = DEFAULT_TOP_K
+    num_videos: int = 0
+    sum_hit_at_one: float = 0.0
+    sum_perr: float = 0.0
+    sum_loss: float = 0.0
+    positives_per_class: np.ndarray = None
+    scores: list = dataclasses.field(default_factory=list)
+    classes: list = dataclasses.field(default_factory=list)
+    hits: list = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        _check_top_k(self.top_k)
+        if self.positives_per_class is None:
+            self.positives_per_class = np.zeros(self.num_classes, np.int64)
+
+    def add(self, predictions: np.ndarray, labels: np.ndarray, loss_sum: float = 0.0) -> None:
+        """Adds a batch: predictions and multi-hot labels [batch, num_classes]."""
+        predictions = np.asarray(predictions, np.float32)
+        labels = np.asarray(labels)
+        _check_shapes(predictions, labels)
+        if predictions.shape[1] != self.num_classes:
+            raise ValueError(f"expected {self.num_classes} classes, got {predictions.shape[1]}")
+        s, c, h = top_k_pairs(predictions, labels, self.top_k)
+        self.scores.append(s.ravel())
+        self.classes.append(c.ravel().astype(np.int16 if self.num_classes < 2**15 else np.int32))
+        self.hits.append(h.ravel())
+        self.positives_per_class += (labels > 0).sum(axis=0)
+        self.num_videos += len(predictions)
+        self.sum_hit_at_one += hit_at_one(predictions, labels) * len(predictions)
+        self.sum_perr += float(perr_per_video(predictions, labels).sum())
+        self.sum_loss += float(loss_sum)
+
+    def merge(self, other: "MetricsAccumulator") -> "MetricsAccumulator":
+        if (other.num_classes, other.top_k) != (self.num_classes, self.top_k):
+            raise ValueError("cannot merge accumulators with different num_classes or top_k")
+        self.num_videos += other.num_videos
+        self.sum_hit_at_one += other.sum_hit_at_one
+        self.sum_perr += other.sum_perr
+        self.sum_loss += other.sum_loss
+        self.positives_per_class = self.positives_per_class + other.positives_per_class
+        self.scores += other.scores
+        self.classes += other.classes
+        self.hits += other.hits
+        return self
+
+    def _pairs(self):
+        cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)  # noqa: E731
+        return cat(self.scores, np.float32), cat(self.classes, np.int32), cat(self.hits, bool)
+
+    def class_aps(self) -> np.ndarray:
+        s, c, h = self._pairs()
+        return per_class_average_precision(s, c.astype(np.int64), h, self.positives_per_class)
+
+    def result(self) -> dict:
+        """{'gap', 'hit_at_one', 'perr', 'map', 'map_all_classes', 'loss', 'num_videos'}."""
+        s, _, h = self._pairs()
+        n = max(self.num_videos, 1)
+        aps = self.class_aps()
+        present = self.positives_per_class > 0
+        return {
+            "gap": average_precision(s, h, float(self.positives_per_class.sum())),
+            "hit_at_one": self.sum_hit_at_one / n,
+            "perr": self.sum_perr / n,
+            "map": float(aps[present].mean()) if present.any() else 0.0,
+            "map_all_classes": float(aps.mean()),
+            "loss": self.sum_loss / n,
+            "num_videos": self.num_videos,
+        }

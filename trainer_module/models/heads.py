@@ -1,0 +1,41 @@
+"""Video-level classifiers ([batch, d] -> [batch, 3862] probabilities) shared by all models.
+
+``video_level_classifier_model`` of every frame-level model picks one of these by name.
+"""
+from __future__ import annotations
+
+import tf_keras
+
+from trainer_module import features as F
+from trainer_module.models import layers as L
+
+HEAD_HPARAMS = {
+    "l2_penalty": (1e-8, "L2 penalty on the classifier weights"),
+    "moe_num_mixtures": (2, "experts per class in MoE heads"),
+}
+
+
+def logistic(x, hp: dict):
+    return tf_keras.layers.Dense(F.NUM_CLASSES, activation="sigmoid",
+                                 kernel_regularizer=L.l2(hp["l2_penalty"]), name="logistic")(x)
+
+
+def moe(x, hp: dict):
+    return L.MixtureOfExperts(F.NUM_CLASSES, hp["moe_num_mixtures"], hp["l2_penalty"], name="moe")(x)
+
+
+def gated_moe(x, hp: dict):
+    """MoE followed by context gating on its output (the 2017/2018 winners' classifier)."""
+    probs = moe(x, hp)
+    return L.ContextGating(batch_norm=True, name="output_gating")(probs)
+
+
+HEADS = {"LogisticModel": logistic, "MoeModel": moe, "GatedMoeModel": gated_moe}
+
+
+def classify(name: str, x, hp: dict):
+    """Applies the named head; raises ValueError listing the valid heads."""
+    if name not in HEADS:
+        raise ValueError(f"--video_level_classifier_model: unknown {name!r}; valid: "
+                         f"{', '.join(sorted(HEADS))}")
+    return HEADS[name](x, hp)

@@ -1,0 +1,13 @@
+"""LogisticModel (seed): one sigmoid unit per class on the video-level features."""
+import tf_keras
+
+from trainer_module.models import heads
+from trainer_module.models import layers as L
+
+HPARAMS = {"l2_penalty": heads.HEAD_HPARAMS["l2_penalty"]}
+
+
+def build(spec, hp: dict) -> tf_keras.Model:
+    features, num_frames = L.model_inputs(spec)  # [b, dim], [b]
+    probs = heads.logistic(features, hp)  # [b, 3862]
+    return tf_keras.Model([features, num_frames], probs, name="LogisticModel")

@@ -1,0 +1,82 @@
+"""``yt8m eval``: the seed's eval.py: evaluate the latest checkpoint of a train_dir.
+
+Prints the seed's line, writes eval TensorBoard summaries (train_dir/eval) and a metrics JSON
+(train_dir/eval/metrics.json, also per step). Without run_once, waits for new checkpoints.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from trainer_module import features as F
+from trainer_module import input_pipeline
+from trainer_module import io_utils
+from trainer_module import losses
+from trainer_module import metrics as M
+from trainer_module import model_flags as MF
+from trainer_module import models
+from trainer_module import training
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalJob:
+    eval_data_pattern: str
+    train_dir: str
+    batch_size: int = 1024
+    top_k: int = M.DEFAULT_TOP_K
+    run_once: bool = False
+    save_predictions: str | None = None
+    poll_seconds: float = 30.0
+
+
+def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files, log=print) -> dict:
+    spec = flags.feature_spec()
+    model = models.build_model(flags.model, spec, flags.hparams)
+    ckpt = tf.train.Checkpoint(model=model)
+    ckpt.restore(checkpoint).expect_partial()
+    step = int(checkpoint.rsplit("-", 1)[-1])
+    loss_fn = losses.get(flags.label_loss)
+    acc = M.MetricsAccumulator(F.NUM_CLASSES, job.top_k)
+    ds = input_pipeline.make_dataset(files, spec, job.batch_size, training=False)
+    saved_ids, saved_preds, saved_labels = [], [], []
+    for ids, preds, labels in training.predict_batches(model, ds):
+        loss_sum = float(loss_fn(labels, preds).numpy()) * len(preds)
+        acc.add(preds, labels, loss_sum)
+        if job.save_predictions:
+            saved_ids.append(ids), saved_preds.append(preds), saved_labels.append(labels)
+    result = {**acc.result(), "global_step": step, "top_k": job.top_k, "checkpoint": checkpoint}
+    log(f"epoch/eval number {step} | Avg_Hit@1: {result['hit_at_one']:.3f} | Avg_PERR: "
+        f"{result['perr']:.3f} | MAP: {result['map']:.3f} | GAP: {result['gap']:.3f} | Avg_Loss: "
+        f"{result['loss']:f} | num_classes: {int((acc.positives_per_class > 0).sum())}")
+    eval_dir = os.path.join(job.train_dir, "eval")
+    with tf.summary.create_file_writer(eval_dir).as_default(step=step):
+        for key in ("gap", "hit_at_one", "perr", "map", "loss"):
+            tf.summary.scalar(key, result[key])
+    io_utils.write_json(os.path.join(eval_dir, f"metrics_step_{step:08d}.json"), result)
+    io_utils.write_json(os.path.join(eval_dir, "metrics.json"), result)
+    if job.save_predictions:
+        with io_utils.atomic_path(job.save_predictions) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, ids=np.concatenate(saved_ids).astype("S"), predictions=np.concatenate(saved_preds),
+                         labels=np.concatenate(saved_labels))
+    return result
+
+
+def run(job: EvalJob, log=print) -> dict | None:
+    flags = MF.load(job.train_dir)
+    files = input_pipeline.list_files(job.eval_data_pattern, "--eval_data_pattern")
+    last = None
+    while True:
+        latest = tf.train.latest_checkpoint(job.train_dir)
+        if latest is None and job.run_once:
+            raise FileNotFoundError(f"--train_dir {job.train_dir}: no checkpoint to evaluate")
+        if latest and latest != last:
+            last_result = evaluate_checkpoint(job, flags, latest, files, log)
+            last = latest
+            if job.run_once:
+                return last_result
+        time.sleep(job.poll_seconds)

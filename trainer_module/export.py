@@ -1,0 +1,58 @@
+"""Model export: a TF2 SavedModel whose serving signature takes serialized records.
+
+Signature ``serving_default``: ``examples`` [batch] string (tf.Example for video level,
+tf.SequenceExample for frame level) -> ``predictions`` [batch, 3862], ``top_k_classes`` /
+``top_k_scores`` [batch, 20], ``video_id`` [batch]. The CLI path parses with ``parsing``; the
+TFX path passes a ``preprocess`` that applies the Transform graph instead (same parse code).
+"""
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from trainer_module import features as F
+from trainer_module import parsing
+
+SERVING_TOP_K = 20
+SIGNATURE = "serving_default"
+
+
+class ServingModule(tf.Module):
+    """Holds the model and its preprocessing so tf.saved_model.save tracks both."""
+
+    def __init__(self, model, preprocess, extra_trackable=None):
+        super().__init__()
+        self.model = model
+        self._preprocess = preprocess
+        self.extra = extra_trackable
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve(self, examples):
+        inputs = self._preprocess(examples)
+        probs = self.model({F.FEATURES: inputs[F.FEATURES], F.NUM_FRAMES: inputs[F.NUM_FRAMES]},
+                           training=False)  # [batch, 3862]
+        k = min(SERVING_TOP_K, F.NUM_CLASSES)
+        top = tf.math.top_k(probs, k=k)
+        return {"predictions": probs, "top_k_scores": top.values,
+                "top_k_classes": tf.cast(top.indices, tf.int64), "video_id": inputs[F.VIDEO_ID]}
+
+
+def default_preprocess(spec: F.FeatureSpec):
+    return lambda examples: parsing.parse_batch(examples, spec, with_labels=False)
+
+
+def export_saved_model(model, export_dir: str, preprocess, extra_signatures: dict | None = None,
+                       extra_trackable=None) -> str:
+    """Writes the serving SavedModel (no optimizer state) to export_dir and returns it."""
+    module = ServingModule(model, preprocess, extra_trackable)
+    signatures = {SIGNATURE: module.serve.get_concrete_function(), **(extra_signatures or {})}
+    tf.saved_model.save(module, export_dir, signatures=signatures)
+    return export_dir
+
+
+def load_serving_fn(saved_model_dir: str):
+    """The ``serving_default`` function of an exported model."""
+    if not tf.io.gfile.exists(os.path.join(saved_model_dir, "saved_model.pb")):
+        raise FileNotFoundError(f"no SavedModel in {saved_model_dir} (expected saved_model.pb)")
+    return tf.saved_model.load(saved_model_dir).signatures[SIGNATURE]

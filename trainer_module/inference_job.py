@@ -1,0 +1,94 @@
+"""``yt8m inference``: the seed's inference.py: Kaggle CSV of top-k predictions, model .tgz.
+
+The model comes from a train_dir (its newest export) or an ``--input_model_tgz`` unpacked
+defensively into ``--untar_model_dir``; predictions come from the SavedModel's serving signature
+on the serialized records, the same function the pipeline's export component uses.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from trainer_module import archive
+from trainer_module import export
+from trainer_module import input_pipeline
+from trainer_module import io_utils
+from trainer_module import model_flags as MF
+from trainer_module import train_job
+
+CSV_HEADER = "VideoId,LabelConfidencePairs\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class InferenceJob:
+    input_data_pattern: str
+    output_file: str | None = None
+    train_dir: str | None = None
+    input_model_tgz: str | None = None
+    untar_model_dir: str | None = None
+    output_model_tgz: str | None = None
+    top_k: int = 20
+    batch_size: int = 1024
+
+    def __post_init__(self):
+        if bool(self.train_dir) == bool(self.input_model_tgz):
+            raise ValueError("give exactly one of --train_dir and --input_model_tgz")
+        if not 1 <= self.top_k <= export.SERVING_TOP_K:
+            raise ValueError(f"--top_k must be between 1 and {export.SERVING_TOP_K}, got {self.top_k}")
+        if not self.output_file and not self.output_model_tgz:
+            raise ValueError("nothing to do: give --output_file and/or --output_model_tgz")
+
+
+def format_row(video_id: str, classes: np.ndarray, scores: np.ndarray) -> str:
+    """``id,label score label score ...`` sorted by score (classes/scores already sorted)."""
+    return video_id + "," + " ".join(f"{int(c)} {float(s):g}" for c, s in zip(classes, scores))
+
+
+def decode_id(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"video id {raw!r} is not valid UTF-8") from None
+
+
+def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int, batch_size: int,
+                          log=print) -> int:
+    """Runs the serving signature over every record and writes the CSV atomically."""
+    ds = tf.data.TFRecordDataset(files).batch(batch_size).prefetch(2)
+    rows, start = 0, time.time()
+    with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        out.write(CSV_HEADER)
+        for batch in ds:
+            res = serve(examples=batch)
+            ids = res["video_id"].numpy()
+            classes, scores = res["top_k_classes"].numpy(), res["top_k_scores"].numpy()
+            for i in range(len(ids)):
+                out.write(format_row(decode_id(ids[i]), classes[i, :top_k], scores[i, :top_k]) + "\n")
+            rows += len(ids)
+            log(f"num examples processed: {rows}; {rows / max(time.time() - start, 1e-9):.1f} videos/s")
+    return rows
+
+
+def run(job: InferenceJob, log=print) -> dict:
+    if job.input_model_tgz:
+        model_dir = job.untar_model_dir or tempfile.mkdtemp(prefix="yt8m_model_")
+        archive.safe_extract(job.input_model_tgz, model_dir)
+        MF.load(model_dir)  # validates the archive's flags
+    else:
+        model_dir = train_job.latest_export(job.train_dir)
+    out = {"model_dir": model_dir}
+    if job.output_model_tgz:
+        out["model_tgz"] = archive.make_tgz(model_dir, job.output_model_tgz)
+        log(f"wrote model archive {job.output_model_tgz}")
+    if job.output_file:
+        files = input_pipeline.list_files(job.input_data_pattern, "--input_data_pattern")
+        serve = export.load_serving_fn(os.path.join(model_dir, "saved_model"))
+        out["rows"] = write_predictions_csv(serve, files, job.output_file, job.top_k,
+                                            job.batch_size, log)
+        log(f"wrote {out['rows']} rows to {job.output_file}")
+    return out

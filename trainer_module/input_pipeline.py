@@ -1,0 +1,62 @@
+"""tf.data input pipeline over YT8M TFRecord shards (the CLI's train / eval / inference path).
+
+Glob of many files -> parallel interleave -> batch -> batched parse + dequantize + pad -> prefetch.
+Training shuffles files and records; ``deterministic=True`` keeps file and record order for eval.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from trainer_module import features as F
+from trainer_module import parsing
+
+
+def list_files(data_pattern: str, flag: str = "--data_pattern") -> list[str]:
+    """Expands a comma-separated list of glob patterns.
+
+    Raises:
+      FileNotFoundError: when nothing matches (naming the flag and the pattern).
+    """
+    patterns = [p.strip() for p in data_pattern.split(",") if p.strip()]
+    if not patterns:
+        raise ValueError(f"{flag} is empty: expected a glob such as /data/train*.tfrecord")
+    files: list[str] = []
+    for pattern in patterns:
+        matched = sorted(f for f in tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(f))
+        if not matched:
+            raise FileNotFoundError(f"{flag}: no files match {pattern!r}")
+        files.extend(matched)
+    return files
+
+
+def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, training: bool,
+                 num_epochs: int | None = 1, with_labels: bool = True, seed: int | None = None,
+                 compression: str | None = None, shuffle_buffer: int = 4096) -> tf.data.Dataset:
+    """Batches of model inputs (dicts, see parsing.to_model_inputs).
+
+    Args:
+      files: TFRecord paths.
+      spec: which features to read and whether they are frame-level.
+      batch_size: videos per batch (the last batch may be smaller).
+      training: shuffle files and records and repeat ``num_epochs`` times (None = forever).
+      with_labels: parse labels (False for the unlabeled test split).
+    """
+    if batch_size < 1:
+        raise ValueError(f"--batch_size must be >= 1, got {batch_size}")
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
+                       cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=not training)
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed).repeat(num_epochs)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda s: parsing.parse_batch(s, spec, with_labels),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def split_inputs(batch: dict):
+    """(model inputs {features, num_frames}, multi-hot labels) from a parsed batch."""
+    return {F.FEATURES: batch[F.FEATURES], F.NUM_FRAMES: batch[F.NUM_FRAMES]}, batch[F.LABELS_MULTI_HOT]

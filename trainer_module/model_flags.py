@@ -1,0 +1,85 @@
+"""``model_flags.json``: what a train_dir / model .tgz was trained with (the seed's contract).
+
+Keys ``model``, ``feature_names``, ``feature_sizes``, ``frame_features`` as in the seed, plus
+``max_frames``, ``hparams`` and ``label_loss`` so a model can be rebuilt exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from trainer_module import features as F
+from trainer_module import io_utils
+from trainer_module import models
+
+FILENAME = "model_flags.json"
+_COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames", "hparams")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFlags:
+    model: str
+    feature_names: str
+    feature_sizes: str
+    frame_features: bool
+    max_frames: int = F.MAX_FRAMES
+    hparams: dict = dataclasses.field(default_factory=dict)
+    label_loss: str = "CrossEntropyLoss"
+
+    def __post_init__(self):
+        models.get(self.model)
+        self.feature_spec()
+
+    def feature_spec(self) -> F.FeatureSpec:
+        return F.FeatureSpec.from_flags(self.feature_names, self.feature_sizes, self.frame_features,
+                                        self.max_frames)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "model_flags") -> "ModelFlags":
+        missing = [k for k in ("model", "feature_names", "feature_sizes", "frame_features") if k not in d]
+        if missing:
+            raise ValueError(f"{source}: missing keys {', '.join(missing)}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in d.items() if k in known})
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: {e}") from None
+
+
+def save(directory: str, flags: ModelFlags) -> str:
+    path = os.path.join(directory, FILENAME)
+    io_utils.write_json(path, flags.to_dict())
+    return path
+
+
+def load(directory: str) -> ModelFlags:
+    """Reads ``directory/model_flags.json``.
+
+    Raises:
+      FileNotFoundError / ValueError: missing, unreadable or malformed file (naming it).
+    """
+    path = os.path.join(directory, FILENAME)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {directory} a train_dir written by "
+                                "`yt8m train` or an unpacked model .tgz?")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: malformed JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return ModelFlags.from_dict(data, source=path)
+
+
+def check_compatible(stored: ModelFlags, requested: ModelFlags, train_dir: str) -> None:
+    """Raises ValueError when resuming train_dir with different model/feature flags."""
+    a, b = stored.to_dict(), requested.to_dict()
+    diffs = [f"{k}: stored {a[k]!r}, given {b[k]!r}" for k in _COMPARED if a[k] != b[k]]
+    if diffs:
+        raise ValueError(f"{train_dir}/{FILENAME} disagrees with the flags ({'; '.join(diffs)}); "
+                         "pass --start_new_model to start over, or a new --train_dir")

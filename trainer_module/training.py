@@ -1,0 +1,214 @@
+"""The training loop shared by ``yt8m train`` and the TFX Trainer's run_fn.
+
+A tf.function train step under a tf.distribute strategy (all visible GPUs with MirroredStrategy,
+MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, the default strategy on CPU),
+the seed's optimizer settings (exponential learning-rate decay counted in examples, per-variable
+gradient-norm clipping, regularization penalty), checkpoints that resume the global step, and
+TensorBoard summaries of loss, Hit@1, PERR, GAP and examples/sec.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from trainer_module import features as F
+from trainer_module import losses
+from trainer_module import metrics as M
+
+OPTIMIZERS = {"AdamOptimizer": tf_keras.optimizers.Adam, "Adam": tf_keras.optimizers.Adam,
+              "GradientDescentOptimizer": tf_keras.optimizers.SGD, "SGD": tf_keras.optimizers.SGD,
+              "RMSPropOptimizer": tf_keras.optimizers.RMSprop, "AdagradOptimizer": tf_keras.optimizers.Adagrad}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimization settings (seed flag names)."""
+
+    batch_size: int = 1024
+    base_learning_rate: float = 0.01
+    learning_rate_decay: float = 0.95
+    learning_rate_decay_examples: int = 4_000_000
+    num_epochs: int = 5
+    max_steps: int | None = None
+    optimizer: str = "AdamOptimizer"
+    clip_gradient_norm: float = 1.0
+    regularization_penalty: float = 1.0
+    label_loss: str = "CrossEntropyLoss"
+    label_smoothing: float = 0.0
+    log_every_steps: int = 10
+    export_model_steps: int = 1000
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"--optimizer: unknown {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        losses.get(self.label_loss)
+        for name in ("batch_size", "num_epochs", "log_every_steps", "export_model_steps",
+                     "learning_rate_decay_examples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"--max_steps must be >= 1, got {self.max_steps}")
+        if self.base_learning_rate <= 0:
+            raise ValueError(f"--base_learning_rate must be > 0, got {self.base_learning_rate}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
+
+
+def make_strategy() -> tf.distribute.Strategy:
+    """MultiWorkerMirrored with a TF_CONFIG cluster, Mirrored with GPUs, else the default."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    if len(tf_config.get("cluster", {}).get("worker", [])) > 1:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def make_optimizer(cfg: TrainConfig):
+    schedule = tf_keras.optimizers.schedules.ExponentialDecay(
+        cfg.base_learning_rate, decay_steps=max(cfg.learning_rate_decay_examples / cfg.batch_size, 1),
+        decay_rate=cfg.learning_rate_decay, staircase=True)
+    return OPTIMIZERS[cfg.optimizer](learning_rate=schedule, clipnorm=cfg.clip_gradient_norm or None)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    global_step: int
+    examples: int
+    seconds: float
+    last_loss: float
+
+    @property
+    def examples_per_sec(self) -> float:
+        return self.examples / max(self.seconds, 1e-9)
+
+
+class Trainer:
+    """Owns the model, optimizer and checkpoints of one train_dir."""
+
+    def __init__(self, build_model, cfg: TrainConfig, checkpoint_dir: str,
+                 strategy: tf.distribute.Strategy | None = None, summary_dir: str | None = None):
+        self.cfg = cfg
+        self.strategy = strategy or make_strategy()
+        with self.strategy.scope():
+            self.model = build_model()
+            self.optimizer = make_optimizer(cfg)
+            self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3,
+                                                  checkpoint_name="model.ckpt")
+        self.writer = tf.summary.create_file_writer(summary_dir) if summary_dir else None
+        self.loss_fn = losses.get(cfg.label_loss)
+        self._step_fn = None
+
+    def restore(self) -> int:
+        """Restores the latest checkpoint if any; returns the global step.
+
+        Raises:
+          ValueError: the checkpoint does not fit this model (a different architecture).
+        """
+        latest = self.manager.latest_checkpoint
+        if latest:
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as e:
+                raise ValueError(f"checkpoint {latest} does not match the model being trained "
+                                 f"({str(e).splitlines()[0][:200]}); pass --start_new_model or use "
+                                 "another --train_dir") from None
+        return int(self.optimizer.iterations.numpy())
+
+    def _make_step(self):
+        penalty = self.cfg.regularization_penalty
+        smoothing = self.cfg.label_smoothing
+        replicas = self.strategy.num_replicas_in_sync
+
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                preds = self.model(x, training=True)
+                loss = self.loss_fn(y, preds, smoothing)
+                reg = tf.add_n(self.model.losses) if self.model.losses else 0.0
+                total = (loss + penalty * reg) / replicas
+            grads = tape.gradient(total, self.model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+            return loss, preds
+
+        @tf.function
+        def step(x, y):
+            loss, preds = self.strategy.run(replica_step, args=(x, y))
+            loss = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None)
+            return loss, preds
+
+        return step
+
+    def fit(self, dataset: tf.data.Dataset, log=print) -> TrainResult:
+        """Trains over ``dataset`` of (inputs, labels) until it ends or max_steps is reached."""
+        cfg = self.cfg
+        step_fn = self._step_fn = self._step_fn or self._make_step()
+        step = int(self.optimizer.iterations.numpy())
+        if cfg.max_steps is not None and step >= cfg.max_steps:
+            log(f"global step {step} already reached --max_steps {cfg.max_steps}; nothing to train")
+            return TrainResult(step, 0, 0.0, float("nan"))
+        dist = self.strategy.experimental_distribute_dataset(dataset)
+        start = window_start = time.time()
+        examples = window_examples = 0
+        loss_value = float("nan")
+        for x, y in dist:
+            loss, preds = step_fn(x, y)
+            step += 1
+            n = self._batch_size(y)
+            examples += n
+            window_examples += n
+            if step % cfg.log_every_steps == 0 or step == cfg.max_steps:
+                loss_value = float(loss.numpy())
+                rate = window_examples / max(time.time() - window_start, 1e-9)
+                self._log_step(step, loss_value, self._local(preds), self._local(y), rate, log)
+                window_start, window_examples = time.time(), 0
+            if step % cfg.export_model_steps == 0:
+                self.manager.save(checkpoint_number=step)
+            if cfg.max_steps is not None and step >= cfg.max_steps:
+                break
+        self.manager.save(checkpoint_number=step)
+        if loss_value != loss_value:  # never logged: report the last batch
+            loss_value = float(loss.numpy()) if examples else float("nan")
+        return TrainResult(step, examples, time.time() - start, loss_value)
+
+    def _local(self, value) -> np.ndarray:
+        parts = self.strategy.experimental_local_results(value)
+        return np.concatenate([p.numpy() for p in parts])
+
+    def _batch_size(self, y) -> int:
+        return sum(int(p.shape[0]) for p in self.strategy.experimental_local_results(y))
+
+    def _log_step(self, step, loss, preds, labels, rate, log):
+        hit1, perr = M.hit_at_one(preds, labels), M.perr(preds, labels)
+        gap = M.gap(preds, labels, M.DEFAULT_TOP_K)
+        log(f"training step {step} | Loss: {loss:.2f} Examples/sec: {rate:.2f} | Hit@1: {hit1:.2f} "
+            f"PERR: {perr:.2f} GAP: {gap:.2f}")
+        if self.writer:
+            lr = self.optimizer.learning_rate
+            lr = lr(self.optimizer.iterations) if callable(lr) else lr
+            with self.writer.as_default(step=step):
+                for name, value in (("loss", loss), ("hit_at_one", hit1), ("perr", perr),
+                                    ("gap", gap), ("examples_per_sec", rate),
+                                    ("learning_rate", float(lr))):
+                    tf.summary.scalar(name, value)
+            self.writer.flush()
+
+
+def predict_batches(model, dataset: tf.data.Dataset):
+    """Yields (video_ids, predictions [batch, 3862], labels or None) for every batch."""
+    @tf.function
+    def predict(x):
+        return model(x, training=False)
+
+    for batch in dataset:
+        x = {F.FEATURES: batch[F.FEATURES], F.NUM_FRAMES: batch[F.NUM_FRAMES]}
+        labels = batch.get(F.LABELS_MULTI_HOT)
+        yield (batch[F.VIDEO_ID].numpy(), predict(x).numpy(),
+               None if labels is None else labels.numpy())

@@ -1,0 +1,25 @@
+"""yt8m eval: evaluate a train_dir's checkpoints (the seed's eval.py flags)."""
+from __future__ import annotations
+
+import argparse
+
+from yt8m_cli import flags as FL
+
+HELP = "Evaluate the latest checkpoint of a train_dir: Hit@1, PERR, mAP, GAP."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--eval_data_pattern", required=True)
+    p.add_argument("--train_dir", required=True)
+    p.add_argument("--batch_size", type=int, default=1024)
+    p.add_argument("--top_k", type=int, default=20)
+    p.add_argument("--run_once", type=FL.str2bool, nargs="?", const=True, default=False)
+    p.add_argument("--save_predictions", default=None, help="write ids/predictions/labels to .npz")
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainer_module import eval_job
+
+    eval_job.run(eval_job.EvalJob(args.eval_data_pattern, args.train_dir, args.batch_size,
+                                  args.top_k, args.run_once, args.save_predictions))
+    return 0

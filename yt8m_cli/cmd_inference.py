@@ -1,0 +1,28 @@
+"""yt8m inference: Kaggle CSV of top-k predictions and/or the model .tgz (seed's inference.py)."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "Write the Kaggle CSV (VideoId,LabelConfidencePairs) and/or a model .tgz."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input_data_pattern", default="", help="glob(s) of records to predict")
+    p.add_argument("--output_file", default=None, help="CSV to write")
+    p.add_argument("--train_dir", default=None, help="use the newest export of this train_dir")
+    p.add_argument("--input_model_tgz", default=None, help="use a model .tgz instead")
+    p.add_argument("--untar_model_dir", default=None, help="where --input_model_tgz is unpacked")
+    p.add_argument("--output_model_tgz", default=None, help="also pack the model into this .tgz")
+    p.add_argument("--top_k", type=int, default=20)
+    p.add_argument("--batch_size", type=int, default=1024)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainer_module import inference_job
+
+    inference_job.run(inference_job.InferenceJob(
+        input_data_pattern=args.input_data_pattern, output_file=args.output_file,
+        train_dir=args.train_dir, input_model_tgz=args.input_model_tgz,
+        untar_model_dir=args.untar_model_dir, output_model_tgz=args.output_model_tgz,
+        top_k=args.top_k, batch_size=args.batch_size))
+    return 0

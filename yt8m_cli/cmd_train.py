@@ -1,0 +1,72 @@
+"""yt8m train: train a model zoo model into a train_dir (the seed's train.py flags)."""
+from __future__ import annotations
+
+import argparse
+
+from yt8m_cli import flags as FL
+
+HELP = "Train a model on YT8M TFRecords; resumes from train_dir checkpoints."
+_TRAINING = ("batch_size", "base_learning_rate", "learning_rate_decay",
+             "learning_rate_decay_examples", "num_epochs")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--train_data_pattern", required=True, help="glob(s) of training TFRecords")
+    p.add_argument("--train_dir", required=True, help="checkpoints, summaries and exports")
+    p.add_argument("--model", default=None,
+                   help="model name (default GatedDnnModel, or DbofModel with --frame_features)")
+    FL.add_feature_flags(p)
+    p.add_argument("--batch_size", type=int, default=None, help="default per model (seed: 1024)")
+    p.add_argument("--base_learning_rate", type=float, default=None, help="default per model (seed: 0.01)")
+    p.add_argument("--learning_rate_decay", type=float, default=None, help="default 0.95")
+    p.add_argument("--learning_rate_decay_examples", type=int, default=None, help="default 4000000")
+    p.add_argument("--num_epochs", type=int, default=None, help="default per model (seed: 5)")
+    p.add_argument("--max_steps", type=int, default=None, help="stop at this global step")
+    p.add_argument("--optimizer", default="AdamOptimizer")
+    p.add_argument("--clip_gradient_norm", type=float, default=1.0)
+    p.add_argument("--regularization_penalty", type=float, default=1.0)
+    p.add_argument("--label_loss", default="CrossEntropyLoss")
+    p.add_argument("--label_smoothing", type=float, default=0.0)
+    p.add_argument("--start_new_model", action="store_true", help="delete train_dir and start over")
+    p.add_argument("--export_model_steps", type=int, default=1000, help="checkpoint period in steps")
+    p.add_argument("--log_every_steps", type=int, default=10)
+    p.add_argument("--num_gpu", type=int, default=None,
+                   help="accepted for seed compatibility: every visible GPU is used")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no_metagraph", action="store_true",
+                   help="skip the Kaggle inference_model.* MetaGraph export")
+    FL.add_hparam_flags(p)
+
+
+def build_job(args):
+    from trainer_module import model_flags as MF
+    from trainer_module import models
+    from trainer_module import train_job
+    from trainer_module import training
+
+    model = args.model or (models.DEFAULT_FRAME_MODEL if args.frame_features
+                           else models.DEFAULT_VIDEO_MODEL)
+    entry = models.get(model)
+    names, sizes = FL.feature_strings(args)
+    hparams = models.resolve_hparams(model, FL.hparam_overrides(args))
+    flags = MF.ModelFlags(model=model, feature_names=names, feature_sizes=sizes,
+                          frame_features=bool(args.frame_features), max_frames=args.max_frames,
+                          hparams=hparams, label_loss=args.label_loss)
+    if entry.frame_level != flags.frame_features:
+        models.build_model(model, flags.feature_spec(), hparams)  # raises the level mismatch
+    settings = {k: getattr(args, k) if getattr(args, k) is not None else entry.training[k]
+                for k in _TRAINING}
+    cfg = training.TrainConfig(
+        **settings, max_steps=args.max_steps, optimizer=args.optimizer,
+        clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
+        label_loss=args.label_loss, label_smoothing=args.label_smoothing,
+        log_every_steps=args.log_every_steps, export_model_steps=args.export_model_steps, seed=args.seed)
+    return train_job.TrainJob(args.train_data_pattern, args.train_dir, flags, cfg,
+                              args.start_new_model, not args.no_metagraph)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainer_module import train_job
+
+    train_job.run(build_job(args))
+    return 0

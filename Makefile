@@ -60,7 +60,8 @@ lock: | $(UV)  ## regenerate requirements.lock from requirements.in
 demo: setup  ## generate a small synthetic dataset (if absent) and run the TFX pipeline on it
 	@[ -f $(DEMO_DIR)/train_labels.csv ] || $(VENV)/bin/yt8m generate-data --output_dir $(DEMO_DIR) \
 	  --num_videos 1200 --num_shards 4 --seed 7
-	$(VENV)/bin/yt8m pipeline run --data_dir $(DEMO_DIR) --pipeline_root $(DEMO_ROOT)
+	$(VENV)/bin/yt8m pipeline run --data_dir $(DEMO_DIR) --pipeline_root $(DEMO_ROOT) \
+	  --batch_size 64 --num_epochs 10
 
 test: setup  ## run the whole test suite (unit + end-to-end)
 	$(VPY) -m pytest -q tests

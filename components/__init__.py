@@ -1,1 +1,1 @@
-"""components package."""
+"""Custom TFX components of the YT8M pipeline (one subpackage each: component.py + pure helpers)."""

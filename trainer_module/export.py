@@ -30,7 +30,8 @@ class ServingModule(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve(self, examples):
         inputs = self._preprocess(examples)
-        probs = self.model({F.FEATURES: inputs[F.FEATURES], F.NUM_FRAMES: inputs[F.NUM_FRAMES]},
+        num_frames = tf.cast(inputs[F.NUM_FRAMES], tf.int32)
+        probs = self.model({F.FEATURES: inputs[F.FEATURES], F.NUM_FRAMES: num_frames},
                            training=False)  # [batch, 3862]
         k = min(SERVING_TOP_K, F.NUM_CLASSES)
         top = tf.math.top_k(probs, k=k)

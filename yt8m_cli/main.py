@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+warnings.filterwarnings("ignore", category=FutureWarning)  # Python 3.10 notices from google-*
 
 from yt8m_cli import commands  # noqa: E402  (after the environment is set)
 

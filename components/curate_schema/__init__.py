@@ -1,0 +1,1 @@
+"""CurateSchema: adds tensor representations to an inferred schema (frame-level data)."""

@@ -1,0 +1,36 @@
+"""CurateSchema component: SchemaGen's schema plus inferred tensor representations.
+
+SchemaGen writes no ``tensor_representation_group`` for SequenceExample feature lists; without
+it Transform falls back to raw records and the Trainer's dataset factory fails. This step infers
+the representations (ragged tensors for the per-frame byte strings) and writes them in.
+"""
+
+import os
+
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
+from tfx.utils import io_utils
+
+SCHEMA_FILE = "schema.pbtxt"
+
+
+def curate(schema):
+    """Returns a copy of ``schema`` with inferred tensor representations set."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from tfx_bsl.tfxio import tensor_representation_util as tru
+
+    out = schema_pb2.Schema()
+    out.CopyFrom(schema)
+    tru.SetTensorRepresentationsInSchema(out, tru.InferTensorRepresentationsFromSchema(out))
+    return out
+
+
+@component
+def CurateSchema(schema: InputArtifact[standard_artifacts.Schema],
+                 curated_schema: OutputArtifact[standard_artifacts.Schema]) -> None:
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    source = io_utils.get_only_uri_in_dir(schema.uri)
+    result = curate(io_utils.parse_pbtxt_file(source, schema_pb2.Schema()))
+    io_utils.write_pbtxt_file(os.path.join(curated_schema.uri, SCHEMA_FILE), result)

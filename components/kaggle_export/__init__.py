@@ -1,0 +1,1 @@
+"""KaggleExport: Kaggle CSV and model .tgz from the blessed model."""

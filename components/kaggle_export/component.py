@@ -1,0 +1,66 @@
+"""KaggleExport component: batch inference with Beam over the test split of the blessed model.
+
+Outputs a ``KaggleSubmission`` artifact (``predictions.csv``: ``VideoId,LabelConfidencePairs``,
+top_k pairs) and a ``ModelArchive`` artifact (``model.tgz``, the `yt8m inference` contract),
+with row count and paths recorded as custom properties. A model that is not blessed is not
+exported: both artifacts are then marked ``skipped``.
+"""
+
+import os
+
+import apache_beam as beam
+from tfx import types
+from tfx.dsl.component.experimental.decorators import component
+from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
+                                                        OutputArtifact, Parameter)
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.kaggle_export import export_lib
+
+
+class KaggleSubmission(types.Artifact):
+    """The Kaggle predictions CSV."""
+
+    TYPE_NAME = "KaggleSubmission"
+
+
+class ModelArchive(types.Artifact):
+    """A model .tgz (model_flags.json, inference_model.*, saved_model/)."""
+
+    TYPE_NAME = "ModelArchive"
+
+
+def _is_blessed(blessing: types.Artifact) -> bool:
+    return bool(blessing.get_int_custom_property("blessed"))
+
+
+@component(use_beam=True)
+def KaggleExport(
+    model: InputArtifact[standard_artifacts.Model],
+    model_blessing: InputArtifact[standard_artifacts.ModelBlessing],
+    examples: InputArtifact[standard_artifacts.Examples],
+    submission: OutputArtifact[KaggleSubmission],
+    model_archive: OutputArtifact[ModelArchive],
+    top_k: Parameter[int] = 20,
+    split: Parameter[str] = "test",
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
+) -> None:
+    if not _is_blessed(model_blessing):
+        for artifact in (submission, model_archive):
+            artifact.set_int_custom_property("skipped", 1)
+        print("KaggleExport: model not blessed; nothing exported")
+        return
+    serving_dir = os.path.join(model.uri, "Format-Serving")
+    split_uri = artifact_utils.get_split_uri([examples], split)
+    csv_path = os.path.join(submission.uri, "predictions.csv")
+    with beam_pipeline as p:
+        export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, csv_path, top_k)
+    rows = export_lib.count_rows(csv_path)
+    submission.set_int_custom_property("row_count", rows)
+    submission.set_string_custom_property("path", csv_path)
+    submission.set_int_custom_property("skipped", 0)
+    tgz = export_lib.write_model_tgz(serving_dir, os.path.join(model_archive.uri, "model.tgz"))
+    model_archive.set_string_custom_property("path", tgz)
+    model_archive.set_int_custom_property("size_bytes", os.path.getsize(tgz))
+    model_archive.set_int_custom_property("skipped", 0)
+    print(f"KaggleExport: {rows} rows -> {csv_path}; model -> {tgz}")

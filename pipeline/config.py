@@ -1,0 +1,128 @@
+"""The pipeline's one configuration: frozen, typed, validated at the boundary.
+
+Loaded from a JSON file and/or CLI flags (flags win); everything else (local runner, Kubeflow
+compiler, tests) reads it from here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from trainer_module import features as F
+from trainer_module import model_flags as MF
+from trainer_module import models
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that defines a pipeline run.
+
+    Attributes:
+      data_dir: folder with video/ and frame/ shards (as written by `yt8m generate-data`), or a
+        folder of shards itself when the patterns below point into it.
+      train_pattern / eval_pattern / test_pattern: split globs relative to the input base.
+      model / hparams: a registry model and its hyperparameter overrides.
+      train_steps: stop after this many steps (None: run num_epochs over the data).
+      gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
+        last blessed model by more than ``gap_change_tolerance``).
+    """
+
+    data_dir: str
+    pipeline_root: str = "pipeline_output"
+    pipeline_name: str = "yt8m"
+    frame_features: bool = False
+    feature_names: str | None = None
+    feature_sizes: str | None = None
+    max_frames: int = F.MAX_FRAMES
+    train_pattern: str = "train*.tfrecord"
+    eval_pattern: str = "validate*.tfrecord"
+    test_pattern: str = "test*.tfrecord"
+    model: str | None = None
+    hparams: dict = dataclasses.field(default_factory=dict)
+    batch_size: int | None = None
+    base_learning_rate: float | None = None
+    num_epochs: int | None = None
+    train_steps: int | None = None
+    label_loss: str = "CrossEntropyLoss"
+    label_smoothing: float = 0.0
+    top_k: int = 20
+    gap_threshold: float = 0.0
+    gap_change_tolerance: float = 1e-10
+    serving_dir: str | None = None
+    metadata_path: str | None = None
+    vocabulary: str | None = None
+    beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+    enable_cache: bool = True
+    export_metagraph: bool = True
+
+    def __post_init__(self):
+        if not self.data_dir:
+            raise ValueError("data_dir is required")
+        models.get(self.model_name)
+        self.model_flags()  # validates features, level and hyperparameters together
+        if not 1 <= self.top_k <= 20:
+            raise ValueError(f"top_k must be between 1 and 20, got {self.top_k}")
+        if not 0 <= self.gap_threshold <= 1:
+            raise ValueError(f"gap_threshold must be in [0, 1], got {self.gap_threshold}")
+        if self.train_steps is not None and self.train_steps < 1:
+            raise ValueError(f"train_steps must be >= 1, got {self.train_steps}")
+
+    @property
+    def model_name(self) -> str:
+        if self.model:
+            return self.model
+        return models.DEFAULT_FRAME_MODEL if self.frame_features else models.DEFAULT_VIDEO_MODEL
+
+    @property
+    def input_base(self) -> str:
+        sub = os.path.join(self.data_dir, "frame" if self.frame_features else "video")
+        return sub if os.path.isdir(sub) else self.data_dir
+
+    def model_flags(self) -> MF.ModelFlags:
+        default_names = "rgb,audio" if self.frame_features else "mean_rgb,mean_audio"
+        flags = MF.ModelFlags(
+            model=self.model_name, feature_names=self.feature_names or default_names,
+            feature_sizes=self.feature_sizes or "1024,128", frame_features=self.frame_features,
+            max_frames=self.max_frames, hparams=models.resolve_hparams(self.model_name, self.hparams),
+            label_loss=self.label_loss)
+        if models.get(flags.model).frame_level != flags.frame_features:
+            models.build_model(flags.model, flags.feature_spec(), flags.hparams)  # raises
+        return flags
+
+    def training_settings(self) -> dict:
+        """The model's default training settings with this config's overrides applied."""
+        defaults = models.get(self.model_name).training
+        out = dict(defaults)
+        for key in ("batch_size", "base_learning_rate", "num_epochs"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return {**out, "max_steps": self.train_steps, "label_loss": self.label_loss,
+                "label_smoothing": self.label_smoothing}
+
+    def resolved_serving_dir(self) -> str:
+        return self.serving_dir or os.path.join(self.pipeline_root, "serving_model")
+
+    def resolved_metadata_path(self) -> str:
+        return self.metadata_path or os.path.join(self.pipeline_root, "metadata.sqlite")
+
+    def replace(self, **changes) -> "PipelineConfig":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_file(cls, path: str, **overrides) -> "PipelineConfig":
+        """Reads a JSON config; keyword overrides (non-None) win. Unknown keys are errors."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"--config {path}: {e}") from None
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"--config {path}: unknown keys {', '.join(unknown)}; valid: "
+                             f"{', '.join(sorted(known))}")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        if "beam_args" in data:
+            data["beam_args"] = tuple(data["beam_args"])
+        return cls(**data)

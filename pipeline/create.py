@@ -1,0 +1,108 @@
+"""``create_pipeline(config)``: the YT8M TFX pipeline, pure and built from small helpers.
+
+ImportExampleGen -> StatisticsGen -> SchemaGen [-> CurateSchema for frame level] ->
+ExampleValidator -> Transform (materialize=False) -> Trainer -> Resolver(latest blessed) ->
+Evaluator -> Pusher -> KaggleExport. The same function serves LocalDagRunner and Kubeflow.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from tfx import v1 as tfx
+from tfx.proto import example_gen_pb2
+
+from components.curate_schema.component import CurateSchema
+from components.kaggle_export.component import KaggleExport
+from pipeline import eval_config
+from pipeline.config import PipelineConfig
+
+PREPROCESSING_FN = "trainer_module.transform.preprocessing_fn"
+RUN_FN = "trainer_module.run_fn.run_fn"
+USER_MODULE_PATHS = (PREPROCESSING_FN, RUN_FN, f"{eval_config.METRIC_MODULE}.{eval_config.METRIC_CLASS}",
+                     "components.kaggle_export.component.KaggleExport",
+                     "components.curate_schema.component.CurateSchema")
+
+
+def _custom_config(config: PipelineConfig) -> dict:
+    return {"model_flags": config.model_flags().to_dict(), "training": config.training_settings(),
+            "export_metagraph": config.export_metagraph}
+
+
+def _make_example_gen(config: PipelineConfig):
+    splits = [example_gen_pb2.Input.Split(name="train", pattern=config.train_pattern),
+              example_gen_pb2.Input.Split(name="eval", pattern=config.eval_pattern),
+              example_gen_pb2.Input.Split(name="test", pattern=config.test_pattern)]
+    payload = (example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE if config.frame_features
+               else example_gen_pb2.FORMAT_TF_EXAMPLE)
+    return tfx.components.ImportExampleGen(
+        input_base=config.input_base, input_config=example_gen_pb2.Input(splits=splits),
+        payload_format=payload)
+
+
+def _make_schema_nodes(config: PipelineConfig, statistics):
+    """SchemaGen (+ CurateSchema for frame level); returns (nodes, schema channel)."""
+    schema_gen = tfx.components.SchemaGen(statistics=statistics, infer_feature_shape=True,
+                                          exclude_splits=["test"])
+    if not config.frame_features:
+        return [schema_gen], schema_gen.outputs["schema"]
+    curated = CurateSchema(schema=schema_gen.outputs["schema"])
+    return [schema_gen, curated], curated.outputs["curated_schema"]
+
+
+def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
+    return tfx.components.Trainer(
+        run_fn=RUN_FN, examples=example_gen.outputs["examples"],
+        transform_graph=transform.outputs["transform_graph"], schema=schema,
+        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=None),
+        custom_config=_custom_config(config))
+
+
+def _make_evaluator(config: PipelineConfig, example_gen, trainer):
+    baseline = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        baseline_model=baseline.outputs["model"],
+        example_splits=["eval"],
+        eval_config=eval_config.make_eval_config(config.top_k, config.gap_threshold,
+                                                 config.gap_change_tolerance))
+    return baseline, evaluator
+
+
+def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+    """Builds the pipeline for ``config`` (no I/O, no side effects)."""
+    example_gen = _make_example_gen(config)
+    statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_nodes, schema = _make_schema_nodes(config, statistics.outputs["statistics"])
+    validator = tfx.components.ExampleValidator(statistics=statistics.outputs["statistics"],
+                                                schema=schema, exclude_splits=["test"])
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"], schema=schema,
+        preprocessing_fn=PREPROCESSING_FN, materialize=False,
+        splits_config=tfx.proto.SplitsConfig(analyze=["train"]),
+        custom_config={"model_flags": config.model_flags().to_dict()})
+    trainer = _make_trainer(config, example_gen, transform, schema)
+    baseline, evaluator = _make_evaluator(config, example_gen, trainer)
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=config.resolved_serving_dir())))
+    kaggle = KaggleExport(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                          examples=example_gen.outputs["examples"], top_k=config.top_k)
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
+        components=[example_gen, statistics, *schema_nodes, validator, transform, trainer,
+                    baseline, evaluator, pusher, kaggle],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.resolved_metadata_path()),
+        beam_pipeline_args=list(config.beam_args))
+
+
+def config_summary(config: PipelineConfig) -> dict:
+    return dataclasses.asdict(config)

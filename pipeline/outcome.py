@@ -1,0 +1,53 @@
+"""Reads a finished local run back from MLMD: metrics, blessing, pushed model, CSV and .tgz."""
+from __future__ import annotations
+
+import os
+
+from ml_metadata.metadata_store import metadata_store
+from tfx import v1 as tfx
+
+from pipeline.config import PipelineConfig
+
+
+def _newest(store, type_name: str):
+    artifacts = store.get_artifacts_by_type(type_name)
+    return max(artifacts, key=lambda a: a.id) if artifacts else None
+
+
+def _prop(artifact, name, kind="int_value"):
+    if artifact is None or name not in artifact.custom_properties:
+        return None
+    return getattr(artifact.custom_properties[name], kind)
+
+
+def evaluation_metrics(eval_uri: str) -> dict:
+    """Overall-slice metrics of an Evaluator output."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_eval_result(eval_uri)
+    for slice_key, metrics in result.slicing_metrics:
+        if not slice_key:
+            values = next(iter(next(iter(metrics.values())).values()))
+            return {k: v.get("doubleValue") for k, v in values.items() if "doubleValue" in v}
+    return {}
+
+
+def latest_outcome(config: PipelineConfig) -> dict:
+    conn = tfx.orchestration.metadata.sqlite_metadata_connection_config(
+        config.resolved_metadata_path())
+    store = metadata_store.MetadataStore(conn)
+    evaluation = _newest(store, "ModelEvaluation")
+    blessing = _newest(store, "ModelBlessing")
+    pushed = _newest(store, "PushedModel")
+    submission = _newest(store, "KaggleSubmission")
+    archive = _newest(store, "ModelArchive")
+    out = {"metrics": evaluation_metrics(evaluation.uri) if evaluation else {},
+           "blessed": bool(_prop(blessing, "blessed")),
+           "pushed": bool(_prop(pushed, "pushed")),
+           "pushed_dir": _prop(pushed, "pushed_destination", "string_value"),
+           "csv": _prop(submission, "path", "string_value"),
+           "csv_rows": _prop(submission, "row_count"),
+           "model_tgz": _prop(archive, "path", "string_value")}
+    if out["pushed_dir"] and not os.path.exists(out["pushed_dir"]):
+        out["pushed_dir"] = None
+    return out

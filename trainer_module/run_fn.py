@@ -1,0 +1,98 @@
+"""TFX Trainer entry point (``trainer_module.run_fn.run_fn``): the CLI's training loop on the
+Transform graph, exported with serving and transform_features signatures."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+from tfx_bsl.public import tfxio  # noqa: E402
+
+from trainer_module import export  # noqa: E402
+from trainer_module import features as F  # noqa: E402
+from trainer_module import metagraph_export  # noqa: E402
+from trainer_module import model_flags as MF  # noqa: E402
+from trainer_module import models  # noqa: E402
+from trainer_module import parsing  # noqa: E402
+from trainer_module import training  # noqa: E402
+
+KAGGLE_DIR = "assets.extra"  # beside the SavedModel: ignored by TF Serving, copied by Pusher
+
+
+def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
+    """Serialized records -> raw feature dict in the layout the Transform graph expects."""
+    if spec.frame_level:
+        return lambda s: parsing.parse_serialized(s, spec, with_labels)
+    feature_spec = dict(tft_output.raw_feature_spec())
+    if not with_labels:
+        feature_spec.pop(F.LABELS_KEY, None)
+    return lambda s: tf.io.parse_example(s, feature_spec)
+
+
+class TransformedModel(tf.Module):
+    """Model + Transform layer: serving on raw records, training on transformed features."""
+
+    def __init__(self, model, tft_output, spec):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        self._parse_serving = _raw_parser(tft_output, spec, with_labels=False)
+        self._parse_labeled = _raw_parser(tft_output, spec, with_labels=True)
+
+    def serving_inputs(self, serialized):
+        return self.tft_layer(self._parse_serving(serialized))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, examples):
+        return self.tft_layer(self._parse_labeled(examples))
+
+
+def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training):
+    options = tfxio.TensorFlowDatasetOptions(batch_size=batch_size, num_epochs=num_epochs,
+                                             shuffle=training, shuffle_seed=0)
+    ds = fn_args.data_accessor.tf_dataset_factory(files, options, tft_output.raw_metadata.schema)
+
+    def to_xy(raw):
+        t = tft_layer(raw)
+        return ({F.FEATURES: t[F.FEATURES], F.NUM_FRAMES: tf.cast(t[F.NUM_FRAMES], tf.int32)},
+                t[F.LABELS_MULTI_HOT])
+
+    return ds.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def run_fn(fn_args) -> None:
+    """Trains the configured model and exports it to fn_args.serving_model_dir.
+
+    custom_config: {"model_flags": ModelFlags dict, "training": TrainConfig kwargs}.
+    """
+    cc = fn_args.custom_config
+    flags = MF.ModelFlags.from_dict(cc["model_flags"], "custom_config")
+    spec = flags.feature_spec()
+    settings = dict(cc["training"])
+    if fn_args.train_steps:
+        settings["max_steps"] = fn_args.train_steps
+    cfg = training.TrainConfig(**settings)
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    tf.random.set_seed(cfg.seed)
+    trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
+                               os.path.join(fn_args.model_run_dir, "checkpoints"),
+                               summary_dir=os.path.join(fn_args.model_run_dir, "train"))
+    trainer.restore()
+    wrapped = TransformedModel(trainer.model, tft_output, spec)
+    ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer, cfg.batch_size,
+                  cfg.num_epochs, training=True)
+    result = trainer.fit(ds)
+    print(f"trained {flags.model}: step {result.global_step}, {result.examples} examples, "
+          f"{result.examples_per_sec:.0f} examples/s, {trainer.model.count_params():,} parameters")
+    export.export_saved_model(
+        trainer.model, fn_args.serving_model_dir, wrapped.serving_inputs,
+        extra_signatures={"transform_features": wrapped.transform_features.get_concrete_function()},
+        extra_trackable=wrapped)
+    kaggle = os.path.join(fn_args.serving_model_dir, KAGGLE_DIR)
+    tf.io.gfile.makedirs(kaggle)
+    MF.save(kaggle, flags)
+    if cc.get("export_metagraph", True):
+        metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
+                                          os.path.join(kaggle, "inference_model"))

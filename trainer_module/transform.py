@@ -1,0 +1,33 @@
+"""Transform's preprocessing_fn: the YT8M preprocessing as one TF graph for train and serve.
+
+It calls the same ``parsing.to_model_inputs`` as the CLI: feature selection/concatenation by
+``feature_names``, dequantization of frame bytes, padding/trimming to ``max_frames``, frame count
+and multi-hot labels. No analyzers: the graph is purely per example, so Transform runs with
+``materialize=False`` and the Trainer applies it in its input pipeline.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+
+from trainer_module import features as F  # noqa: E402
+from trainer_module import model_flags as MF  # noqa: E402
+from trainer_module import parsing  # noqa: E402
+
+
+def feature_spec_from_custom_config(custom_config: dict) -> F.FeatureSpec:
+    return MF.ModelFlags.from_dict(custom_config["model_flags"], "custom_config").feature_spec()
+
+
+def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
+    """Raw features (TFXIO) -> {features, num_frames, video_id, labels_multi_hot}."""
+    spec = feature_spec_from_custom_config(custom_config)
+    raw = {F.ID_KEY: inputs[F.ID_KEY], F.LABELS_KEY: inputs[F.LABELS_KEY]}
+    for name in spec.names:
+        raw[name] = inputs[name]
+    out = parsing.to_model_inputs(raw, spec, with_labels=True)
+    out[F.NUM_FRAMES] = tf.cast(out[F.NUM_FRAMES], tf.int64)  # TFT outputs no int32
+    return out

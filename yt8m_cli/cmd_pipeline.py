@@ -1,0 +1,74 @@
+"""yt8m pipeline run: the TFX pipeline on LocalDagRunner."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from yt8m_cli import flags as FL
+
+HELP = "Run the TFX pipeline locally (run)."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["run"], help="run: LocalDagRunner")
+    p.add_argument("--data_dir", default=None, help="folder with video/ (and frame/) shards")
+    p.add_argument("--config", default=None, help="JSON file of PipelineConfig fields")
+    p.add_argument("--pipeline_root", default=None, help="default pipeline_output")
+    p.add_argument("--serving_dir", default=None, help="Pusher destination")
+    p.add_argument("--metadata_path", default=None, help="sqlite MLMD file")
+    p.add_argument("--frame_features", type=FL.str2bool, nargs="?", const=True, default=None)
+    p.add_argument("--feature_names", default=None)
+    p.add_argument("--feature_sizes", default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("--batch_size", type=int, default=None)
+    p.add_argument("--num_epochs", type=int, default=None)
+    p.add_argument("--train_steps", type=int, default=None)
+    p.add_argument("--base_learning_rate", type=float, default=None)
+    p.add_argument("--gap_threshold", type=float, default=None)
+    p.add_argument("--top_k", type=int, default=None)
+    p.add_argument("--max_frames", type=int, default=None)
+    p.add_argument("--beam_arg", action="append", default=None, dest="beam_args",
+                   help="a Beam pipeline argument (repeatable)")
+    p.add_argument("--no_cache", action="store_true")
+    FL.add_hparam_flags(p)
+
+
+def config_from_args(args):
+    from pipeline.config import PipelineConfig
+
+    overrides = {k: getattr(args, k) for k in (
+        "data_dir", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
+        "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
+        "base_learning_rate", "gap_threshold", "top_k", "max_frames")}
+    hparams = FL.hparam_overrides(args)
+    if hparams:
+        overrides["hparams"] = hparams
+    if args.beam_args:
+        overrides["beam_args"] = tuple(args.beam_args)
+    if args.no_cache:
+        overrides["enable_cache"] = False
+    if args.config:
+        return PipelineConfig.from_file(args.config, **overrides)
+    if not args.data_dir:
+        raise ValueError("--data_dir (or --config with data_dir) is required")
+    return PipelineConfig(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline import local_runner
+
+    config = config_from_args(args)
+    print(f"pipeline {config.pipeline_name}: {config.model_name} on {config.input_base} "
+          f"-> {config.pipeline_root}")
+    result = local_runner.run(config)
+    m = result["metrics"]
+    print("\n== yt8m pipeline finished in {:.0f}s ==".format(result["seconds"]))
+    print(f"GAP@{config.top_k}: {m.get('gap', float('nan')):.4f}  Hit@1: "
+          f"{m.get('hit_at_one', float('nan')):.4f}  PERR: {m.get('perr', float('nan')):.4f}  "
+          f"mAP: {m.get('map', float('nan')):.4f}")
+    print(f"blessed: {result['blessed']} (gap_threshold {config.gap_threshold})")
+    print(f"pushed model: {result['pushed_dir'] or 'none'}")
+    print(f"Kaggle CSV: {result['csv'] or 'none'} ({result['csv_rows'] or 0} rows)")
+    print(f"model .tgz: {result['model_tgz'] or 'none'}")
+    print(json.dumps({"metrics": m, "blessed": result["blessed"]}))
+    return 0

@@ -55,6 +55,12 @@ class PipelineConfig:
     beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
     enable_cache: bool = True
     export_metagraph: bool = True
+    # Kubeflow / Vertex AI Pipelines (used only when compiling with kubeflow/runner.py)
+    image: str = "gcr.io/YOUR_PROJECT/yt8m-tfx:latest"
+    trainer_gpu_type: str | None = None
+    trainer_gpu_count: int = 0
+    trainer_cpu_limit: float | None = None
+    trainer_memory_limit: float | None = None  # GiB
 
     def __post_init__(self):
         if not self.data_dir:
@@ -65,6 +71,9 @@ class PipelineConfig:
             raise ValueError(f"top_k must be between 1 and 20, got {self.top_k}")
         if not 0 <= self.gap_threshold <= 1:
             raise ValueError(f"gap_threshold must be in [0, 1], got {self.gap_threshold}")
+        if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
+            raise ValueError("--gpu_type and --gpu_count go together (e.g. NVIDIA_TESLA_T4 and 1), "
+                             f"got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
         if self.train_steps is not None and self.train_steps < 1:
             raise ValueError(f"train_steps must be >= 1, got {self.train_steps}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
@@ -73,6 +74,14 @@ def _make_evaluator(config: PipelineConfig, example_gen, trainer):
     return baseline, evaluator
 
 
+def sqlite_connection(path: str) -> metadata_store_pb2.ConnectionConfig:
+    """MLMD sqlite connection config, built without touching the filesystem."""
+    conn = metadata_store_pb2.ConnectionConfig()
+    conn.sqlite.filename_uri = path
+    conn.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return conn
+
+
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """Builds the pipeline for ``config`` (no I/O, no side effects)."""
     example_gen = _make_example_gen(config)
@@ -99,8 +108,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         components=[example_gen, statistics, *schema_nodes, validator, transform, trainer,
                     baseline, evaluator, pusher, kaggle],
         enable_cache=config.enable_cache,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.resolved_metadata_path()),
+        metadata_connection_config=sqlite_connection(config.resolved_metadata_path()),
         beam_pipeline_args=list(config.beam_args))
 
 

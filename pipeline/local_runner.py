@@ -14,6 +14,7 @@ from pipeline.config import PipelineConfig
 def run(config: PipelineConfig, log=print) -> dict:
     """Runs ``create_pipeline(config)`` locally; returns metrics, blessing and output paths."""
     os.makedirs(config.pipeline_root, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()
     tfx.orchestration.LocalDagRunner().run(create.create_pipeline(config))
     result = outcome.latest_outcome(config)

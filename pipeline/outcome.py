@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from ml_metadata.metadata_store import metadata_store
-from tfx import v1 as tfx
+from pipeline import create
 
 from pipeline.config import PipelineConfig
 
@@ -33,14 +33,12 @@ def evaluation_metrics(eval_uri: str) -> dict:
 
 
 def latest_outcome(config: PipelineConfig) -> dict:
-    conn = tfx.orchestration.metadata.sqlite_metadata_connection_config(
-        config.resolved_metadata_path())
-    store = metadata_store.MetadataStore(conn)
+    store = metadata_store.MetadataStore(create.sqlite_connection(config.resolved_metadata_path()))
     evaluation = _newest(store, "ModelEvaluation")
     blessing = _newest(store, "ModelBlessing")
     pushed = _newest(store, "PushedModel")
-    submission = _newest(store, "KaggleSubmission")
-    archive = _newest(store, "ModelArchive")
+    submission = _newest(store, "yt8m.KaggleSubmission")
+    archive = _newest(store, "yt8m.ModelArchive")
     out = {"metrics": evaluation_metrics(evaluation.uri) if evaluation else {},
            "blessed": bool(_prop(blessing, "blessed")),
            "pushed": bool(_prop(pushed, "pushed")),

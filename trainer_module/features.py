@@ -23,6 +23,9 @@ QUANT_MAX = 2.0
 VIDEO_FEATURE_SIZES = {"mean_rgb": 1024, "mean_audio": 128}
 FRAME_FEATURE_SIZES = {"rgb": 1024, "audio": 128}
 
+# TFXIO names SequenceExample feature lists by their path under this prefix.
+SEQUENCE_PREFIX = "##SEQUENCE##."
+
 # Names of the tensors every model and the transform graph agree on.
 FEATURES = "features"        # [batch, dim] or [batch, max_frames, dim] float32
 NUM_FRAMES = "num_frames"    # [batch] int32 (1 for video-level data)

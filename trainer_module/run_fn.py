@@ -24,7 +24,12 @@ KAGGLE_DIR = "assets.extra"  # beside the SavedModel: ignored by TF Serving, cop
 def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
     """Serialized records -> raw feature dict in the layout the Transform graph expects."""
     if spec.frame_level:
-        return lambda s: parsing.parse_serialized(s, spec, with_labels)
+        def parse_frames(serialized):
+            raw = parsing.parse_serialized(serialized, spec, with_labels)
+            for name in spec.names:  # the Transform graph knows feature lists by their path
+                raw[F.SEQUENCE_PREFIX + name] = tf.expand_dims(raw.pop(name), -1)  # [b, frames, 1]
+            return raw
+        return parse_frames
     feature_spec = dict(tft_output.raw_feature_spec())
     if not with_labels:
         feature_spec.pop(F.LABELS_KEY, None)

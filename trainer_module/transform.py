@@ -27,7 +27,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     spec = feature_spec_from_custom_config(custom_config)
     raw = {F.ID_KEY: inputs[F.ID_KEY], F.LABELS_KEY: inputs[F.LABELS_KEY]}
     for name in spec.names:
-        raw[name] = inputs[name]
+        raw[name] = inputs[name] if name in inputs else inputs[F.SEQUENCE_PREFIX + name]
     out = parsing.to_model_inputs(raw, spec, with_labels=True)
     out[F.NUM_FRAMES] = tf.cast(out[F.NUM_FRAMES], tf.int64)  # TFT outputs no int32
     return out

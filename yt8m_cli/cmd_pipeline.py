@@ -6,11 +6,26 @@ import json
 
 from yt8m_cli import flags as FL
 
-HELP = "Run the TFX pipeline locally (run)."
+HELP = "Run the TFX pipeline locally (run), compile it for Kubeflow/Vertex (compile), submit it."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["run"], help="run: LocalDagRunner")
+    p.add_argument("action", choices=["run", "compile", "submit"],
+                   help="run: LocalDagRunner; compile: KubeflowV2DagRunner JSON; submit: Vertex AI")
+    p.add_argument("--image", default=None, help="pipeline image (compile)")
+    p.add_argument("--output", default="pipeline.json", help="compiled file (.json or .yaml)")
+    p.add_argument("--gpu_type", default=None, help="Trainer accelerator, e.g. NVIDIA_TESLA_T4")
+    p.add_argument("--gpu_count", type=int, default=None)
+    p.add_argument("--cpu_limit", type=float, default=None, help="Trainer vCPUs")
+    p.add_argument("--memory_limit", type=float, default=None, help="Trainer memory in GiB")
+    p.add_argument("--dataflow_project", default=None)
+    p.add_argument("--dataflow_region", default=None)
+    p.add_argument("--dataflow_temp_location", default=None)
+    p.add_argument("--dataflow_max_workers", type=int, default=None)
+    p.add_argument("--dataflow_machine_type", default=None)
+    p.add_argument("--project", default=None, help="Google Cloud project (submit)")
+    p.add_argument("--region", default=None, help="Vertex AI region (submit)")
+    p.add_argument("--service_account", default=None)
     p.add_argument("--data_dir", default=None, help="folder with video/ (and frame/) shards")
     p.add_argument("--config", default=None, help="JSON file of PipelineConfig fields")
     p.add_argument("--pipeline_root", default=None, help="default pipeline_output")
@@ -43,10 +58,17 @@ def config_from_args(args):
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams
-    if args.beam_args:
-        overrides["beam_args"] = tuple(args.beam_args)
+    kf = {"image": args.image, "trainer_gpu_type": args.gpu_type, "trainer_gpu_count": args.gpu_count,
+          "trainer_cpu_limit": args.cpu_limit, "trainer_memory_limit": args.memory_limit}
+    overrides.update(kf)
+    beam_args = list(args.beam_args or [])
+    if args.dataflow_project:
+        beam_args += dataflow_beam_args(args)
+    if beam_args:
+        overrides["beam_args"] = tuple(beam_args)
     if args.no_cache:
         overrides["enable_cache"] = False
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.config:
         return PipelineConfig.from_file(args.config, **overrides)
     if not args.data_dir:
@@ -54,7 +76,36 @@ def config_from_args(args):
     return PipelineConfig(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def dataflow_beam_args(args) -> list[str]:
+    """Beam arguments that send the Beam-based components to Dataflow."""
+    if not (args.dataflow_region and args.dataflow_temp_location):
+        raise ValueError("--dataflow_project needs --dataflow_region and --dataflow_temp_location")
+    out = ["--runner=DataflowRunner", f"--project={args.dataflow_project}",
+           f"--region={args.dataflow_region}", f"--temp_location={args.dataflow_temp_location}"]
+    if args.image:
+        out += [f"--sdk_container_image={args.image}", "--experiments=use_runner_v2"]
+    if args.dataflow_max_workers:
+        out.append(f"--max_num_workers={args.dataflow_max_workers}")
+    if args.dataflow_machine_type:
+        out.append(f"--machine_type={args.dataflow_machine_type}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "compile":
+        from kubeflow import runner
+
+        config = config_from_args(args)
+        print(f"wrote {runner.compile_pipeline(config, args.output)}")
+        return 0
+    if args.action == "submit":
+        from kubeflow import runner
+
+        if not (args.project and args.region):
+            raise ValueError("submit needs --project and --region (and Google Cloud credentials)")
+        job = runner.submit(args.output, args.project, args.region, args.service_account)
+        print(f"submitted {job.resource_name}")
+        return 0
     from pipeline import local_runner
 
     config = config_from_args(args)

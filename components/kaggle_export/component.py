@@ -21,13 +21,13 @@ from components.kaggle_export import export_lib
 class KaggleSubmission(types.Artifact):
     """The Kaggle predictions CSV."""
 
-    TYPE_NAME = "KaggleSubmission"
+    TYPE_NAME = "yt8m.KaggleSubmission"
 
 
 class ModelArchive(types.Artifact):
     """A model .tgz (model_flags.json, inference_model.*, saved_model/)."""
 
-    TYPE_NAME = "ModelArchive"
+    TYPE_NAME = "yt8m.ModelArchive"
 
 
 def _is_blessed(blessing: types.Artifact) -> bool:

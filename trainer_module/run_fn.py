@@ -27,7 +27,12 @@ def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
         def parse_frames(serialized):
             raw = parsing.parse_serialized(serialized, spec, with_labels)
             for name in spec.names:  # the Transform graph knows feature lists by their path
-                raw[F.SEQUENCE_PREFIX + name] = tf.expand_dims(raw.pop(name), -1)  # [b, frames, 1]
+                frames = raw.pop(name)  # [b, frames] ragged strings
+                flat = frames.flat_values
+                per_frame = tf.RaggedTensor.from_row_splits(  # [frames, 1], ragged like TFXIO's
+                    flat, tf.range(tf.size(flat, out_type=tf.int64) + 1), validate=False)
+                raw[F.SEQUENCE_PREFIX + name] = tf.RaggedTensor.from_row_splits(
+                    per_frame, frames.row_splits, validate=False)  # [b, frames, 1]
             return raw
         return parse_frames
     feature_spec = dict(tft_output.raw_feature_spec())

@@ -26,6 +26,7 @@ def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
     if spec.frame_level:
         def parse_frames(serialized):
             raw = parsing.parse_serialized(serialized, spec, with_labels)
+            raw[F.ID_KEY] = tf.reshape(raw[F.ID_KEY], [-1, 1])  # schema shape [1]
             for name in spec.names:  # the Transform graph knows feature lists by their path
                 frames = raw.pop(name)  # [b, frames] ragged strings
                 flat = frames.flat_values

@@ -6,8 +6,6 @@ Evaluator -> Pusher -> KaggleExport. The same function serves LocalDagRunner and
 """
 from __future__ import annotations
 
-import dataclasses
-
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
@@ -110,7 +108,3 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         enable_cache=config.enable_cache,
         metadata_connection_config=sqlite_connection(config.resolved_metadata_path()),
         beam_pipeline_args=list(config.beam_args))
-
-
-def config_summary(config: PipelineConfig) -> dict:
-    return dataclasses.asdict(config)

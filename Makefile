@@ -47,7 +47,7 @@ $(UV): | $(VPY)
 
 # Re-installs only when the lock or the project metadata change.
 $(STAMP): requirements.lock pyproject.toml | $(UV)
-	$(UV) pip sync --python $(VPY) requirements.lock
+	$(UV) pip sync --python $(VPY) --compile-bytecode requirements.lock
 	$(UV) pip install --python $(VPY) --no-deps -e .
 	@touch $@
 

@@ -1,14 +1,13 @@
 """Benchmark: synthetic data generation rate (10,000 video-level, 1,000 frame-level videos).
 
-Run: .venv/bin/python -m benchmarks.bench_generate  (prints a Markdown table row per case)
+Run: .venv/bin/python -m benchmarks.bench_generate   (writes benchmarks/results/bench_generate.md)
 """
 import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-from trainer_module import synthetic_data  # noqa: E402
+from benchmarks import common
+from trainer_module import synthetic_data
 
 
 def measure(num_videos: int, frame_level: bool) -> tuple[float, int]:
@@ -25,12 +24,16 @@ def measure(num_videos: int, frame_level: bool) -> tuple[float, int]:
 def main():
     import tensorflow as tf  # noqa: F401  (import cost outside the timing)
 
-    print("| case | videos | seconds | videos/s | MB written |")
-    print("| --- | --- | --- | --- | --- |")
+    rows = []
     for n, frame in ((10_000, False), (1_000, True)):
         seconds, size = measure(n, frame)
-        label = "frame-level (+ video-level), 60-300 frames" if frame else "video-level"
-        print(f"| {label} | {n} | {seconds:.1f} | {n / seconds:.0f} | {size / 1e6:.0f} |")
+        label = ("frame-level + video-level records, 60-300 frames" if frame
+                 else "video-level records")
+        rows.append([label, n, round(seconds, 1), round(n / seconds), round(size / 1e6)])
+    common.record("bench_generate", "Synthetic data generation (`yt8m generate-data`)",
+                  ["case", "videos", "seconds", "videos/s", "MB written"], rows,
+                  f"Peak RSS {common.peak_rss_mib():.0f} MiB (TensorFlow import included): "
+                  "shards are streamed, memory does not grow with the number of videos.")
 
 
 if __name__ == "__main__":

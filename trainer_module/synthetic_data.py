@@ -16,7 +16,6 @@ videos (records are streamed to their shards).
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 from typing import Iterator
@@ -25,6 +24,7 @@ import numpy as np
 
 from trainer_module import features as F
 from trainer_module import io_utils
+from trainer_module import vocabulary as vocabulary_lib
 
 SPLITS = ("train", "validate", "test")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -77,14 +77,7 @@ def class_frequencies(vocabulary: str | None) -> np.ndarray:
     if vocabulary is None:
         counts = 1.0 / np.arange(1, F.NUM_CLASSES + 1, dtype=np.float64)
     else:
-        counts = np.zeros(F.NUM_CLASSES)
-        with open(vocabulary, newline="", encoding="utf-8") as f:
-            for line_no, row in enumerate(csv.DictReader(f), start=2):
-                try:
-                    counts[int(row["Index"])] = float(row["TrainVideoCount"])
-                except (KeyError, ValueError, IndexError):
-                    raise ValueError(f"{vocabulary}:{line_no}: expected Index and TrainVideoCount "
-                                     f"columns with Index < {F.NUM_CLASSES}") from None
+        counts = vocabulary_lib.load(vocabulary).train_counts
         if (counts <= 0).any():
             raise ValueError(f"{vocabulary}: TrainVideoCount missing or zero for "
                              f"{int((counts <= 0).sum())} classes")
@@ -139,19 +132,26 @@ class VideoFactory:
         labels = self.labels(rng)
         n_frames = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
         base = rng.standard_normal(_RGB + _AUDIO, dtype=np.float32) * 0.3
-        signal = np.zeros((n_frames, _RGB + _AUDIO), np.float32)
+        segments = []  # (class, start, length): each label's signal covers one segment
         for c in labels:
             length = max(1, int(n_frames * rng.uniform(0.3, 0.7)))
-            start = int(rng.integers(0, n_frames - length + 1))
-            signal[start:start + length] += cfg.signal * self.protos[c]
-        noise = rng.standard_normal((n_frames, _RGB + _AUDIO), dtype=np.float32) * cfg.noise
-        floats = base + signal + noise  # [frames, 1152]
+            segments.append((c, int(rng.integers(0, n_frames - length + 1)), length))
         out_labels = labels if with_labels else np.zeros(0, np.int64)
         if cfg.frame_level:
-            frames = F.quantize_np(floats)
+            signal = np.zeros((n_frames, _RGB + _AUDIO), np.float32)
+            for c, start, length in segments:
+                signal[start:start + length] += cfg.signal * self.protos[c]
+            noise = rng.standard_normal((n_frames, _RGB + _AUDIO), dtype=np.float32) * cfg.noise
+            frames = F.quantize_np(base + signal + noise)  # [frames, 1152]
             means = F.dequantize_np(frames).mean(axis=0)
         else:
-            frames, means = None, floats.mean(axis=0)
+            # The same distribution as the mean of the frames above, drawn directly: the mean of
+            # n_frames noise vectors is one normal draw with std noise / sqrt(n_frames).
+            signal = sum(cfg.signal * self.protos[c] * (length / n_frames)
+                         for c, _, length in segments)
+            noise = rng.standard_normal(_RGB + _AUDIO, dtype=np.float32) * (
+                cfg.noise / np.sqrt(n_frames))
+            frames, means = None, (base + signal + noise).astype(np.float32)
         return Video(video_id(index), out_labels, frames, means[:_RGB], means[_RGB:])
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from trainer_module.errors import DataError  # noqa: F401  (re-exported for main)
-from yt8m_cli import cmd_eval, cmd_generate, cmd_inference, cmd_pipeline, cmd_train
+from yt8m_cli import (cmd_eval, cmd_generate, cmd_inference, cmd_pipeline, cmd_score,
+                      cmd_train)
 
 COMMANDS = {
     "generate-data": cmd_generate,
     "train": cmd_train,
     "eval": cmd_eval,
     "inference": cmd_inference,
+    "score": cmd_score,
     "pipeline": cmd_pipeline,
 }

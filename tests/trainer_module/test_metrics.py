@@ -125,3 +125,43 @@ def test_streaming_equals_batch_and_merge_order_invariant():
 def test_accumulator_rejects_mismatched_merge():
     with pytest.raises(ValueError):
         M.MetricsAccumulator(10, 20).merge(M.MetricsAccumulator(10, 5))
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 0])
+def test_top_k_pairs_sampled_path_matches_full_sort(decimals):
+    """3862 columns take the sampled-threshold path; heavy ties and constant rows included."""
+    rng = np.random.default_rng(11)
+    preds = rng.random((3000, 3862)).astype(np.float32)
+    if decimals is not None:
+        preds = np.round(preds, decimals)  # 0 decimals: rows of only 0s and 1s
+    preds[5] = 0.25  # a constant row
+    labels = (rng.random(preds.shape) < 0.001).astype(np.int64)
+    scores, classes, hits = M.top_k_pairs(preds, labels, 20)
+    expected = -np.sort(-preds, axis=1)[:, :20]
+    np.testing.assert_array_equal(-np.sort(-scores, axis=1), expected)
+    np.testing.assert_array_equal(np.take_along_axis(preds, classes, 1), scores)
+    assert all(len(set(row)) == 20 for row in classes[:50])
+    np.testing.assert_array_equal(hits, np.take_along_axis(labels, classes, 1) > 0)
+
+
+def _reference_perr(predictions, labels):
+    out = []
+    for p, l in zip(predictions, labels):
+        n_pos = int((l > 0).sum())
+        order = sorted(range(len(p)), key=lambda i: (-p[i], i))[:n_pos]
+        out.append(sum(l[i] > 0 for i in order) / n_pos if n_pos else 0.0)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("decimals", [None, 2])
+def test_perr_top_k_shortcut_equals_full_sort(decimals):
+    """Rows with many positives (> k) and ties at the p-th position take the full-sort path."""
+    rng = np.random.default_rng(4)
+    preds = rng.random((200, 300))
+    if decimals is not None:
+        preds = np.round(preds, decimals)
+    labels = (rng.random((200, 300)) < 0.02).astype(int)
+    labels[:10] = (rng.random((10, 300)) < 0.2)  # ~60 positives: more than k=20
+    labels[10:15] = 0
+    np.testing.assert_allclose(M.perr_per_video(preds, labels), _reference_perr(preds, labels),
+                               atol=1e-12)

@@ -1,0 +1,27 @@
+"""yt8m score: GAP / Hit@1 / PERR / mAP of a Kaggle predictions CSV against ground truth."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "Score a predictions CSV (VideoId,LabelConfidencePairs) against a labels CSV."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--predictions", required=True, help="CSV written by `yt8m inference`")
+    p.add_argument("--labels", required=True, help="ground truth 'VideoId,Labels' CSV")
+    p.add_argument("--top_k", type=int, default=20, help="pairs per video that count (GAP@k)")
+    p.add_argument("--vocabulary", default=None, help="vocabulary.csv for class names")
+    p.add_argument("--per_class", type=int, default=0,
+                   help="also print the N best and worst classes by AP")
+    p.add_argument("--output_json", default=None, help="write the metrics to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainer_module import io_utils
+    from trainer_module import score_job
+
+    result = score_job.run(score_job.ScoreJob(args.predictions, args.labels, args.top_k,
+                                              args.vocabulary, args.per_class))
+    if args.output_json:
+        io_utils.write_json(args.output_json, result)
+    return 0

@@ -3,10 +3,10 @@
 Implementations timed on the same arrays, each in a forked child so peak memory is its own:
   * ``metrics.gap`` (vectorized NumPy, one call) and ``MetricsAccumulator`` (streaming, batches
     of 1,000 videos, what ``yt8m eval`` and the TFMA combiner do);
-  * the seed's algorithm in pure Python: per video a heap top-k over the 3862 scores
-    (``heapq.nlargest``), pairs pooled into the AveragePrecisionCalculator's heap, sorted, AP in
-    a Python loop — eval_util.top_k_by_class + average_precision_calculator, no NumPy;
-  * the seed's code path as shipped: the same, with NumPy ``argpartition`` per video.
+  * the seed's algorithm in pure Python, step by step as eval_util.calculate_gap: per video the
+    top-k triplets (a heap top-k, ``heapq.nlargest``, over the row as a list), regrouped by class
+    (top_k_by_class), flattened into the AveragePrecisionCalculator's heap, sorted, AP in a loop;
+  * the seed's code path as shipped: the same with NumPy ``argpartition`` per video.
 
 Run: .venv/bin/python -m benchmarks.bench_gap [--videos 100000]
 """
@@ -27,41 +27,43 @@ from trainer_module import metrics as M
 K = 20
 
 
-def seed_pure_python(preds: np.ndarray, positives: list[list[int]]) -> float:
-    heap: list[tuple[float, bool]] = []
-    total = 0
-    columns = range(preds.shape[1])
+def _seed_gap(preds: np.ndarray, positives: list[list[int]], top_k_indices) -> float:
+    """eval_util.calculate_gap: top_k_by_class, flatten, AveragePrecisionCalculator."""
+    num_classes = preds.shape[1]
+    triplets = []  # top_k_triplets of every video: (class, score, label)
     for i in range(len(preds)):
-        row = preds[i].tolist()
-        pos = set(positives[i])
-        total += len(pos)
-        for c in heapq.nlargest(K, columns, key=row.__getitem__):
-            heapq.heappush(heap, (row[c], c in pos))
-    ranked = sorted(heap, key=lambda t: -t[0])
+        row, pos = preds[i], set(positives[i])
+        triplets.extend((c, row[c], 1 if c in pos else 0) for c in top_k_indices(row))
+    out_predictions = [[] for _ in range(num_classes)]  # top_k_by_class
+    out_labels = [[] for _ in range(num_classes)]
+    for c, score, label in triplets:
+        out_predictions[c].append(score)
+        out_labels[c].append(label)
+    num_positives = sum(len(p) for p in positives)
+    heap: list[tuple[float, int]] = []  # AveragePrecisionCalculator.accumulate (top_n=None)
+    for scores, labels in zip(out_predictions, out_labels):  # flatten
+        for score, label in zip(scores, labels):
+            heapq.heappush(heap, (float(score), label))
+    ranked = sorted(heap, key=lambda t: -t[0])  # AveragePrecisionCalculator.ap
     ap, hits = 0.0, 0
-    for rank, (_, hit) in enumerate(ranked, start=1):
-        if hit:
+    for rank, (_, label) in enumerate(ranked, start=1):
+        if label:
             hits += 1
             ap += hits / rank
-    return ap / total
+    return ap / num_positives
+
+
+def seed_pure_python(preds: np.ndarray, positives: list[list[int]]) -> float:
+    """The seed's algorithm with a pure-Python top-k (heapq over the row as a list)."""
+    def top_k(row):
+        values = row.tolist()
+        return heapq.nlargest(K, range(len(values)), key=values.__getitem__)
+    return _seed_gap(preds, positives, top_k)
 
 
 def seed_numpy_per_video(preds: np.ndarray, positives: list[list[int]]) -> float:
-    heap: list[tuple[float, bool]] = []
-    total = 0
-    for i in range(len(preds)):
-        row = preds[i]
-        pos = set(positives[i])
-        total += len(pos)
-        for c in np.argpartition(row, -K)[-K:]:
-            heapq.heappush(heap, (float(row[c]), int(c) in pos))
-    ranked = sorted(heap, key=lambda t: -t[0])
-    ap, hits = 0.0, 0
-    for rank, (_, hit) in enumerate(ranked, start=1):
-        if hit:
-            hits += 1
-            ap += hits / rank
-    return ap / total
+    """The seed's code path: numpy.argpartition per video (top_k_triplets), the rest as above."""
+    return _seed_gap(preds, positives, lambda row: np.argpartition(row, -K)[-K:].tolist())
 
 
 def streaming(preds, labels) -> float:
@@ -110,7 +112,7 @@ def main():
         logits = rng.normal(-6.0, 1.5, (len(preds[i:i + 10_000]), 3862)) + 6.0 * labels[i:i + 10_000]
         preds[i:i + 10_000] = 1.0 / (1.0 + np.exp(-logits))
     cases = [("metrics.gap (vectorized NumPy)", M.gap, (preds, labels, K)),
-             ("MetricsAccumulator, batches of 1,000", streaming, (preds, labels)),
+             ("MetricsAccumulator, batches of 1,000 (GAP, Hit@1, PERR, mAP)", streaming, (preds, labels)),
              ("seed algorithm, pure Python (heapq)", seed_pure_python, (preds, positives)),
              ("seed code path (NumPy argpartition per video)", seed_numpy_per_video,
               (preds, positives))]

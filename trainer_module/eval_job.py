@@ -33,36 +33,46 @@ class EvalJob:
     poll_seconds: float = 30.0
 
 
+def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int, top_k: int,
+                   label_loss: str, keep_predictions: bool = False):
+    """Streams ``files`` through ``model``: (metrics dict, (ids, predictions, labels) or None)."""
+    loss_fn = losses.get(label_loss)
+    acc = M.MetricsAccumulator(F.NUM_CLASSES, top_k)
+    ds = input_pipeline.make_dataset(files, spec, batch_size, training=False)
+    saved_ids, saved_preds, saved_labels = [], [], []
+    for ids, preds, labels in training.predict_batches(model, ds):
+        acc.add(preds, labels, float(loss_fn(labels, preds).numpy()) * len(preds))
+        if keep_predictions:
+            saved_ids.append(ids), saved_preds.append(preds), saved_labels.append(labels)
+    saved = ((np.concatenate(saved_ids), np.concatenate(saved_preds), np.concatenate(saved_labels))
+             if keep_predictions and saved_ids else None)
+    result = acc.result()
+    result["num_classes"] = int((acc.positives_per_class > 0).sum())
+    return result, saved
+
+
 def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files, log=print) -> dict:
     spec = flags.feature_spec()
     model = models.build_model(flags.model, spec, flags.hparams)
     ckpt = tf.train.Checkpoint(model=model)
     ckpt.restore(checkpoint).expect_partial()
     step = int(checkpoint.rsplit("-", 1)[-1])
-    loss_fn = losses.get(flags.label_loss)
-    acc = M.MetricsAccumulator(F.NUM_CLASSES, job.top_k)
-    ds = input_pipeline.make_dataset(files, spec, job.batch_size, training=False)
-    saved_ids, saved_preds, saved_labels = [], [], []
-    for ids, preds, labels in training.predict_batches(model, ds):
-        loss_sum = float(loss_fn(labels, preds).numpy()) * len(preds)
-        acc.add(preds, labels, loss_sum)
-        if job.save_predictions:
-            saved_ids.append(ids), saved_preds.append(preds), saved_labels.append(labels)
-    result = {**acc.result(), "global_step": step, "top_k": job.top_k, "checkpoint": checkpoint}
+    metrics, saved = evaluate_model(model, files, spec, job.batch_size, job.top_k, flags.label_loss,
+                                    keep_predictions=bool(job.save_predictions))
+    result = {**metrics, "global_step": step, "top_k": job.top_k, "checkpoint": checkpoint}
     log(f"epoch/eval number {step} | Avg_Hit@1: {result['hit_at_one']:.3f} | Avg_PERR: "
         f"{result['perr']:.3f} | MAP: {result['map']:.3f} | GAP: {result['gap']:.3f} | Avg_Loss: "
-        f"{result['loss']:f} | num_classes: {int((acc.positives_per_class > 0).sum())}")
+        f"{result['loss']:f} | num_classes: {result['num_classes']}")
     eval_dir = os.path.join(job.train_dir, "eval")
     with tf.summary.create_file_writer(eval_dir).as_default(step=step):
         for key in ("gap", "hit_at_one", "perr", "map", "loss"):
             tf.summary.scalar(key, result[key])
     io_utils.write_json(os.path.join(eval_dir, f"metrics_step_{step:08d}.json"), result)
     io_utils.write_json(os.path.join(eval_dir, "metrics.json"), result)
-    if job.save_predictions:
+    if saved is not None:
         with io_utils.atomic_path(job.save_predictions) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, ids=np.concatenate(saved_ids).astype("S"), predictions=np.concatenate(saved_preds),
-                         labels=np.concatenate(saved_labels))
+                np.savez(f, ids=saved[0].astype("S"), predictions=saved[1], labels=saved[2])
     return result
 
 

@@ -47,6 +47,15 @@ def write_text(path: str, text: str) -> None:
         f.write(text)
 
 
+def read_json(path: str):
+    """Parses a JSON file; ValueError naming the file when it is not valid JSON."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+
+
 def write_json(path: str, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 

@@ -138,12 +138,28 @@ def top_k_pairs(predictions: np.ndarray, labels: np.ndarray, top_k: int):
     return scores, idx, hits
 
 
+def _sort_descending(scores: np.ndarray, hits: np.ndarray):
+    """(scores, hits as float64) sorted by score, highest first; any order inside a tie.
+
+    float32 scores are sorted as one uint64 key (order-preserving bits of the score, then the
+    hit bit): a plain sort of 8-byte keys instead of an argsort and two gathers.
+    """
+    if scores.dtype != np.float32:
+        order = np.argsort(-scores)
+        return scores[order], hits[order].astype(np.float64)
+    bits = np.ascontiguousarray(scores).view(np.uint32).astype(np.uint64)
+    bits = np.where(bits >> 31 == 1, ~bits & 0xFFFFFFFF, bits | 0x80000000)  # float order
+    keys = np.sort((bits << 1) | hits.astype(np.uint64))[::-1]
+    ordered = (keys >> 1).astype(np.uint32)
+    ordered = np.where(ordered >> 31 == 1, ordered & 0x7FFFFFFF, ~ordered).astype(np.uint32)
+    return ordered.view(np.float32), (keys & 1).astype(np.float64)
+
+
 def average_precision(scores: np.ndarray, hits: np.ndarray, num_positives: float) -> float:
     """AP of pooled (score, hit) pairs against num_positives ground-truth positives."""
     if num_positives <= 0 or scores.size == 0:
         return 0.0
-    order = np.argsort(-scores, kind="stable")
-    s, h = scores[order], hits[order].astype(np.float64)
+    s, h = _sort_descending(scores, hits)
     cum_hits = np.cumsum(h)
     block_end = np.r_[s[1:] != s[:-1], True]
     ends = np.flatnonzero(block_end)
@@ -181,7 +197,7 @@ def per_class_average_precision(scores: np.ndarray, classes: np.ndarray, hits: n
 def gap(predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> float:
     """Global average precision over every video's top-k predictions."""
     scores, _, hits = top_k_pairs(predictions, labels, top_k)
-    return average_precision(scores.ravel(), hits.ravel(), float((labels > 0).sum()))
+    return average_precision(scores.ravel(), hits.ravel(), float(np.count_nonzero(labels > 0)))
 
 
 @dataclasses.dataclass

@@ -7,6 +7,8 @@ train_dir layout:
   export/step_N/saved_model   serving SavedModel (signature on serialized records)
   export/step_N/inference_model.*  the seed's Kaggle MetaGraph
   export/step_N/model_flags.json
+  validation.json             with --validation_data_pattern: GAP per epoch, the best epoch
+  best/                       weights of the best epoch (what gets exported)
 """
 from __future__ import annotations
 
@@ -18,10 +20,15 @@ import tensorflow as tf
 
 from trainer_module import export
 from trainer_module import input_pipeline
+from trainer_module import io_utils
 from trainer_module import metagraph_export
+from trainer_module import metrics as M
 from trainer_module import model_flags as MF
 from trainer_module import models
 from trainer_module import training
+
+
+VALIDATION_FILE = "validation.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +39,15 @@ class TrainJob:
     train: training.TrainConfig
     start_new_model: bool = False
     export_metagraph: bool = True
+    validation_data_pattern: str | None = None  # select the best epoch by GAP on these files
+    early_stopping_patience: int = 0  # stop after this many epochs without a better GAP (0: never)
+
+    def __post_init__(self):
+        if self.early_stopping_patience < 0:
+            raise ValueError(f"--early_stopping_patience must be >= 0, got "
+                             f"{self.early_stopping_patience}")
+        if self.early_stopping_patience and not self.validation_data_pattern:
+            raise ValueError("--early_stopping_patience needs --validation_data_pattern")
 
 
 def prepare_train_dir(job: TrainJob, log=print) -> None:
@@ -87,13 +103,85 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     step = trainer.restore()
     log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
         f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
-    ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
-                                     num_epochs=job.train.num_epochs, seed=job.train.seed)
-    result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
-    out = export_model(trainer.model, job.flags, export_dir_for(job.train_dir, result.global_step),
+    if job.validation_data_pattern:
+        result, best_step = fit_with_validation(job, trainer, spec, files, log)
+    else:
+        ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
+                                         num_epochs=job.train.num_epochs, seed=job.train.seed)
+        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+        best_step = result.global_step
+    out = export_model(trainer.model, job.flags, export_dir_for(job.train_dir, best_step),
                        job.export_metagraph)
     params = trainer.model.count_params()
     log(f"done at global step {result.global_step}: {result.examples} examples in "
         f"{result.seconds:.1f}s ({result.examples_per_sec:.0f}/s); {params:,} parameters; "
         f"exported {out}")
     return result
+
+
+def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
+                        log=print) -> tuple[training.TrainResult, int]:
+    """Epoch by epoch: train, evaluate GAP on the validation files, keep the best weights.
+
+    The model left in ``trainer`` holds the best epoch's weights, so more epochs never make the
+    export worse. ``validation.json`` (written atomically after every epoch) makes a resumed run
+    continue with the next epoch; an epoch interrupted midway is trained again from its start
+    checkpoint's step onwards.
+
+    Returns:
+      (the training totals, the global step of the best epoch).
+    """
+    from trainer_module import eval_job  # eval_job imports training; keep this edge local
+
+    val_files = input_pipeline.list_files(job.validation_data_pattern, "--validation_data_pattern")
+    state_path = os.path.join(job.train_dir, VALIDATION_FILE)
+    best_prefix = os.path.join(job.train_dir, "best", "weights")
+    state = io_utils.read_json(state_path) if os.path.exists(state_path) else {
+        "epochs_done": 0, "best_gap": -1.0, "best_step": 0, "best_epoch": 0, "history": []}
+    best_ckpt = tf.train.Checkpoint(model=trainer.model)
+    examples, seconds, loss = 0, 0.0, float("nan")
+    step = int(trainer.optimizer.iterations.numpy())
+    for epoch in range(state["epochs_done"] + 1, job.train.num_epochs + 1):
+        if job.train.max_steps is not None and step >= job.train.max_steps:
+            break
+        ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
+                                         num_epochs=1, seed=job.train.seed + epoch)
+        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+        step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
+        loss = result.last_loss
+        metrics, _ = eval_job.evaluate_model(trainer.model, val_files, spec, job.train.batch_size,
+                                             M.DEFAULT_TOP_K, job.flags.label_loss)
+        improved = metrics["gap"] > state["best_gap"]
+        if improved:
+            _write_best(best_ckpt, best_prefix)
+            state.update(best_gap=metrics["gap"], best_step=step, best_epoch=epoch)
+        state["epochs_done"] = epoch
+        state["history"].append({"epoch": epoch, "global_step": step, "gap": metrics["gap"],
+                                 "hit_at_one": metrics["hit_at_one"], "loss": metrics["loss"]})
+        io_utils.write_json(state_path, state)
+        log(f"epoch {epoch}: validation GAP {metrics['gap']:.4f} Hit@1 {metrics['hit_at_one']:.4f}"
+            f" (best {state['best_gap']:.4f} at epoch {state['best_epoch']})")
+        if (job.early_stopping_patience
+                and epoch - state["best_epoch"] >= job.early_stopping_patience):
+            log(f"early stopping: no better validation GAP for {job.early_stopping_patience} epochs")
+            break
+    if state["best_epoch"]:
+        best_ckpt.read(best_prefix).assert_existing_objects_matched()
+        log(f"exporting the best epoch {state['best_epoch']} (global step {state['best_step']}, "
+            f"validation GAP {state['best_gap']:.4f})")
+    return (training.TrainResult(step, examples, seconds, loss),
+            state["best_step"] or step)
+
+
+def _write_best(ckpt: tf.train.Checkpoint, prefix: str) -> None:
+    """Replaces the best-weights checkpoint as a whole (write aside, then swap directories)."""
+    directory = os.path.dirname(prefix)
+    tmp = directory + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    ckpt.write(os.path.join(tmp, os.path.basename(prefix)))
+    old = directory + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.isdir(directory):
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)

@@ -132,3 +132,27 @@ def test_unknown_model_and_level_mismatch(tiny_data, tmp_path, capsys):
     assert main(["train", "--train_data_pattern", str(tmp_path / "none*"), "--train_dir",
                  str(tmp_path / "c"), "--model", "LogisticModel"]) == 2
     assert "--train_data_pattern: no files match" in capsys.readouterr().err
+
+
+def test_validation_selects_best_epoch_and_resumes(tiny_data, tmp_path, capsys):
+    """--validation_data_pattern: GAP per epoch, best weights exported, resume continues epochs."""
+    train_dir = str(tmp_path / "val_dir")
+    args = ["train", "--train_data_pattern", os.path.join(tiny_data, "video", "train*"),
+            "--validation_data_pattern", os.path.join(tiny_data, "video", "validate*"),
+            "--train_dir", train_dir, "--model", "LogisticModel", "--batch_size", "8",
+            "--log_every_steps", "100", "--no_metagraph"]
+    assert main([*args, "--num_epochs", "2"]) == 0
+    state = json.load(open(os.path.join(train_dir, "validation.json")))
+    assert state["epochs_done"] == 2 and len(state["history"]) == 2
+    best = max(state["history"], key=lambda h: h["gap"])
+    assert (state["best_epoch"], state["best_gap"]) == (best["epoch"], best["gap"])
+    export = os.path.join(train_dir, "export", f"step_{state['best_step']:08d}")
+    assert os.path.exists(os.path.join(export, "model_flags.json"))
+    capsys.readouterr()
+    assert main([*args, "--num_epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 3: validation GAP" in out and "epoch 1:" not in out
+    state = json.load(open(os.path.join(train_dir, "validation.json")))
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3]
+    assert main([*args[:-1], "--num_epochs", "4", "--early_stopping_patience", "-1"]) == 2
+    assert "--early_stopping_patience must be >= 0" in capsys.readouterr().err

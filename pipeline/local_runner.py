@@ -1,6 +1,8 @@
 """Runs the pipeline with LocalDagRunner (sqlite MLMD, caching) and summarizes the outcome."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 
@@ -11,12 +13,56 @@ from pipeline import outcome
 from pipeline.config import PipelineConfig
 
 
+class _ComponentProgress(logging.Handler):
+    """Echoes LocalDagRunner's 'Component X is running/finished' lines with elapsed seconds."""
+
+    def __init__(self, log):
+        super().__init__(logging.INFO)
+        self.log, self.started = log, {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name != "absl" or not isinstance(record.msg, str):
+            return
+        if record.msg.startswith("Component %s is running"):
+            node = record.args[0]
+            self.started[node] = time.time()
+            self.log(f"[{time.strftime('%H:%M:%S')}] {node} ...")
+        elif record.msg.startswith("Component %s is finished"):
+            node = record.args[0]
+            seconds = time.time() - self.started.get(node, time.time())
+            self.log(f"[{time.strftime('%H:%M:%S')}] {node} done in {seconds:.1f}s")
+
+
+@contextlib.contextmanager
+def _progress(log):
+    """Routes the runner's INFO progress lines to ``log`` without raising absl's verbosity."""
+    absl_logger = logging.getLogger("absl")
+    handler = _ComponentProgress(log)
+    quiet = []
+    for h in absl_logger.handlers + logging.getLogger().handlers:
+        if h.level < logging.WARNING:
+            quiet.append((h, h.level))
+            h.setLevel(logging.WARNING)
+    old_level = absl_logger.level
+    absl_logger.setLevel(logging.INFO)
+    absl_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        absl_logger.removeHandler(handler)
+        absl_logger.setLevel(old_level)
+        for h, level in quiet:
+            h.setLevel(level)
+
+
 def run(config: PipelineConfig, log=print) -> dict:
-    """Runs ``create_pipeline(config)`` locally; returns metrics, blessing and output paths."""
+    """Runs ``create_pipeline(config)`` locally; returns metrics, blessing, output paths and the
+    wall time of every component of this run (``components``: node, state, seconds)."""
     os.makedirs(config.pipeline_root, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()
-    tfx.orchestration.LocalDagRunner().run(create.create_pipeline(config))
+    with _progress(log):
+        tfx.orchestration.LocalDagRunner().run(create.create_pipeline(config))
     result = outcome.latest_outcome(config)
     result["seconds"] = time.time() - start
     return result

@@ -32,6 +32,25 @@ def evaluation_metrics(eval_uri: str) -> dict:
     return {}
 
 
+_STATES = {2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
+
+
+def component_times(store) -> list[tuple[str, str, float]]:
+    """(node id, state, wall seconds) of every execution of the newest pipeline run, in order."""
+    runs = store.get_contexts_by_type("pipeline_run")
+    if not runs:
+        return []
+    run = max(runs, key=lambda c: c.id)
+    rows = []
+    for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
+        node = next((c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution.id)
+                     if c.type_id != run.type_id and "." in c.name), "?")
+        seconds = (execution.last_update_time_since_epoch
+                   - execution.create_time_since_epoch) / 1000.0
+        rows.append((node, _STATES.get(execution.last_known_state, "UNKNOWN"), seconds))
+    return rows
+
+
 def latest_outcome(config: PipelineConfig) -> dict:
     store = metadata_store.MetadataStore(create.sqlite_connection(config.resolved_metadata_path()))
     evaluation = _newest(store, "ModelEvaluation")
@@ -45,7 +64,8 @@ def latest_outcome(config: PipelineConfig) -> dict:
            "pushed_dir": _prop(pushed, "pushed_destination", "string_value"),
            "csv": _prop(submission, "path", "string_value"),
            "csv_rows": _prop(submission, "row_count"),
-           "model_tgz": _prop(archive, "path", "string_value")}
+           "model_tgz": _prop(archive, "path", "string_value"),
+           "components": component_times(store)}
     if out["pushed_dir"] and not os.path.exists(out["pushed_dir"]):
         out["pushed_dir"] = None
     return out

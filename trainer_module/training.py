@@ -203,7 +203,7 @@ class Trainer:
 
 def predict_batches(model, dataset: tf.data.Dataset):
     """Yields (video_ids, predictions [batch, 3862], labels or None) for every batch."""
-    @tf.function
+    @tf.function(reduce_retracing=True)  # the last batch is smaller: one generic trace
     def predict(x):
         return model(x, training=False)
 

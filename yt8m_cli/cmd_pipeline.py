@@ -114,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     result = local_runner.run(config)
     m = result["metrics"]
     print("\n== yt8m pipeline finished in {:.0f}s ==".format(result["seconds"]))
+    for node, state, seconds in result["components"]:
+        print(f"  {node:32s} {state:9s} {seconds:7.1f}s")
     print(f"GAP@{config.top_k}: {m.get('gap', float('nan')):.4f}  Hit@1: "
           f"{m.get('hit_at_one', float('nan')):.4f}  PERR: {m.get('perr', float('nan')):.4f}  "
           f"mAP: {m.get('map', float('nan')):.4f}")

@@ -1,0 +1,87 @@
+"""Benchmark: video-level model quality on the real YouTube-8M 2018 sample.
+
+Trains each model exactly as ``yt8m train`` does (per-model default settings, seed 0) on
+``video_validate_sample/validate0000-0014`` (4,438 videos) and evaluates it as
+``yt8m eval --run_once`` on ``validate0015-0019`` (1,451 videos). Every model runs twice with the
+same seed to show reproducibility.
+
+Run: YT8M_SAMPLE_DIR=../shared/data/yt8m .venv/bin/python -m benchmarks.bench_models_real
+     [--models LogisticModel,MoeModel,GatedDnnModel] [--repeats 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from benchmarks import common
+from trainer_module import eval_job
+from trainer_module import models
+from trainer_module import train_job
+from yt8m_cli import cmd_train
+from yt8m_cli import main as cli
+
+
+def shards(sample_dir: str, first: int, last: int) -> str:
+    return ",".join(os.path.join(sample_dir, "video_validate_sample", f"validate{i:04d}.tfrecord")
+                    for i in range(first, last + 1))
+
+
+def dir_mib(path: str) -> float:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2**20
+
+
+def train_and_eval(model: str, train: str, evaluate: str, work: str, extra: list[str]) -> dict:
+    train_dir = os.path.join(work, model)
+    args = cli.build_parser().parse_args(
+        ["train", "--train_data_pattern", train, "--train_dir", train_dir, "--model", model,
+         "--start_new_model", "--no_metagraph", "--log_every_steps", "1000", *extra])
+    job = cmd_train.build_job(args)
+    result = train_job.run(job, log=lambda *_: None)
+    metrics = eval_job.run(eval_job.EvalJob(evaluate, train_dir, run_once=True),
+                           log=lambda *_: None)
+    export = train_job.latest_export(train_dir)
+    params = models.build_model(model, job.flags.feature_spec(), job.flags.hparams).count_params()
+    return {"gap": metrics["gap"], "hit_at_one": metrics["hit_at_one"],
+            "examples_per_sec": result.examples_per_sec, "seconds": result.seconds,
+            "export_mib": dir_mib(os.path.join(export, "saved_model")),
+            "settings": f"batch {job.train.batch_size}, lr {job.train.base_learning_rate:g}, "
+                        f"{job.train.num_epochs} epochs", "params": params}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="LogisticModel,MoeModel,GatedDnnModel")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    sample = os.environ.get("YT8M_SAMPLE_DIR")
+    if not sample or not os.path.isdir(os.path.join(sample, "video_validate_sample")):
+        sys.exit("set YT8M_SAMPLE_DIR to the folder holding video_validate_sample/")
+    train, evaluate = shards(sample, 0, 14), shards(sample, 15, 19)
+    rows, gaps = [], {}
+    with tempfile.TemporaryDirectory() as work:
+        for model in args.models.split(","):
+            runs = [train_and_eval(model, train, evaluate, work, []) for _ in range(args.repeats)]
+            gaps[model] = [r["gap"] for r in runs]
+            r = runs[0]
+            rows.append([model, r["settings"], " / ".join(f"{g:.4f}" for g in gaps[model]),
+                         f"{max(gaps[model]) - min(gaps[model]):.4f}",
+                         " / ".join(f"{x['hit_at_one']:.4f}" for x in runs),
+                         f"{r['params'] / 1e6:.2f} M", round(r["examples_per_sec"]),
+                         round(r["export_mib"], 1)])
+            print(rows[-1], flush=True)
+    notes = ""
+    if "LogisticModel" in gaps:
+        base = gaps["LogisticModel"][0]
+        notes = "Margin over LogisticModel (first runs): " + ", ".join(
+            f"{m} {g[0] - base:+.4f}" for m, g in gaps.items() if m != "LogisticModel") + "."
+    common.record("bench_models_real", "Video-level models on the real YT8M sample "
+                  "(train validate0000-0014, 4,438 videos; eval validate0015-0019, 1,451 videos)",
+                  ["model", "default training", "GAP@20 (run 1 / run 2)", "GAP spread",
+                   "Hit@1 (run 1 / run 2)", "parameters", "train examples/s",
+                   "SavedModel MiB"], rows, notes)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,11 @@ ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.
 
 
 def trainer_resources(config: PipelineConfig) -> ResourceSpec | None:
-    """The Trainer's ResourceSpec from the config (None when nothing is requested)."""
+    """The Trainer step's ResourceSpec from the config (None when nothing is requested).
+
+    With ``trainer_backend='vertex_training'`` the step only launches the training job, so the
+    accelerator goes into the job's worker pools instead (pipeline/create.py).
+    """
     if not (config.trainer_gpu_count or config.trainer_cpu_limit or config.trainer_memory_limit):
         return None
     spec = ResourceSpec()
@@ -36,7 +40,7 @@ def kubeflow_pipeline(config: PipelineConfig):
     """create_pipeline(config) with the Kubeflow-only platform config attached."""
     pipeline = create.create_pipeline(config)
     resources = trainer_resources(config)
-    if resources is not None:
+    if resources is not None and config.trainer_backend == "pipeline":
         for node in pipeline.components:
             if node.id == TRAINER_ID:
                 node.with_platform_config(resources)

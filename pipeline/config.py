@@ -61,6 +61,14 @@ class PipelineConfig:
     trainer_gpu_count: int = 0
     trainer_cpu_limit: float | None = None
     trainer_memory_limit: float | None = None  # GiB
+    # "pipeline": the Trainer runs as a pipeline step (accelerator via the step's resources);
+    # "vertex_training": the step launches a Vertex AI Training job (worker pools below), for
+    # multi-GPU machines and multi-worker runs (MultiWorkerMirroredStrategy through TF_CONFIG).
+    trainer_backend: str = "pipeline"
+    vertex_project: str | None = None
+    vertex_region: str | None = None
+    trainer_machine_type: str = "n1-standard-8"
+    trainer_worker_count: int = 1  # replicas: 1 chief + (count - 1) workers
 
     def __post_init__(self):
         if not self.data_dir:
@@ -74,6 +82,15 @@ class PipelineConfig:
         if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
             raise ValueError("--gpu_type and --gpu_count go together (e.g. NVIDIA_TESLA_T4 and 1), "
                              f"got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
+        if self.trainer_backend not in ("pipeline", "vertex_training"):
+            raise ValueError(f"trainer_backend must be 'pipeline' or 'vertex_training', got "
+                             f"{self.trainer_backend!r}")
+        if self.trainer_backend == "vertex_training" and not (self.vertex_project
+                                                               and self.vertex_region):
+            raise ValueError("trainer_backend 'vertex_training' needs vertex_project and "
+                             "vertex_region (--project and --region)")
+        if self.trainer_worker_count < 1:
+            raise ValueError(f"trainer_worker_count must be >= 1, got {self.trainer_worker_count}")
         if self.train_steps is not None and self.train_steps < 1:
             raise ValueError(f"train_steps must be >= 1, got {self.train_steps}")
 

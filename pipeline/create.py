@@ -14,6 +14,7 @@ from components.curate_schema.component import CurateSchema
 from components.kaggle_export.component import KaggleExport
 from pipeline import eval_config
 from pipeline.config import PipelineConfig
+from trainer_module.transform import transform_custom_config
 
 PREPROCESSING_FN = "trainer_module.transform.preprocessing_fn"
 RUN_FN = "trainer_module.run_fn.run_fn"
@@ -48,13 +49,32 @@ def _make_schema_nodes(config: PipelineConfig, statistics):
     return [schema_gen, curated], curated.outputs["curated_schema"]
 
 
+def _vertex_training_config(config: PipelineConfig) -> dict:
+    """custom_config keys of the Vertex AI Training extension Trainer: where and on what to run."""
+    machine = {"machine_type": config.trainer_machine_type}
+    if config.trainer_gpu_count:
+        machine.update(accelerator_type=config.trainer_gpu_type,
+                       accelerator_count=config.trainer_gpu_count)
+    pool = {"machine_spec": machine, "replica_count": 1, "container_spec": {"image_uri": config.image}}
+    pools = [pool]
+    if config.trainer_worker_count > 1:
+        pools.append({**pool, "replica_count": config.trainer_worker_count - 1})
+    vertex = tfx.extensions.google_cloud_ai_platform
+    return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: config.vertex_region,
+            vertex.TRAINING_ARGS_KEY: {"project": config.vertex_project,
+                                       "worker_pool_specs": pools}}
+
+
 def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
-    return tfx.components.Trainer(
+    kwargs = dict(
         run_fn=RUN_FN, examples=example_gen.outputs["examples"],
         transform_graph=transform.outputs["transform_graph"], schema=schema,
         train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.train_steps),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=None),
-        custom_config=_custom_config(config))
+        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=None))
+    if config.trainer_backend == "vertex_training":
+        return tfx.extensions.google_cloud_ai_platform.Trainer(
+            custom_config={**_custom_config(config), **_vertex_training_config(config)}, **kwargs)
+    return tfx.components.Trainer(custom_config=_custom_config(config), **kwargs)
 
 
 def _make_evaluator(config: PipelineConfig, example_gen, trainer):
@@ -91,7 +111,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         examples=example_gen.outputs["examples"], schema=schema,
         preprocessing_fn=PREPROCESSING_FN, materialize=False,
         splits_config=tfx.proto.SplitsConfig(analyze=["train"]),
-        custom_config={"model_flags": config.model_flags().to_dict()})
+        custom_config=transform_custom_config(config.model_flags().to_dict()))
     trainer = _make_trainer(config, example_gen, transform, schema)
     baseline, evaluator = _make_evaluator(config, example_gen, trainer)
     pusher = tfx.components.Pusher(

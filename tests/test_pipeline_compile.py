@@ -99,3 +99,27 @@ def test_dockerfile_matches_lock():
 def test_gpu_flags_validated():
     with pytest.raises(ValueError, match="--gpu_type and --gpu_count"):
         PipelineConfig(data_dir="d", trainer_gpu_count=1)
+
+
+def test_vertex_training_backend_carries_worker_pools(tmp_path):
+    _, job, _ = _compile(tmp_path, trainer_backend="vertex_training", vertex_project="p",
+                         vertex_region="us-central1", trainer_gpu_type="NVIDIA_TESLA_V100",
+                         trainer_gpu_count=4, trainer_worker_count=3)
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    trainer = executors["Trainer_executor"]["container"]
+    assert "accelerator" not in trainer.get("resources", {})  # the step only launches the job
+    assert trainer["args"][1].startswith("tfx.extensions.google_cloud_ai_platform.trainer")
+    value = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"][
+        "custom_config"]["runtimeValue"]["constantValue"]["stringValue"]
+    custom = json.loads(value)
+    training = custom["ai_platform_training_args"]
+    assert custom["ai_platform_enable_vertex"] is True
+    assert custom["ai_platform_vertex_region"] == "us-central1" and training["project"] == "p"
+    chief, workers = training["worker_pool_specs"]
+    assert chief["replica_count"] == 1 and workers["replica_count"] == 2
+    assert chief["machine_spec"] == {"machine_type": "n1-standard-8",
+                                     "accelerator_type": "NVIDIA_TESLA_V100", "accelerator_count": 4}
+    assert chief["container_spec"]["image_uri"] == "gcr.io/p/yt8m:1"
+    assert "model_flags" in custom  # the run_fn's own settings ride along
+    with pytest.raises(ValueError, match="needs vertex_project and vertex_region"):
+        PipelineConfig(data_dir="d", trainer_backend="vertex_training")

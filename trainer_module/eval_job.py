@@ -19,6 +19,7 @@ from trainer_module import losses
 from trainer_module import metrics as M
 from trainer_module import model_flags as MF
 from trainer_module import models
+from trainer_module import records
 from trainer_module import training
 
 
@@ -31,19 +32,29 @@ class EvalJob:
     run_once: bool = False
     save_predictions: str | None = None
     poll_seconds: float = 30.0
+    skip_corrupt_records: bool = False
 
 
 def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int, top_k: int,
-                   label_loss: str, keep_predictions: bool = False):
-    """Streams ``files`` through ``model``: (metrics dict, (ids, predictions, labels) or None)."""
+                   label_loss: str, keep_predictions: bool = False, skip_corrupt: bool = False,
+                   log=None):
+    """Streams ``files`` through ``model``: (metrics dict, (ids, predictions, labels) or None).
+
+    A corrupt shard raises DataError naming it, unless ``skip_corrupt`` (then it is reported).
+    """
     loss_fn = losses.get(label_loss)
     acc = M.MetricsAccumulator(F.NUM_CLASSES, top_k)
-    ds = input_pipeline.make_dataset(files, spec, batch_size, training=False)
+    report = records.ReadReport()
+    ds = input_pipeline.make_dataset(files, spec, batch_size, training=False,
+                                     skip_corrupt=skip_corrupt, report=report)
     saved_ids, saved_preds, saved_labels = [], [], []
-    for ids, preds, labels in training.predict_batches(model, ds):
-        acc.add(preds, labels, float(loss_fn(labels, preds).numpy()) * len(preds))
-        if keep_predictions:
-            saved_ids.append(ids), saved_preds.append(preds), saved_labels.append(labels)
+    with records.corruption_named(files):
+        for ids, preds, labels in training.predict_batches(model, ds):
+            acc.add(preds, labels, float(loss_fn(labels, preds).numpy()) * len(preds))
+            if keep_predictions:
+                saved_ids.append(ids), saved_preds.append(preds), saved_labels.append(labels)
+    for line in report.lines(acc.num_videos, "videos") if log else ():
+        log(line)
     saved = ((np.concatenate(saved_ids), np.concatenate(saved_preds), np.concatenate(saved_labels))
              if keep_predictions and saved_ids else None)
     result = acc.result()
@@ -58,7 +69,8 @@ def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, fil
     ckpt.restore(checkpoint).expect_partial()
     step = int(checkpoint.rsplit("-", 1)[-1])
     metrics, saved = evaluate_model(model, files, spec, job.batch_size, job.top_k, flags.label_loss,
-                                    keep_predictions=bool(job.save_predictions))
+                                    keep_predictions=bool(job.save_predictions),
+                                    skip_corrupt=job.skip_corrupt_records, log=log)
     result = {**metrics, "global_step": step, "top_k": job.top_k, "checkpoint": checkpoint}
     log(f"epoch/eval number {step} | Avg_Hit@1: {result['hit_at_one']:.3f} | Avg_PERR: "
         f"{result['perr']:.3f} | MAP: {result['map']:.3f} | GAP: {result['gap']:.3f} | Avg_Loss: "

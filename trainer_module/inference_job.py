@@ -19,6 +19,7 @@ from trainer_module import export
 from trainer_module import input_pipeline
 from trainer_module import io_utils
 from trainer_module import model_flags as MF
+from trainer_module import records
 from trainer_module import train_job
 
 CSV_HEADER = "VideoId,LabelConfidencePairs\n"
@@ -34,6 +35,7 @@ class InferenceJob:
     output_model_tgz: str | None = None
     top_k: int = 20
     batch_size: int = 1024
+    skip_corrupt_records: bool = False
 
     def __post_init__(self):
         if bool(self.train_dir) == bool(self.input_model_tgz):
@@ -57,11 +59,17 @@ def decode_id(raw: bytes) -> str:
 
 
 def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int, batch_size: int,
-                          log=print) -> int:
-    """Runs the serving signature over every record and writes the CSV atomically."""
-    ds = tf.data.TFRecordDataset(files).batch(batch_size).prefetch(2)
+                          log=print, skip_corrupt: bool = False) -> int:
+    """Runs the serving signature over every record and writes the CSV atomically.
+
+    A corrupt shard stops the run (DataError naming it; no CSV is left behind) unless
+    ``skip_corrupt``, which uses the readable part of damaged files and reports them.
+    """
+    report = records.ReadReport()
+    ds = records.record_dataset(files, skip_corrupt, report=report).batch(batch_size).prefetch(2)
     rows, start = 0, time.time()
-    with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as out:
+    with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as out, \
+            records.corruption_named(files):
         out.write(CSV_HEADER)
         for batch in ds:
             res = serve(examples=batch)
@@ -71,6 +79,8 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
                 out.write(format_row(decode_id(ids[i]), classes[i, :top_k], scores[i, :top_k]) + "\n")
             rows += len(ids)
             log(f"num examples processed: {rows}; {rows / max(time.time() - start, 1e-9):.1f} videos/s")
+    for line in report.lines(rows, "videos"):
+        log(line)
     return rows
 
 
@@ -89,6 +99,6 @@ def run(job: InferenceJob, log=print) -> dict:
         files = input_pipeline.list_files(job.input_data_pattern, "--input_data_pattern")
         serve = export.load_serving_fn(os.path.join(model_dir, "saved_model"))
         out["rows"] = write_predictions_csv(serve, files, job.output_file, job.top_k,
-                                            job.batch_size, log)
+                                            job.batch_size, log, job.skip_corrupt_records)
         log(f"wrote {out['rows']} rows to {job.output_file}")
     return out

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from trainer_module import features as F
 from trainer_module import parsing
+from trainer_module import records
 
 
 def list_files(data_pattern: str, flag: str = "--data_pattern") -> list[str]:
@@ -32,7 +33,9 @@ def list_files(data_pattern: str, flag: str = "--data_pattern") -> list[str]:
 
 def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, training: bool,
                  num_epochs: int | None = 1, with_labels: bool = True, seed: int | None = None,
-                 compression: str | None = None, shuffle_buffer: int = 4096) -> tf.data.Dataset:
+                 compression: str | None = None, shuffle_buffer: int = 4096,
+                 skip_corrupt: bool = False,
+                 report: records.ReadReport | None = None) -> tf.data.Dataset:
     """Batches of model inputs (dicts, see parsing.to_model_inputs).
 
     Args:
@@ -41,15 +44,13 @@ def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, trai
       batch_size: videos per batch (the last batch may be smaller).
       training: shuffle files and records and repeat ``num_epochs`` times (None = forever).
       with_labels: parse labels (False for the unlabeled test split).
+      skip_corrupt: read damaged files up to their first bad record (see records.py);
+        ``report`` then lists them.
     """
     if batch_size < 1:
         raise ValueError(f"--batch_size must be >= 1, got {batch_size}")
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if training:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
-                       cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True)
+    ds = records.record_dataset(files, skip_corrupt, compression, report, interleave=True,
+                                shuffle_seed=seed, shuffle_files=training)
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed).repeat(num_epochs)
     ds = ds.batch(batch_size)

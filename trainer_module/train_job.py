@@ -25,6 +25,7 @@ from trainer_module import metagraph_export
 from trainer_module import metrics as M
 from trainer_module import model_flags as MF
 from trainer_module import models
+from trainer_module import records
 from trainer_module import training
 
 
@@ -41,6 +42,7 @@ class TrainJob:
     export_metagraph: bool = True
     validation_data_pattern: str | None = None  # select the best epoch by GAP on these files
     early_stopping_patience: int = 0  # stop after this many epochs without a better GAP (0: never)
+    skip_corrupt_records: bool = False
 
     def __post_init__(self):
         if self.early_stopping_patience < 0:
@@ -103,13 +105,18 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     step = trainer.restore()
     log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
         f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
-    if job.validation_data_pattern:
-        result, best_step = fit_with_validation(job, trainer, spec, files, log)
-    else:
-        ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
-                                         num_epochs=job.train.num_epochs, seed=job.train.seed)
-        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
-        best_step = result.global_step
+    report = records.ReadReport()
+    with records.corruption_named(files):
+        if job.validation_data_pattern:
+            result, best_step = fit_with_validation(job, trainer, spec, files, log, report)
+        else:
+            ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
+                                             num_epochs=job.train.num_epochs, seed=job.train.seed,
+                                             skip_corrupt=job.skip_corrupt_records, report=report)
+            result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+            best_step = result.global_step
+    for line in report.lines(result.examples, "examples (all epochs)"):
+        log(line)
     out = export_model(trainer.model, job.flags, export_dir_for(job.train_dir, best_step),
                        job.export_metagraph)
     params = trainer.model.count_params()
@@ -120,7 +127,8 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
 
 
 def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
-                        log=print) -> tuple[training.TrainResult, int]:
+                        log=print, report: records.ReadReport | None = None,
+                        ) -> tuple[training.TrainResult, int]:
     """Epoch by epoch: train, evaluate GAP on the validation files, keep the best weights.
 
     The model left in ``trainer`` holds the best epoch's weights, so more epochs never make the
@@ -145,12 +153,17 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
         if job.train.max_steps is not None and step >= job.train.max_steps:
             break
         ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
-                                         num_epochs=1, seed=job.train.seed + epoch)
+                                         num_epochs=1, seed=job.train.seed + epoch,
+                                         skip_corrupt=job.skip_corrupt_records,
+                                         report=report if epoch == state["epochs_done"] + 1 else None)
         result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
         step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
         loss = result.last_loss
-        metrics, _ = eval_job.evaluate_model(trainer.model, val_files, spec, job.train.batch_size,
-                                             M.DEFAULT_TOP_K, job.flags.label_loss)
+        with records.corruption_named(val_files):
+            metrics, _ = eval_job.evaluate_model(trainer.model, val_files, spec,
+                                                 job.train.batch_size, M.DEFAULT_TOP_K,
+                                                 job.flags.label_loss,
+                                                 skip_corrupt=job.skip_corrupt_records)
         improved = metrics["gap"] > state["best_gap"]
         if improved:
             _write_best(best_ckpt, best_prefix)

@@ -14,12 +14,22 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 
 from trainer_module import features as F  # noqa: E402
-from trainer_module import model_flags as MF  # noqa: E402
 from trainer_module import parsing  # noqa: E402
 
 
+FEATURE_KEYS = ("feature_names", "feature_sizes", "frame_features", "max_frames")
+
+
+def transform_custom_config(spec_flags: dict) -> dict:
+    """Transform's custom_config: only what the graph depends on (the features, not the model),
+    so that changing the model or its hyperparameters leaves Transform cached."""
+    return {"features": {k: spec_flags[k] for k in FEATURE_KEYS}}
+
+
 def feature_spec_from_custom_config(custom_config: dict) -> F.FeatureSpec:
-    return MF.ModelFlags.from_dict(custom_config["model_flags"], "custom_config").feature_spec()
+    c = custom_config["features"]
+    return F.FeatureSpec.from_flags(c["feature_names"], c["feature_sizes"],
+                                    bool(c["frame_features"]), int(c["max_frames"]))
 
 
 def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:

@@ -15,11 +15,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top_k", type=int, default=20)
     p.add_argument("--run_once", type=FL.str2bool, nargs="?", const=True, default=False)
     p.add_argument("--save_predictions", default=None, help="write ids/predictions/labels to .npz")
+    FL.add_skip_corrupt_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from trainer_module import eval_job
 
     eval_job.run(eval_job.EvalJob(args.eval_data_pattern, args.train_dir, args.batch_size,
-                                  args.top_k, args.run_once, args.save_predictions))
+                                  args.top_k, args.run_once, args.save_predictions,
+                                  skip_corrupt_records=args.skip_corrupt_records))
     return 0

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import argparse
 
+from yt8m_cli import flags as FL
+
 HELP = "Write the Kaggle CSV (VideoId,LabelConfidencePairs) and/or a model .tgz."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input_data_pattern", default="", help="glob(s) of records to predict")
+    FL.add_skip_corrupt_flag(p)
     p.add_argument("--output_file", default=None, help="CSV to write")
     p.add_argument("--train_dir", default=None, help="use the newest export of this train_dir")
     p.add_argument("--input_model_tgz", default=None, help="use a model .tgz instead")
@@ -24,5 +27,6 @@ def run(args: argparse.Namespace) -> int:
         input_data_pattern=args.input_data_pattern, output_file=args.output_file,
         train_dir=args.train_dir, input_model_tgz=args.input_model_tgz,
         untar_model_dir=args.untar_model_dir, output_model_tgz=args.output_model_tgz,
-        top_k=args.top_k, batch_size=args.batch_size))
+        top_k=args.top_k, batch_size=args.batch_size,
+        skip_corrupt_records=args.skip_corrupt_records))
     return 0

@@ -18,6 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu_count", type=int, default=None)
     p.add_argument("--cpu_limit", type=float, default=None, help="Trainer vCPUs")
     p.add_argument("--memory_limit", type=float, default=None, help="Trainer memory in GiB")
+    p.add_argument("--trainer_backend", choices=["pipeline", "vertex_training"], default=None,
+                   help="vertex_training: the Trainer step launches a Vertex AI Training job "
+                        "(needs --project, --region)")
+    p.add_argument("--trainer_machine_type", default=None, help="Vertex AI Training machine type")
+    p.add_argument("--trainer_worker_count", type=int, default=None,
+                   help="Vertex AI Training replicas (multi-worker when > 1)")
     p.add_argument("--dataflow_project", default=None)
     p.add_argument("--dataflow_region", default=None)
     p.add_argument("--dataflow_temp_location", default=None)
@@ -59,7 +65,11 @@ def config_from_args(args):
     if hparams:
         overrides["hparams"] = hparams
     kf = {"image": args.image, "trainer_gpu_type": args.gpu_type, "trainer_gpu_count": args.gpu_count,
-          "trainer_cpu_limit": args.cpu_limit, "trainer_memory_limit": args.memory_limit}
+          "trainer_cpu_limit": args.cpu_limit, "trainer_memory_limit": args.memory_limit,
+          "trainer_backend": args.trainer_backend, "trainer_machine_type": args.trainer_machine_type,
+          "trainer_worker_count": args.trainer_worker_count,
+          "vertex_project": args.project if args.trainer_backend == "vertex_training" else None,
+          "vertex_region": args.region if args.trainer_backend == "vertex_training" else None}
     overrides.update(kf)
     beam_args = list(args.beam_args or [])
     if args.dataflow_project:

@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start_new_model", action="store_true", help="delete train_dir and start over")
     p.add_argument("--validation_data_pattern", default=None,
                    help="evaluate GAP on these files after every epoch and export the best epoch")
+    FL.add_skip_corrupt_flag(p)
     p.add_argument("--early_stopping_patience", type=int, default=0,
                    help="stop after this many epochs without a better validation GAP (0: never)")
     p.add_argument("--export_model_steps", type=int, default=1000, help="checkpoint period in steps")
@@ -67,7 +68,8 @@ def build_job(args):
         log_every_steps=args.log_every_steps, export_model_steps=args.export_model_steps, seed=args.seed)
     return train_job.TrainJob(args.train_data_pattern, args.train_dir, flags, cfg,
                               args.start_new_model, not args.no_metagraph,
-                              args.validation_data_pattern, args.early_stopping_patience)
+                              args.validation_data_pattern, args.early_stopping_patience,
+                              args.skip_corrupt_records)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,3 +42,9 @@ def hparam_overrides(args) -> dict:
     from trainer_module import models
 
     return {k: getattr(args, k) for k in models.all_hparams() if getattr(args, k) is not None}
+
+
+def add_skip_corrupt_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skip_corrupt_records", action="store_true",
+                   help="use the readable part of truncated/corrupted shards and report them "
+                        "(default: stop with an error naming the file and record)")

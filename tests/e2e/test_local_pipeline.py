@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import create, local_runner
+from pipeline import create, local_runner, outcome
 from pipeline.config import PipelineConfig
 from trainer_module import metrics as M
 from trainer_module import synthetic_data
@@ -82,22 +81,29 @@ def test_kaggle_csv_and_tgz(run, tmp_path):
     assert sorted(open(out).read().splitlines()) == sorted(open(result["csv"]).read().splitlines())
 
 
-def _states(config):
+def _node_states(config) -> dict:
     store = metadata_store.MetadataStore(create.sqlite_connection(config.resolved_metadata_path()))
-    return [e.last_known_state for e in store.get_executions()]
+    return {node: state for node, state, _ in outcome.component_times(store)}
 
 
-def test_rerun_is_cached_and_high_threshold_blocks_push(run):
+UPSTREAM = ("ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform")
+
+
+def test_rerun_is_cached_model_change_retrains_high_threshold_blocks_push(run):
     config, first = run
     if config.frame_features:
         pytest.skip("cache and blessing behaviour is the same code path; checked on video level")
-    before = len(_states(config))
+    assert [n for n, _, _ in first["components"]][:2] == ["ImportExampleGen", "StatisticsGen"]
     local_runner.run(config)
-    states = _states(config)[before:]
-    cached = metadata_store_pb2.Execution.CACHED
-    # ExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform and Trainer come from the
-    # cache; the Evaluator re-runs because its baseline input is now the first run's blessed model.
-    assert sum(s == cached for s in states) >= 6
+    states = _node_states(config)
+    # The Evaluator re-runs: its baseline input is now the first run's blessed model.
+    assert all(states[n] == "CACHED" for n in (*UPSTREAM, "Trainer")), states
+    # another model width: Trainer and downstream run again, everything upstream stays cached
+    wider = config.replace(hparams={"dnn_hidden_size": 32})
+    local_runner.run(wider)
+    states = _node_states(wider)
+    assert all(states[n] == "CACHED" for n in UPSTREAM), states
+    assert states["Trainer"] == "COMPLETE" and states["Evaluator"] == "COMPLETE"
     pushes_before = len(os.listdir(config.resolved_serving_dir()))
     strict = local_runner.run(config.replace(gap_threshold=1.0))
     assert not strict["blessed"] and not strict["pushed"]

@@ -3,6 +3,7 @@ import glob
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from trainer_module import features as F
@@ -45,3 +46,27 @@ def test_video_level_parse_real_shards(real_sample_dir):
     assert all(len(v) == 4 for v in out[F.VIDEO_ID].numpy())
     feats = out[F.FEATURES].numpy()
     assert -2.01 <= feats.min() and feats.max() <= 2.01
+
+
+def _sequence_example(rgb_frames, audio_frames, rgb_size=1024):
+    ex = tf.train.SequenceExample()
+    ex.context.feature["id"].bytes_list.value.append(b"abcd")
+    ex.context.feature["labels"].int64_list.value.extend([1, 5])
+    for name, frames, size in (("rgb", rgb_frames, rgb_size), ("audio", audio_frames, 128)):
+        fl = ex.feature_lists.feature_list[name]
+        for i in range(frames):
+            fl.feature.add().bytes_list.value.append(bytes([i % 256]) * size)
+    return ex.SerializeToString()
+
+
+def test_frame_parse_trims_long_videos_and_rejects_bad_frames():
+    spec = F.FeatureSpec.default(frame_level=True, max_frames=4)
+    out = parsing.parse_batch(tf.constant([_sequence_example(6, 6), _sequence_example(2, 2)]), spec)
+    np.testing.assert_array_equal(out[F.NUM_FRAMES].numpy(), [4, 2])
+    feats = out[F.FEATURES].numpy()
+    np.testing.assert_allclose(feats[0, 3, :1024], F.dequantize_np(np.uint8(3)))  # 4th frame
+    assert (feats[1, 2:] == 0).all()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="'rgb': every frame must hold exactly 1024"):
+        parsing.parse_batch(tf.constant([_sequence_example(2, 2, rgb_size=1000)]), spec)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="'audio': frame count differs from 'rgb'"):
+        parsing.parse_batch(tf.constant([_sequence_example(3, 2)]), spec)

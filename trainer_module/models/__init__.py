@@ -36,10 +36,8 @@ REGISTRY: dict[str, ModelEntry] = {
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001,
                     "num_epochs": 8}),
         ModelEntry("FrameLevelLogisticModel", True, frame_logistic.build, frame_logistic.HPARAMS),
-        ModelEntry("DbofModel", True, dbof.build, dbof.HPARAMS,
-                   {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
-        ModelEntry("LstmModel", True, lstm.build, lstm.HPARAMS,
-                   {**SEED_TRAINING, "batch_size": 128, "base_learning_rate": 0.001}),
+        ModelEntry("DbofModel", True, dbof.build, dbof.HPARAMS),
+        ModelEntry("LstmModel", True, lstm.build, lstm.HPARAMS),
     )
 }
 DEFAULT_VIDEO_MODEL = "GatedDnnModel"

@@ -1,0 +1,109 @@
+"""Reading TFRecord shards safely: corrupt or truncated files are named, or skipped and counted.
+
+A TFRecord file cannot be resynchronized after a bad length or CRC, so "skipping" a corrupt
+record means dropping the rest of its file. Two modes:
+  * default: a corrupt shard stops the run with ``DataError`` naming the file and the index of the
+    first bad record (found by re-scanning the files only after TensorFlow reported data loss, so
+    the happy path costs nothing);
+  * ``skip_corrupt=True`` (``--skip_corrupt_records``): every file is scanned first (one pass of
+    I/O and CRC checks), the readable prefix of each damaged file is used, and a report says how
+    many records each damaged file gave and why the rest was skipped.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Iterator
+
+import tensorflow as tf
+
+from trainer_module.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class FileScan:
+    path: str
+    records: int  # readable records before the first error (all of them when error is None)
+    error: str | None = None
+
+
+def scan_file(path: str, compression: str | None = None) -> FileScan:
+    """Counts the readable records of one file and describes the first error, if any."""
+    options = tf.io.TFRecordOptions(compression) if compression else None
+    count = 0
+    try:
+        for _ in tf.compat.v1.io.tf_record_iterator(path, options):
+            count += 1
+    except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+        reason = "truncated record" if "truncated" in str(e).lower() else "corrupted record"
+        return FileScan(path, count, f"{reason} ({str(e).splitlines()[0][:120]})")
+    return FileScan(path, count)
+
+
+def first_corruption(files: list[str], compression: str | None = None) -> FileScan | None:
+    """The first file that does not read to its end (None if all are intact)."""
+    for path in files:
+        scan = scan_file(path, compression)
+        if scan.error:
+            return scan
+    return None
+
+
+def describe(scan: FileScan) -> str:
+    return f"{scan.path}: record {scan.records}: {scan.error}"
+
+
+@dataclasses.dataclass
+class ReadReport:
+    """What a run read: files, records, and the damaged files whose remainder was skipped."""
+
+    files: int = 0
+    damaged: list = dataclasses.field(default_factory=list)  # FileScan with error
+
+    def lines(self, records_read: int, what: str = "records") -> list[str]:
+        out = [f"read {records_read} {what} from {self.files} files; skipped "
+               f"{'nothing' if not self.damaged else f'the rest of {len(self.damaged)} damaged files'}"]
+        out += [f"  skipped after record {s.records} of {s.path}: {s.error}" for s in self.damaged]
+        return out
+
+
+def record_dataset(files: list[str], skip_corrupt: bool = False, compression: str | None = None,
+                   report: ReadReport | None = None, interleave: bool = False,
+                   shuffle_seed: int | None = None, shuffle_files: bool = False) -> tf.data.Dataset:
+    """Serialized records of ``files``: in file order, or 8 files interleaved (``interleave``),
+    with the file order reshuffled every epoch when ``shuffle_files``.
+
+    With ``skip_corrupt`` the files are scanned first and damaged ones are read only up to
+    their first bad record (``report`` receives them).
+    """
+    limits = {}
+    if report is not None:
+        report.files = len(files)
+    if skip_corrupt:
+        for path in files:
+            scan = scan_file(path, compression)
+            if scan.error:
+                limits[path] = scan.records
+                if report is not None:
+                    report.damaged.append(scan)
+    takes = tf.constant([limits.get(f, -1) for f in files], tf.int64)  # -1: the whole file
+    pairs = tf.data.Dataset.from_tensor_slices((files, takes))
+    if shuffle_files:
+        pairs = pairs.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=True)
+    read = lambda f, n: tf.data.TFRecordDataset(f, compression_type=compression).take(n)  # noqa: E731
+    if interleave and len(files) > 1:
+        return pairs.interleave(read, cycle_length=min(len(files), 8),
+                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return pairs.interleave(read, cycle_length=1)
+
+
+@contextlib.contextmanager
+def corruption_named(files: list[str], compression: str | None = None) -> Iterator[None]:
+    """Turns TensorFlow's anonymous DataLossError into a DataError naming file and record."""
+    try:
+        yield
+    except tf.errors.DataLossError as e:
+        scan = first_corruption(files, compression)
+        where = describe(scan) if scan else f"one of {len(files)} files: {str(e).splitlines()[0]}"
+        raise DataError(f"{where}; pass --skip_corrupt_records to use the readable part "
+                        "of damaged files") from None

@@ -12,6 +12,7 @@ from tfx.proto import example_gen_pb2
 
 from components.curate_schema.component import CurateSchema
 from components.kaggle_export.component import KaggleExport
+from components.run_report.component import RunReport
 from pipeline import eval_config
 from pipeline.config import PipelineConfig
 from trainer_module.transform import transform_custom_config
@@ -20,7 +21,8 @@ PREPROCESSING_FN = "trainer_module.transform.preprocessing_fn"
 RUN_FN = "trainer_module.run_fn.run_fn"
 USER_MODULE_PATHS = (PREPROCESSING_FN, RUN_FN, f"{eval_config.METRIC_MODULE}.{eval_config.METRIC_CLASS}",
                      "components.kaggle_export.component.KaggleExport",
-                     "components.curate_schema.component.CurateSchema")
+                     "components.curate_schema.component.CurateSchema",
+                     "components.run_report.component.RunReport")
 
 
 def _custom_config(config: PipelineConfig) -> dict:
@@ -121,10 +123,12 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                 base_directory=config.resolved_serving_dir())))
     kaggle = KaggleExport(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                           examples=example_gen.outputs["examples"], top_k=config.top_k)
+    run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
+                           vocabulary=config.vocabulary or "", top_k=config.top_k)
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
         components=[example_gen, statistics, *schema_nodes, validator, transform, trainer,
-                    baseline, evaluator, pusher, kaggle],
+                    baseline, evaluator, pusher, kaggle, run_report],
         enable_cache=config.enable_cache,
         metadata_connection_config=sqlite_connection(config.resolved_metadata_path()),
         beam_pipeline_args=list(config.beam_args))

@@ -35,20 +35,27 @@ def evaluation_metrics(eval_uri: str) -> dict:
 _STATES = {2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
 
 
-def component_times(store) -> list[tuple[str, str, float]]:
-    """(node id, state, wall seconds) of every execution of the newest pipeline run, in order."""
-    runs = store.get_contexts_by_type("pipeline_run")
-    if not runs:
-        return []
-    run = max(runs, key=lambda c: c.id)
+def run_executions(store, run=None) -> list[tuple[str, str, float, object]]:
+    """(node id, state, wall seconds, execution) of a run's executions (the newest run when
+    None), in execution order."""
+    if run is None:
+        runs = store.get_contexts_by_type("pipeline_run")
+        if not runs:
+            return []
+        run = max(runs, key=lambda c: c.id)
     rows = []
     for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
         node = next((c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution.id)
                      if c.type_id != run.type_id and "." in c.name), "?")
         seconds = (execution.last_update_time_since_epoch
                    - execution.create_time_since_epoch) / 1000.0
-        rows.append((node, _STATES.get(execution.last_known_state, "UNKNOWN"), seconds))
+        rows.append((node, _STATES.get(execution.last_known_state, "UNKNOWN"), seconds, execution))
     return rows
+
+
+def component_times(store, run=None) -> list[tuple[str, str, float]]:
+    """(node id, state, wall seconds) of every execution of a run (default: the newest)."""
+    return [row[:3] for row in run_executions(store, run)]
 
 
 def latest_outcome(config: PipelineConfig) -> dict:

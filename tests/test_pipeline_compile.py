@@ -15,7 +15,7 @@ from pipeline.config import PipelineConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL_NODES = {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
-               "Trainer", "Evaluator", "Pusher", "KaggleExport"}
+               "Trainer", "Evaluator", "Pusher", "KaggleExport", "RunReport"}
 BEAM_ARGS = ("--runner=DataflowRunner", "--project=p", "--region=us-central1",
              "--temp_location=gs://b/tmp")
 

@@ -13,12 +13,14 @@ import numpy as np
 import tensorflow as tf
 
 from trainer_module import features as F
+from trainer_module.errors import DataError
 from trainer_module import input_pipeline
 from trainer_module import io_utils
 from trainer_module import losses
 from trainer_module import metrics as M
 from trainer_module import model_flags as MF
 from trainer_module import models
+from trainer_module import parsing
 from trainer_module import records
 from trainer_module import training
 
@@ -48,13 +50,16 @@ def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int
     ds = input_pipeline.make_dataset(files, spec, batch_size, training=False,
                                      skip_corrupt=skip_corrupt, report=report)
     saved_ids, saved_preds, saved_labels = [], [], []
-    with records.corruption_named(files):
+    with records.corruption_named(files, lambda b: parsing.parse_batch(b, spec)):
         for ids, preds, labels in training.predict_batches(model, ds):
             acc.add(preds, labels, float(loss_fn(labels, preds).numpy()) * len(preds))
             if keep_predictions:
                 saved_ids.append(ids), saved_preds.append(preds), saved_labels.append(labels)
     for line in report.lines(acc.num_videos, "videos") if log else ():
         log(line)
+    if acc.num_videos == 0:
+        raise DataError(f"no records to evaluate in {len(files)} files ({files[0]} ...): "
+                        "empty split?")
     saved = ((np.concatenate(saved_ids), np.concatenate(saved_preds), np.concatenate(saved_labels))
              if keep_predictions and saved_ids else None)
     result = acc.result()

@@ -20,6 +20,7 @@ from trainer_module import input_pipeline
 from trainer_module import io_utils
 from trainer_module import model_flags as MF
 from trainer_module import records
+from trainer_module.errors import DataError
 from trainer_module import train_job
 
 CSV_HEADER = "VideoId,LabelConfidencePairs\n"
@@ -69,7 +70,7 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
     ds = records.record_dataset(files, skip_corrupt, report=report).batch(batch_size).prefetch(2)
     rows, start = 0, time.time()
     with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as out, \
-            records.corruption_named(files):
+            records.corruption_named(files, lambda b: serve(examples=b)):
         out.write(CSV_HEADER)
         for batch in ds:
             res = serve(examples=batch)
@@ -79,6 +80,9 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
                 out.write(format_row(decode_id(ids[i]), classes[i, :top_k], scores[i, :top_k]) + "\n")
             rows += len(ids)
             log(f"num examples processed: {rows}; {rows / max(time.time() - start, 1e-9):.1f} videos/s")
+        if rows == 0:  # inside the atomic block: no header-only CSV is left behind
+            raise DataError(f"no records to predict in {len(files)} files ({files[0]} ...): "
+                            "empty split?")
     for line in report.lines(rows, "videos"):
         log(line)
     return rows

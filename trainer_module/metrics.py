@@ -270,17 +270,18 @@ class MetricsAccumulator:
         self.hits += other.hits
         return self
 
-    def _pairs(self):
+    def pairs(self):
+        """The kept (scores, classes, hits) of every video, concatenated (flat arrays)."""
         cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)  # noqa: E731
         return cat(self.scores, np.float32), cat(self.classes, np.int32), cat(self.hits, bool)
 
     def class_aps(self) -> np.ndarray:
-        s, c, h = self._pairs()
+        s, c, h = self.pairs()
         return per_class_average_precision(s, c.astype(np.int64), h, self.positives_per_class)
 
     def result(self) -> dict:
         """{'gap', 'hit_at_one', 'perr', 'map', 'map_all_classes', 'loss', 'num_videos'}."""
-        s, _, h = self._pairs()
+        s, _, h = self.pairs()
         n = max(self.num_videos, 1)
         aps = self.class_aps()
         present = self.positives_per_class > 0

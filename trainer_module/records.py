@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from typing import Iterator
 
 import tensorflow as tf
@@ -97,9 +98,46 @@ def record_dataset(files: list[str], skip_corrupt: bool = False, compression: st
     return pairs.interleave(read, cycle_length=1)
 
 
+def summarize(error: tf.errors.OpError) -> str:
+    """The useful part of a TensorFlow op error: an assertion's text or the message's first line."""
+    text = str(error.message if hasattr(error, "message") else error)
+    marker = "assertion failed: ["
+    if marker in text:  # TensorFlow escapes quotes inside assertion messages
+        return text[text.index(marker) + len(marker):].split("]", 1)[0].replace("\\'", "'")
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    first = re.sub(r"\s+", " ", first.split(" [[", 1)[0]).strip()[:300]
+    if "Key: " in first:  # a parse error: the record's features differ from the expected spec
+        first += " (check --feature_names / --feature_sizes / --frame_features against the data)"
+    return first
+
+
+def locate_bad_record(files: list[str], check_batch, compression: str | None = None,
+                      chunk: int = 256) -> str | None:
+    """``file: record i`` of the first record that ``check_batch`` (a parse of serialized
+    records) rejects; None if every record passes."""
+    for path in files:
+        ds = tf.data.TFRecordDataset(path, compression_type=compression).batch(chunk)
+        for n, batch in enumerate(ds):
+            try:
+                check_batch(batch)
+                continue
+            except tf.errors.InvalidArgumentError:
+                pass
+            for i in range(int(batch.shape[0])):
+                try:
+                    check_batch(batch[i:i + 1])
+                except tf.errors.InvalidArgumentError:
+                    return f"{path}: record {n * chunk + i}"
+    return None
+
+
 @contextlib.contextmanager
-def corruption_named(files: list[str], compression: str | None = None) -> Iterator[None]:
-    """Turns TensorFlow's anonymous DataLossError into a DataError naming file and record."""
+def corruption_named(files: list[str], check_batch=None,
+                     compression: str | None = None) -> Iterator[None]:
+    """Turns TensorFlow's anonymous data errors into a one-line DataError naming the file and
+    record: DataLossError (corrupt/truncated shard) and, when ``check_batch`` re-parses records,
+    InvalidArgumentError (records that do not match the expected features or label range)."""
     try:
         yield
     except tf.errors.DataLossError as e:
@@ -107,3 +145,6 @@ def corruption_named(files: list[str], compression: str | None = None) -> Iterat
         where = describe(scan) if scan else f"one of {len(files)} files: {str(e).splitlines()[0]}"
         raise DataError(f"{where}; pass --skip_corrupt_records to use the readable part "
                         "of damaged files") from None
+    except tf.errors.InvalidArgumentError as e:
+        where = locate_bad_record(files, check_batch, compression) if check_batch else None
+        raise DataError(f"{where or f'one of {len(files)} input files'}: {summarize(e)}") from None

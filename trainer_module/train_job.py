@@ -25,7 +25,9 @@ from trainer_module import metagraph_export
 from trainer_module import metrics as M
 from trainer_module import model_flags as MF
 from trainer_module import models
+from trainer_module import parsing
 from trainer_module import records
+from trainer_module.errors import DataError
 from trainer_module import training
 
 
@@ -106,7 +108,7 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
         f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
     report = records.ReadReport()
-    with records.corruption_named(files):
+    with records.corruption_named(files, lambda b: parsing.parse_batch(b, spec)):
         if job.validation_data_pattern:
             result, best_step = fit_with_validation(job, trainer, spec, files, log, report)
         else:
@@ -117,6 +119,9 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
             best_step = result.global_step
     for line in report.lines(result.examples, "examples (all epochs)"):
         log(line)
+    if result.examples == 0 and result.global_step == 0:
+        raise DataError(f"no training records in {len(files)} files ({files[0]} ...): "
+                        "empty split?")
     out = export_model(trainer.model, job.flags, export_dir_for(job.train_dir, best_step),
                        job.export_metagraph)
     params = trainer.model.count_params()
@@ -159,7 +164,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
         result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
         step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
         loss = result.last_loss
-        with records.corruption_named(val_files):
+        with records.corruption_named(val_files, lambda b: parsing.parse_batch(b, spec)):
             metrics, _ = eval_job.evaluate_model(trainer.model, val_files, spec,
                                                  job.train.batch_size, M.DEFAULT_TOP_K,
                                                  job.flags.label_loss,

@@ -48,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gap_threshold", type=float, default=None)
     p.add_argument("--top_k", type=int, default=None)
     p.add_argument("--max_frames", type=int, default=None)
+    p.add_argument("--vocabulary", default=None, help="vocabulary.csv: label names in the run report")
     p.add_argument("--beam_arg", action="append", default=None, dest="beam_args",
                    help="a Beam pipeline argument (repeatable)")
     p.add_argument("--no_cache", action="store_true")
@@ -60,7 +61,7 @@ def config_from_args(args):
     overrides = {k: getattr(args, k) for k in (
         "data_dir", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
-        "base_learning_rate", "gap_threshold", "top_k", "max_frames")}
+        "base_learning_rate", "gap_threshold", "top_k", "max_frames", "vocabulary")}
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from trainer_module.errors import DataError  # noqa: F401  (re-exported for main)
-from yt8m_cli import (cmd_eval, cmd_generate, cmd_inference, cmd_pipeline, cmd_score,
-                      cmd_train)
+from yt8m_cli import (cmd_eval, cmd_generate, cmd_inference, cmd_pipeline, cmd_report,
+                      cmd_runs, cmd_score, cmd_train)
 
 COMMANDS = {
     "generate-data": cmd_generate,
@@ -12,4 +12,6 @@ COMMANDS = {
     "inference": cmd_inference,
     "score": cmd_score,
     "pipeline": cmd_pipeline,
+    "runs": cmd_runs,
+    "report": cmd_report,
 }

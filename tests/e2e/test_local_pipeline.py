@@ -35,7 +35,10 @@ def run(request, tmp_path_factory):
     synthetic_data.generate(synthetic_data.GeneratorConfig(
         output_dir=data, num_videos=120, frame_level=frame, num_shards=2, seed=2,
         min_frames=5, max_frames=20, signal=2.0), progress=False)
-    config = _config(data, str(base / "root"), frame)
+    vocab = base / "vocabulary.csv"  # a stand-in vocabulary: names "label-<index>"
+    vocab.write_text("Index,TrainVideoCount,Name\n" +
+                     "".join(f"{i},{10 + i},label-{i}\n" for i in range(3862)))
+    config = _config(data, str(base / "root"), frame).replace(vocabulary=str(vocab))
     return config, local_runner.run(config)
 
 
@@ -109,3 +112,49 @@ def test_rerun_is_cached_model_change_retrains_high_threshold_blocks_push(run):
     assert not strict["blessed"] and not strict["pushed"]
     assert strict["csv"] is None and strict["model_tgz"] is None  # KaggleExport skipped
     assert len(os.listdir(config.resolved_serving_dir())) == pushes_before  # nothing new pushed
+
+
+def test_failure_in_a_late_component_then_rerun_finishes_from_cache(run, tmp_path):
+    config, _ = run
+    if config.frame_features:
+        pytest.skip("the same orchestration code path; checked on video level")
+    blocked = tmp_path / "serving"
+    blocked.write_text("a file where the Pusher needs a directory")
+    failing = config.replace(serving_dir=str(blocked), hparams={"dnn_hidden_size": 48},
+                             gap_change_tolerance=1.0)  # blessed even if worse than the last
+    with pytest.raises(Exception):
+        local_runner.run(failing)
+    states = _node_states(failing)
+    assert states["Trainer"] == "COMPLETE" and states["Pusher"] == "FAILED", states
+    blocked.unlink()
+    result = local_runner.run(failing)
+    states = _node_states(failing)
+    assert all(states[n] == "CACHED" for n in (*UPSTREAM, "Trainer")), states
+    assert states["Pusher"] == "COMPLETE" and result["pushed"]
+    assert os.path.isdir(result["pushed_dir"])
+
+
+def test_runs_lists_the_run_and_reports_render_offline(run, tmp_path, capsys):
+    config, result = run
+    gap = result["metrics"]["gap"]
+    assert main(["runs", "--pipeline_root", config.pipeline_root]) == 0
+    listing = capsys.readouterr().out
+    assert f"{gap:.4f}" in listing and "Trainer:" in listing
+    first = listing.splitlines()[-2].split()[0]  # newest first: the fixture's run is last
+    assert main(["runs", "show", first[:22], "--pipeline_root", config.pipeline_root]) == 0
+    lineage = capsys.readouterr().out
+    assert "-> Model:" in lineage and "<- Examples:" in lineage and "yt8m.RunReport" in lineage
+    # the pipeline's own report artifact: label names from the configured vocabulary
+    component_html = glob.glob(os.path.join(config.pipeline_root, "RunReport", "run_report", "*",
+                                            "report.html"))
+    page = open(min(component_html, key=lambda p: int(p.split(os.sep)[-2]))).read()
+    assert "label-" in page and f"{gap:.4f}" in page
+    # `yt8m report`: the newest run, with GAP history; without a vocabulary, ids
+    out = tmp_path / "report.html"
+    assert main(["report", first, "--pipeline_root", config.pipeline_root,
+                 "--output", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("src='data:image/png;base64,") >= 4 and f"{gap:.4f}" in page
+    assert "<td>class " in page and "label-" not in page
+    for remote in ("http://", "https://", "<script", "<link", "@import", "url("):
+        assert remote not in page

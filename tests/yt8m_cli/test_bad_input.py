@@ -68,12 +68,79 @@ def test_train_names_the_damaged_file(setup, tmp_path, capsys):
     assert rc == 2 and "tfrecord: record" in capsys.readouterr().err
 
 
-def test_feature_size_mismatch_and_bad_labels(setup, tmp_path, capsys):
+def _write_examples(path, examples):
+    import tensorflow as tf
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for ex in examples:
+            writer.write(ex.SerializeToString())
+    return str(path)
+
+
+def _video_example(vid=b"abcd", labels=(1,), rgb=1024):
+    import tensorflow as tf
+    ex = tf.train.Example()
+    ex.features.feature["id"].bytes_list.value.append(vid)
+    ex.features.feature["labels"].int64_list.value.extend(labels)
+    ex.features.feature["mean_rgb"].float_list.value.extend([0.1] * rgb)
+    ex.features.feature["mean_audio"].float_list.value.extend([0.1] * 128)
+    return ex
+
+
+@pytest.mark.parametrize("example, needle", [
+    (_video_example(rgb=512), "Values size: 512 but output shape: [1024]"),
+    (_video_example(labels=(1, 3862)), "every label id must be < 3862"),
+    (_video_example(labels=(-4,)), "negative label id"),
+])
+def test_bad_records_are_named_by_file_and_record(setup, tmp_path, capsys, example, needle):
     train_dir, _, good = setup
-    rc = main(["train", "--train_data_pattern", good, "--train_dir", str(tmp_path / "t"),
-               "--model", "LogisticModel", "--feature_sizes", "512,128", "--no_metagraph"])
+    bad = _write_examples(tmp_path / "bad.tfrecord", [_video_example(), _video_example(), example])
+    for args in (["train", "--train_data_pattern", bad, "--train_dir", str(tmp_path / "t"),
+                  "--model", "LogisticModel", "--no_metagraph"],
+                 ["eval", "--eval_data_pattern", f"{good},{bad}", "--train_dir", train_dir,
+                  "--run_once"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{bad}: record 2: " in err[0] and needle in err[0], err
+
+
+def test_frame_bytes_of_wrong_length(tiny_data, tmp_path, capsys):
+    import tensorflow as tf
+    ex = tf.train.SequenceExample()
+    ex.context.feature["id"].bytes_list.value.append(b"abcd")
+    ex.context.feature["labels"].int64_list.value.append(3)
+    for name, size in (("rgb", 1000), ("audio", 128)):
+        ex.feature_lists.feature_list[name].feature.add().bytes_list.value.append(b"\0" * size)
+    bad = _write_examples(tmp_path / "bad.tfrecord", [ex])
+    assert main(["train", "--frame_features", "--train_data_pattern", bad, "--train_dir",
+                 str(tmp_path / "t"), "--model", "FrameLevelLogisticModel", "--no_metagraph"]) == 2
     err = capsys.readouterr().err
-    assert rc == 2 and "mean_rgb" in err and len(err.strip().splitlines()) == 1
+    assert f"{bad}: record 0: frame feature 'rgb': every frame must hold exactly 1024 bytes" in err
+
+
+def test_empty_inputs_and_invalid_utf8_ids(setup, tmp_path, capsys):
+    train_dir, _, _ = setup
+    empty_dir = tmp_path / "no_records"
+    empty_dir.mkdir()
+    assert main(["eval", "--eval_data_pattern", str(empty_dir / "*.tfrecord"), "--train_dir",
+                 train_dir, "--run_once"]) == 2
+    assert "--eval_data_pattern: no files match" in capsys.readouterr().err
+    assert main(["eval", "--eval_data_pattern", " , ", "--train_dir", train_dir,
+                 "--run_once"]) == 2
+    assert "--eval_data_pattern is empty" in capsys.readouterr().err
+    empty_split = tmp_path / "validate0000.tfrecord"
+    empty_split.write_bytes(b"")  # a valid shard with no records
+    assert main(["eval", "--eval_data_pattern", str(empty_split), "--train_dir", train_dir,
+                 "--run_once"]) == 2
+    assert "no records to evaluate in 1 files" in capsys.readouterr().err
+    empty_csv = tmp_path / "e.csv"
+    assert main(["inference", "--input_data_pattern", str(empty_split), "--train_dir", train_dir,
+                 "--output_file", str(empty_csv)]) == 2
+    assert "no records to predict" in capsys.readouterr().err and not empty_csv.exists()
+    bad_id = _write_examples(tmp_path / "ids.tfrecord", [_video_example(vid=b"\xff\xfe")])
+    out = tmp_path / "p.csv"
+    assert main(["inference", "--input_data_pattern", bad_id, "--train_dir", train_dir,
+                 "--output_file", str(out)]) == 2
+    assert "is not valid UTF-8" in capsys.readouterr().err and not out.exists()
 
 
 def test_missing_and_malformed_model_flags(setup, tmp_path, capsys):

@@ -1,0 +1,50 @@
+"""RunReport component: the evaluated model's HTML report as a pipeline artifact.
+
+Predicts the eval split with the Trainer's model (serving + transform_features signatures, the
+Evaluator's view), reduces it with the metrics module and writes ``report.html`` (self-contained,
+plots embedded) plus ``report_data.npz`` (so `yt8m report RUN` can re-render it with the GAP
+history of all runs) into a ``yt8m.RunReport`` artifact.
+"""
+import os
+
+from tfx import types
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.run_report import report_lib
+from trainer_module import io_utils
+from trainer_module import report
+
+
+class ReportArtifact(types.Artifact):
+    """A self-contained HTML report (report.html) and its data (report_data.npz)."""
+
+    TYPE_NAME = "yt8m.RunReport"
+
+
+@component
+def RunReport(
+    model: InputArtifact[standard_artifacts.Model],
+    examples: InputArtifact[standard_artifacts.Examples],
+    run_report: OutputArtifact[ReportArtifact],
+    split: Parameter[str] = "eval",
+    vocabulary: Parameter[str] = "",
+    top_k: Parameter[int] = 20,
+) -> None:
+    from trainer_module import vocabulary as V
+
+    serving_dir = os.path.join(model.uri, "Format-Serving")
+    split_uri = artifact_utils.get_split_uri([examples], split)
+    predictions, labels = report_lib.predict_split(serving_dir, os.path.join(split_uri, "*"))
+    data = report.reduce_predictions(predictions, labels, top_k)
+    report_lib.save(data, run_report.uri)
+    names = V.load(vocabulary).names if vocabulary else None
+    page = report.render("yt8m run report", data, label_names=names,
+                         details={"model": model.uri, "split": split, "examples": examples.uri})
+    path = os.path.join(run_report.uri, report_lib.HTML_FILE)
+    io_utils.write_text(path, page)
+    run_report.set_string_custom_property("path", path)
+    run_report.set_float_custom_property("gap", float(data.metrics["gap"]))
+    print(f"RunReport: GAP {data.metrics['gap']:.4f} over {data.metrics['num_videos']} videos "
+          f"-> {path}")

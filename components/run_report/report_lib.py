@@ -1,0 +1,52 @@
+"""Pure helpers of RunReport: predict the eval split with the trained model, save and render."""
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+
+from trainer_module import features as F
+from trainer_module import io_utils
+from trainer_module import report
+
+DATA_FILE = "report_data.npz"
+HTML_FILE = "report.html"
+
+
+def predict_split(serving_model_dir: str, record_glob: str, batch_size: int = 512):
+    """(predictions [n, C], multi-hot labels [n, C]) of every record, through the model's
+    serving and transform_features signatures (the Evaluator's view of the data)."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(serving_model_dir)
+    serve = loaded.signatures["serving_default"]
+    transform = loaded.signatures["transform_features"]
+    files = sorted(glob.glob(record_glob))
+    preds, labels = [], []
+    for batch in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size):
+        preds.append(serve(examples=batch)["predictions"].numpy())
+        labels.append(transform(examples=batch)[F.LABELS_MULTI_HOT].numpy())
+    if not preds:
+        raise ValueError(f"no records under {record_glob}")
+    return np.concatenate(preds), np.concatenate(labels)
+
+
+def save(data: report.ReportData, directory: str) -> str:
+    path = os.path.join(directory, DATA_FILE)
+    with io_utils.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(
+            f, class_aps=data.class_aps, positives_per_class=data.positives_per_class,
+            pooled_scores=data.pooled_scores, pooled_hits=data.pooled_hits,
+            labels_per_video=data.labels_per_video,
+            metric_names=np.array(list(data.metrics)),
+            metric_values=np.array([float(v) for v in data.metrics.values()]))
+    return path
+
+
+def load(directory: str) -> report.ReportData:
+    with np.load(os.path.join(directory, DATA_FILE)) as z:
+        metrics = dict(zip(z["metric_names"].tolist(), z["metric_values"].tolist()))
+        metrics["num_videos"] = int(metrics["num_videos"])
+        return report.ReportData(metrics, z["class_aps"], z["positives_per_class"],
+                                 z["pooled_scores"], z["pooled_hits"], z["labels_per_video"])

@@ -1,0 +1,115 @@
+"""Local pipeline runs read back from ML Metadata: a summary per run and a run's lineage."""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import create
+from pipeline import outcome
+
+_INPUT = metadata_store_pb2.Event.INPUT
+_OUTPUT = metadata_store_pb2.Event.OUTPUT
+
+
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    import os
+
+    if not os.path.isfile(metadata_path):
+        raise FileNotFoundError(f"no pipeline metadata at {metadata_path}: run `yt8m pipeline "
+                                "run` first or pass the --pipeline_root of an earlier run")
+    return metadata_store.MetadataStore(create.sqlite_connection(metadata_path))
+
+
+@dataclasses.dataclass
+class RunSummary:
+    run_id: str
+    started: str
+    seconds: float
+    components: list  # (node, state, seconds)
+    model: str | None
+    metrics: dict
+    blessed: bool | None
+    pushed_version: str | None
+    artifacts: dict  # type name -> uri (outputs of this run, cached ones included)
+
+
+def _run_contexts(store):
+    return sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id, reverse=True)
+
+
+def find_run(store, run_id: str | None):
+    """The run context named ``run_id`` (or a unique prefix of it); the newest when None."""
+    runs = _run_contexts(store)
+    if not runs:
+        raise ValueError("the metadata store holds no pipeline runs")
+    if run_id is None:
+        return runs[0]
+    matches = [r for r in runs if r.name == run_id] or [r for r in runs if r.name.startswith(run_id)]
+    if len(matches) != 1:
+        raise ValueError(f"run {run_id!r} {'is ambiguous' if matches else 'not found'}; "
+                         "`yt8m runs` lists the run ids")
+    return matches[0]
+
+
+def _outputs(store, executions) -> dict:
+    """type name -> newest output artifact of the given executions."""
+    ids = [e.id for e in executions]
+    events = [ev for ev in store.get_events_by_execution_ids(ids) if ev.type == _OUTPUT]
+    artifacts = store.get_artifacts_by_id(sorted({ev.artifact_id for ev in events}))
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    out = {}
+    for a in sorted(artifacts, key=lambda a: a.id):
+        out[types.get(a.type_id, "?")] = a
+    return out
+
+
+def summarize(store, run, with_metrics: bool = True) -> RunSummary:
+    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
+    start = min((e.create_time_since_epoch for e in executions), default=0)
+    end = max((e.last_update_time_since_epoch for e in executions), default=0)
+    model = None
+    exec_types = {t.id: t.name for t in store.get_execution_types()}
+    for e in executions:
+        if exec_types.get(e.type_id, "").endswith("Trainer") and "custom_config" in e.custom_properties:
+            try:
+                cc = json.loads(e.custom_properties["custom_config"].string_value)
+                model = cc.get("model_flags", {}).get("model")
+            except json.JSONDecodeError:
+                pass
+    outs = _outputs(store, executions)
+    evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")
+    pushed = outs.get("PushedModel")
+    metrics = outcome.evaluation_metrics(evaluation.uri) if (evaluation and with_metrics) else {}
+    return RunSummary(
+        run_id=run.name,
+        started=datetime.datetime.fromtimestamp(start / 1000).isoformat(timespec="seconds"),
+        seconds=(end - start) / 1000.0,
+        components=outcome.component_times(store, run),
+        model=model, metrics=metrics,
+        blessed=bool(outcome._prop(blessing, "blessed")) if blessing else None,
+        pushed_version=(outcome._prop(pushed, "pushed_version", "string_value")
+                        if pushed and outcome._prop(pushed, "pushed") else None),
+        artifacts={k: a.uri for k, a in outs.items()})
+
+
+def list_runs(store, with_metrics: bool = True) -> list[RunSummary]:
+    """Every run, newest first."""
+    return [summarize(store, run, with_metrics) for run in _run_contexts(store)]
+
+
+def lineage(store, run) -> list[dict]:
+    """Per execution of the run: node, state, input and output artifacts (type, uri)."""
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    rows = []
+    for node, state, seconds, execution in outcome.run_executions(store, run):
+        events = store.get_events_by_execution_ids([execution.id])
+        artifacts = {a.id: a for a in store.get_artifacts_by_id([ev.artifact_id for ev in events])}
+        side = lambda kind: [(types.get(artifacts[ev.artifact_id].type_id, "?"),  # noqa: E731
+                              artifacts[ev.artifact_id].uri) for ev in events if ev.type == kind]
+        rows.append({"node": node, "state": state, "seconds": seconds,
+                     "inputs": side(_INPUT), "outputs": side(_OUTPUT)})
+    return rows

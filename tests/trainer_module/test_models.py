@@ -8,7 +8,9 @@ from trainer_module import features as F
 from trainer_module import models
 
 TINY = {"moe_num_mixtures": 2, "dbof_cluster_size": 16, "dbof_hidden_size": 8, "iterations": 4,
-        "lstm_cells": 8, "lstm_layers": 2, "dnn_hidden_size": 16, "dnn_head": "GatedMoeModel"}
+        "lstm_cells": 8, "lstm_layers": 2, "dnn_hidden_size": 16, "dnn_head": "GatedMoeModel",
+        "netvlad_cluster_size": 4, "netvlad_hidden_size": 8, "nextvlad_cluster_size": 4,
+        "nextvlad_groups": 4, "nextvlad_hidden_size": 8, "vlad_dropout": 0.1}
 
 
 def _inputs(spec, batch=3, seed=0):

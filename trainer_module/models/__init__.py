@@ -11,7 +11,8 @@ import dataclasses
 from typing import Callable
 
 from trainer_module import features as F
-from trainer_module.models import dbof, frame_logistic, gated_dnn, logistic, lstm, moe
+from trainer_module.models import (dbof, frame_logistic, gated_dnn, logistic, lstm, moe, netvlad,
+                                   nextvlad)
 
 SEED_TRAINING = {"batch_size": 1024, "base_learning_rate": 0.01, "num_epochs": 5,
                  "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000}
@@ -38,6 +39,10 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry("FrameLevelLogisticModel", True, frame_logistic.build, frame_logistic.HPARAMS),
         ModelEntry("DbofModel", True, dbof.build, dbof.HPARAMS),
         ModelEntry("LstmModel", True, lstm.build, lstm.HPARAMS),
+        ModelEntry("NetVladModel", True, netvlad.build, netvlad.HPARAMS,
+                   {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
+        ModelEntry("NeXtVladModel", True, nextvlad.build, nextvlad.HPARAMS,
+                   {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
     )
 }
 DEFAULT_VIDEO_MODEL = "GatedDnnModel"

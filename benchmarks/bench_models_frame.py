@@ -1,4 +1,5 @@
-"""Benchmark: frame-level models on synthetic frame-level data (DBoF and LSTM vs FrameLevelLogistic).
+"""Benchmark: frame-level models on synthetic frame-level data at an equal training budget
+(FrameLevelLogistic, DBoF, LSTM, NetVLAD, NeXtVLAD).
 
 Synthetic videos carry each label's signal in one segment of 30-70 % of the frames, so a model
 that looks at frames (DBoF's cluster pooling, an LSTM) should beat the average-then-logistic
@@ -20,7 +21,9 @@ from trainer_module import synthetic_data
 BUDGET = ["--batch_size", "64", "--base_learning_rate", "0.001", "--num_epochs", "8"]
 CASES = [("FrameLevelLogisticModel", []),
          ("DbofModel", ["--dbof_cluster_size", "1024", "--dbof_hidden_size", "512"]),
-         ("LstmModel", ["--lstm_cells", "256", "--lstm_layers", "2"])]
+         ("LstmModel", ["--lstm_cells", "256", "--lstm_layers", "2"]),
+         ("NetVladModel", ["--netvlad_cluster_size", "16", "--netvlad_hidden_size", "512"]),
+         ("NeXtVladModel", ["--nextvlad_cluster_size", "32", "--nextvlad_hidden_size", "512"])]
 
 
 def main():

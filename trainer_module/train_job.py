@@ -45,8 +45,14 @@ class TrainJob:
     validation_data_pattern: str | None = None  # select the best epoch by GAP on these files
     early_stopping_patience: int = 0  # stop after this many epochs without a better GAP (0: never)
     skip_corrupt_records: bool = False
+    max_model_size_mb: float = 1024.0  # the Kaggle limit; the export fails above it
 
     def __post_init__(self):
+        if self.train.ema_decay and self.validation_data_pattern:
+            raise ValueError("--ema_decay with --validation_data_pattern is not supported: pick "
+                             "one way to smooth the exported weights")
+        if self.max_model_size_mb <= 0:
+            raise ValueError(f"--max_model_size_mb must be > 0, got {self.max_model_size_mb}")
         if self.early_stopping_patience < 0:
             raise ValueError(f"--early_stopping_patience must be >= 0, got "
                              f"{self.early_stopping_patience}")
@@ -81,16 +87,35 @@ def latest_export(train_dir: str) -> str:
     return os.path.join(root, done[-1])
 
 
-def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool = True) -> str:
-    """saved_model/ + inference_model.* + model_flags.json, complete or not at all."""
+def dir_size_mb(path: str) -> float:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2**20
+
+
+def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool = True,
+                 max_size_mb: float | None = None) -> str:
+    """saved_model/ + inference_model.* + model_flags.json, complete or not at all.
+
+    Raises:
+      ValueError: the export is larger than ``max_size_mb`` (nothing is left at ``out_dir``).
+    """
     tmp = out_dir + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    export.export_saved_model(model, os.path.join(tmp, "saved_model"),
-                              export.default_preprocess(flags.feature_spec()))
-    if with_metagraph:
-        metagraph_export.export_metagraph(model, flags.to_dict(), os.path.join(tmp, "inference_model"))
-    MF.save(tmp, flags)  # written last: marks the export complete
+    try:
+        export.export_saved_model(model, os.path.join(tmp, "saved_model"),
+                                  export.default_preprocess(flags.feature_spec()))
+        if with_metagraph:
+            metagraph_export.export_metagraph(model, flags.to_dict(),
+                                              os.path.join(tmp, "inference_model"))
+        size = dir_size_mb(tmp)
+        if max_size_mb is not None and size > max_size_mb:
+            raise ValueError(f"the exported model is {size:.0f} MB, above --max_model_size_mb "
+                             f"{max_size_mb:g} ({model.count_params():,} parameters): use a "
+                             "smaller model or raise the limit")
+        MF.save(tmp, flags)  # written last: marks the export complete
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return out_dir
@@ -122,12 +147,14 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     if result.examples == 0 and result.global_step == 0:
         raise DataError(f"no training records in {len(files)} files ({files[0]} ...): "
                         "empty split?")
+    if trainer.use_averaged_weights():
+        log(f"exporting the moving average of the weights (--ema_decay {job.train.ema_decay})")
     out = export_model(trainer.model, job.flags, export_dir_for(job.train_dir, best_step),
-                       job.export_metagraph)
+                       job.export_metagraph, job.max_model_size_mb)
     params = trainer.model.count_params()
     log(f"done at global step {result.global_step}: {result.examples} examples in "
         f"{result.seconds:.1f}s ({result.examples_per_sec:.0f}/s); {params:,} parameters; "
-        f"exported {out}")
+        f"exported {out} ({dir_size_mb(out):.1f} MB)")
     return result
 
 

@@ -44,6 +44,9 @@ class TrainConfig:
     log_every_steps: int = 10
     export_model_steps: int = 1000
     seed: int = 0
+    warmup_steps: int = 0  # linear learning-rate warm-up from 0 over this many steps
+    ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights and export it
+    mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -59,6 +62,10 @@ class TrainConfig:
             raise ValueError(f"--base_learning_rate must be > 0, got {self.base_learning_rate}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"--warmup_steps must be >= 0, got {self.warmup_steps}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"--ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 def make_strategy() -> tf.distribute.Strategy:
@@ -71,11 +78,47 @@ def make_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+@tf_keras.utils.register_keras_serializable("yt8m")
+class WarmUp(tf_keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to the wrapped schedule's value over ``warmup_steps`` steps."""
+
+    def __init__(self, schedule, warmup_steps: int):
+        self.schedule, self.warmup_steps = schedule, warmup_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        scale = tf.minimum(1.0, (step + 1.0) / float(max(self.warmup_steps, 1)))
+        return self.schedule(step) * scale
+
+    def get_config(self):
+        return {"schedule": tf_keras.optimizers.schedules.serialize(self.schedule),
+                "warmup_steps": self.warmup_steps}
+
+
 def make_optimizer(cfg: TrainConfig):
+    """The seed's optimizer: exponential decay counted in examples, gradient-norm clipping; plus
+    optional warm-up, weight EMA (the optimizer keeps the averages) and loss scaling for float16."""
     schedule = tf_keras.optimizers.schedules.ExponentialDecay(
         cfg.base_learning_rate, decay_steps=max(cfg.learning_rate_decay_examples / cfg.batch_size, 1),
         decay_rate=cfg.learning_rate_decay, staircase=True)
-    return OPTIMIZERS[cfg.optimizer](learning_rate=schedule, clipnorm=cfg.clip_gradient_norm or None)
+    if cfg.warmup_steps:
+        schedule = WarmUp(schedule, cfg.warmup_steps)
+    kwargs = {"learning_rate": schedule, "clipnorm": cfg.clip_gradient_norm or None}
+    if cfg.ema_decay:
+        kwargs.update(use_ema=True, ema_momentum=cfg.ema_decay)
+    optimizer = OPTIMIZERS[cfg.optimizer](**kwargs)
+    if tf_keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def precision_policy(enabled: bool) -> str:
+    """Sets the global Keras dtype policy for models built next; returns its name."""
+    name = "float32"
+    if enabled:
+        name = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    tf_keras.mixed_precision.set_global_policy(name)
+    return name
 
 
 @dataclasses.dataclass
@@ -97,10 +140,14 @@ class Trainer:
                  strategy: tf.distribute.Strategy | None = None, summary_dir: str | None = None):
         self.cfg = cfg
         self.strategy = strategy or make_strategy()
-        with self.strategy.scope():
-            self.model = build_model()
-            self.optimizer = make_optimizer(cfg)
-            self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+        self.precision = precision_policy(cfg.mixed_precision)
+        try:
+            with self.strategy.scope():
+                self.model = build_model()
+                self.optimizer = make_optimizer(cfg)
+                self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+        finally:  # layers keep the policy they were built with; later models start from float32
+            precision_policy(False)
         self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3,
                                                   checkpoint_name="model.ckpt")
         self.writer = tf.summary.create_file_writer(summary_dir) if summary_dir else None
@@ -128,13 +175,20 @@ class Trainer:
         smoothing = self.cfg.label_smoothing
         replicas = self.strategy.num_replicas_in_sync
 
+        scaled = isinstance(self.optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
+
         def replica_step(x, y):
             with tf.GradientTape() as tape:
-                preds = self.model(x, training=True)
+                preds = tf.cast(self.model(x, training=True), tf.float32)
                 loss = self.loss_fn(y, preds, smoothing)
-                reg = tf.add_n(self.model.losses) if self.model.losses else 0.0
+                reg = (tf.add_n([tf.cast(l, tf.float32) for l in self.model.losses])
+                       if self.model.losses else 0.0)
                 total = (loss + penalty * reg) / replicas
+                if scaled:
+                    total = self.optimizer.get_scaled_loss(total)
             grads = tape.gradient(total, self.model.trainable_variables)
+            if scaled:
+                grads = self.optimizer.get_unscaled_gradients(grads)
             self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
             return loss, preds
 
@@ -177,6 +231,13 @@ class Trainer:
         if loss_value != loss_value:  # never logged: report the last batch
             loss_value = float(loss.numpy()) if examples else float("nan")
         return TrainResult(step, examples, time.time() - start, loss_value)
+
+    def use_averaged_weights(self) -> bool:
+        """With --ema_decay, copies the moving averages into the model (call before export)."""
+        if not self.cfg.ema_decay:
+            return False
+        self.optimizer.finalize_variable_values(self.model.trainable_variables)
+        return True
 
     def _local(self, value) -> np.ndarray:
         parts = self.strategy.experimental_local_results(value)

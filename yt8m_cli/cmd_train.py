@@ -31,6 +31,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation_data_pattern", default=None,
                    help="evaluate GAP on these files after every epoch and export the best epoch")
     FL.add_skip_corrupt_flag(p)
+    p.add_argument("--warmup_steps", type=int, default=0, help="linear learning-rate warm-up steps")
+    p.add_argument("--ema_decay", type=float, default=0.0,
+                   help="export an exponential moving average of the weights (e.g. 0.999)")
+    p.add_argument("--mixed_precision", action="store_true",
+                   help="mixed_float16 on GPU, mixed_bfloat16 on CPU (classifier stays float32)")
+    p.add_argument("--max_model_size_mb", type=float, default=1024.0,
+                   help="fail the export above this size (the Kaggle limit is 1 GB)")
     p.add_argument("--early_stopping_patience", type=int, default=0,
                    help="stop after this many epochs without a better validation GAP (0: never)")
     p.add_argument("--export_model_steps", type=int, default=1000, help="checkpoint period in steps")
@@ -65,11 +72,13 @@ def build_job(args):
         **settings, max_steps=args.max_steps, optimizer=args.optimizer,
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
         label_loss=args.label_loss, label_smoothing=args.label_smoothing,
-        log_every_steps=args.log_every_steps, export_model_steps=args.export_model_steps, seed=args.seed)
+        log_every_steps=args.log_every_steps, export_model_steps=args.export_model_steps, seed=args.seed,
+        warmup_steps=args.warmup_steps, ema_decay=args.ema_decay,
+        mixed_precision=args.mixed_precision)
     return train_job.TrainJob(args.train_data_pattern, args.train_dir, flags, cfg,
                               args.start_new_model, not args.no_metagraph,
                               args.validation_data_pattern, args.early_stopping_patience,
-                              args.skip_corrupt_records)
+                              args.skip_corrupt_records, args.max_model_size_mb)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from trainer_module.errors import DataError  # noqa: F401  (re-exported for main)
-from yt8m_cli import (cmd_eval, cmd_generate, cmd_inference, cmd_pipeline, cmd_report,
+from yt8m_cli import (cmd_ensemble, cmd_eval, cmd_generate, cmd_inference, cmd_pipeline, cmd_report,
                       cmd_runs, cmd_score, cmd_train)
 
 COMMANDS = {
@@ -11,6 +11,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "inference": cmd_inference,
     "score": cmd_score,
+    "ensemble": cmd_ensemble,
     "pipeline": cmd_pipeline,
     "runs": cmd_runs,
     "report": cmd_report,

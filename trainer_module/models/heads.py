@@ -1,5 +1,8 @@
 """Video-level classifiers ([batch, d] -> [batch, 3862] probabilities) shared by all models.
 
+The classifier layers always compute in float32 (also under --mixed_precision): bfloat16
+probabilities would tie in the GAP ranking.
+
 ``video_level_classifier_model`` of every frame-level model picks one of these by name.
 """
 from __future__ import annotations
@@ -16,18 +19,19 @@ HEAD_HPARAMS = {
 
 
 def logistic(x, hp: dict):
-    return tf_keras.layers.Dense(F.NUM_CLASSES, activation="sigmoid",
+    return tf_keras.layers.Dense(F.NUM_CLASSES, activation="sigmoid", dtype="float32",
                                  kernel_regularizer=L.l2(hp["l2_penalty"]), name="logistic")(x)
 
 
 def moe(x, hp: dict):
-    return L.MixtureOfExperts(F.NUM_CLASSES, hp["moe_num_mixtures"], hp["l2_penalty"], name="moe")(x)
+    return L.MixtureOfExperts(F.NUM_CLASSES, hp["moe_num_mixtures"], hp["l2_penalty"], name="moe",
+                              dtype="float32")(x)
 
 
 def gated_moe(x, hp: dict):
     """MoE followed by context gating on its output (the 2017/2018 winners' classifier)."""
     probs = moe(x, hp)
-    return L.ContextGating(batch_norm=True, name="output_gating")(probs)
+    return L.ContextGating(batch_norm=True, name="output_gating", dtype="float32")(probs)
 
 
 HEADS = {"LogisticModel": logistic, "MoeModel": moe, "GatedMoeModel": gated_moe}

@@ -76,9 +76,12 @@ class ContextGating(tf_keras.layers.Layer):
         self.l2_penalty = l2_penalty
 
     def build(self, input_shape):
+        policy = self.dtype_policy  # sublayers compute like their parent (float32 heads)
         self.dense = tf_keras.layers.Dense(int(input_shape[-1]), use_bias=not self.batch_norm,
-                                           kernel_regularizer=l2(self.l2_penalty), name="gates")
-        self.bn = tf_keras.layers.BatchNormalization(name="gates_bn") if self.batch_norm else None
+                                           kernel_regularizer=l2(self.l2_penalty), name="gates",
+                                           dtype=policy)
+        self.bn = (tf_keras.layers.BatchNormalization(name="gates_bn", dtype=policy)
+                   if self.batch_norm else None)
         super().build(input_shape)
 
     def call(self, x, training=None):
@@ -106,10 +109,11 @@ class MixtureOfExperts(tf_keras.layers.Layer):
 
     def build(self, input_shape):
         c, m = self.num_classes, self.num_mixtures
+        policy = self.dtype_policy  # sublayers compute like their parent (float32 heads)
         self.gates = tf_keras.layers.Dense(c * (m + 1), kernel_regularizer=l2(self.l2_penalty),
-                                           name="gates")
+                                           name="gates", dtype=policy)
         self.experts = tf_keras.layers.Dense(c * m, kernel_regularizer=l2(self.l2_penalty),
-                                             name="experts")
+                                             name="experts", dtype=policy)
         super().build(input_shape)
 
     def call(self, x):

@@ -1,0 +1,85 @@
+"""Training options: mixed precision, EMA export, warm-up, size limit, ensembles."""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer_module import features as F
+from trainer_module import input_pipeline
+from trainer_module import models
+from trainer_module import training
+from yt8m_cli.main import main
+
+BASE = ["--batch_size", "8", "--log_every_steps", "1", "--no_metagraph"]
+
+
+def _train(tiny_data, train_dir, *extra):
+    return main(["train", "--train_data_pattern", os.path.join(tiny_data, "video", "train*"),
+                 "--train_dir", str(train_dir), *BASE, *extra])
+
+
+def _serve(export_dir, tiny_data):
+    serve = tf.saved_model.load(os.path.join(export_dir, "saved_model")).signatures["serving_default"]
+    records = [r.numpy() for r in tf.data.TFRecordDataset(
+        sorted(glob.glob(os.path.join(tiny_data, "video", "validate*"))))]
+    return serve(examples=tf.constant(records))["predictions"].numpy()
+
+
+def test_mixed_precision_trains_and_exports_float32(tiny_data, tmp_path):
+    assert _train(tiny_data, tmp_path / "t", "--model", "MoeModel", "--max_steps", "2",
+                  "--mixed_precision") == 0
+    export = glob.glob(str(tmp_path / "t" / "export" / "step_*"))[0]
+    preds = _serve(export, tiny_data)
+    assert preds.dtype == np.float32 and ((preds >= 0) & (preds <= 1)).all()
+    assert tf.keras.mixed_precision.global_policy().name == "float32"  # nothing leaks
+
+
+def test_ema_weights_are_what_gets_exported(tiny_data):
+    spec = F.FeatureSpec.default()
+    cfg = training.TrainConfig(batch_size=8, ema_decay=0.5, log_every_steps=100)
+    trainer = training.Trainer(lambda: models.build_model("LogisticModel", spec), cfg,
+                               checkpoint_dir=os.path.join(tiny_data, "..", "ema_ckpt"))
+    ds = input_pipeline.make_dataset(input_pipeline.list_files(
+        os.path.join(tiny_data, "video", "train*")), spec, 8, training=True, num_epochs=1)
+    trainer.fit(ds.map(input_pipeline.split_inputs).take(4), log=lambda *_: None)
+    raw = [v.numpy() for v in trainer.model.trainable_variables]
+    averages = [v.numpy() for v in trainer.optimizer._model_variables_moving_average]
+    assert trainer.use_averaged_weights()
+    exported = [v.numpy() for v in trainer.model.trainable_variables]
+    for e, a, r in zip(exported, averages, raw):
+        np.testing.assert_allclose(e, a)
+    assert any(not np.allclose(a, r) for a, r in zip(averages, raw))
+
+
+def test_warmup_schedule_ramps_linearly():
+    base = training.tf_keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1000,
+                                                                   decay_rate=1.0)
+    warm = training.WarmUp(base, warmup_steps=10)
+    values = [float(warm(step)) for step in (0, 4, 9, 50)]
+    np.testing.assert_allclose(values, [0.01, 0.05, 0.1, 0.1], rtol=1e-6)
+    assert float(base(0)) == pytest.approx(0.1)
+
+
+def test_size_limit_fails_the_export_cleanly(tiny_data, tmp_path, capsys):
+    assert _train(tiny_data, tmp_path / "t", "--model", "LogisticModel", "--max_steps", "1",
+                  "--max_model_size_mb", "1") == 2
+    err = capsys.readouterr().err
+    assert "above --max_model_size_mb 1" in err and "4,452,886 parameters" in err
+    assert not glob.glob(str(tmp_path / "t" / "export" / "*"))
+
+
+def test_ensemble_predicts_the_mean_of_its_members(tiny_data, tmp_path):
+    dirs = []
+    for model in ("LogisticModel", "MoeModel"):
+        assert _train(tiny_data, tmp_path / model, "--model", model, "--max_steps", "2") == 0
+        dirs.append(str(tmp_path / model))
+    out = tmp_path / "ensemble"
+    assert main(["ensemble", "--train_dirs", ",".join(dirs), "--output_dir", str(out)]) == 0
+    members = [_serve(glob.glob(os.path.join(d, "export", "step_*"))[0], tiny_data) for d in dirs]
+    np.testing.assert_allclose(_serve(str(out), tiny_data), np.mean(members, axis=0), atol=1e-6)
+    assert [m["model"] for m in json.load(open(out / "ensemble.json"))["members"]] == [
+        "LogisticModel", "MoeModel"]
+    assert main(["ensemble", "--train_dirs", dirs[0], "--output_dir", str(out)]) == 2

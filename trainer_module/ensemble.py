@@ -1,0 +1,73 @@
+"""``yt8m ensemble``: average the predictions of several trained models into one export.
+
+Every member is rebuilt from its train_dir (model_flags.json + latest checkpoint); all must read
+the same features. The ensemble is one tf_keras model (members nested, predictions averaged)
+exported like a single model: ``saved_model/`` with the serving signature on serialized records,
+``model_flags.json`` (of the first member, so `yt8m inference` loads it) and ``ensemble.json``
+listing the members. The Kaggle MetaGraph is not written for ensembles.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import tensorflow as tf
+import tf_keras
+
+from trainer_module import archive
+from trainer_module import io_utils
+from trainer_module import model_flags as MF
+from trainer_module import models
+from trainer_module import train_job
+from trainer_module.models import layers as L
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsembleJob:
+    train_dirs: tuple[str, ...]
+    output_dir: str
+    output_model_tgz: str | None = None
+    max_model_size_mb: float = 1024.0
+
+    def __post_init__(self):
+        if len(self.train_dirs) < 2:
+            raise ValueError("--train_dirs needs at least two train_dirs, comma-separated")
+
+
+def load_member(train_dir: str, index: int):
+    flags = MF.load(train_dir)
+    latest = tf.train.latest_checkpoint(train_dir)
+    if latest is None:
+        raise FileNotFoundError(f"--train_dirs: {train_dir} holds no checkpoint")
+    model = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
+    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    model._name = f"member_{index}_{flags.model}"  # unique names inside the ensemble
+    return flags, model
+
+
+def build_ensemble(members: list) -> tf_keras.Model:
+    """Nests the member models; predictions [b, 3862] = mean of the members' predictions."""
+    specs = {flags.feature_spec() for flags, _ in members}
+    if len(specs) != 1:
+        raise ValueError("--train_dirs: the members read different features "
+                         f"({', '.join(sorted(str(s) for s in specs))}); an ensemble needs one")
+    features, num_frames = L.model_inputs(specs.pop())
+    outputs = [model({"features": features, "num_frames": num_frames}) for _, model in members]
+    mean = tf_keras.layers.Average(name="ensemble_mean", dtype="float32")(outputs)
+    return tf_keras.Model([features, num_frames], mean, name="Ensemble")
+
+
+def run(job: EnsembleJob, log=print) -> str:
+    members = [load_member(d, i) for i, d in enumerate(job.train_dirs)]
+    ensemble = build_ensemble(members)
+    out = train_job.export_model(ensemble, members[0][0], job.output_dir, with_metagraph=False,
+                                 max_size_mb=job.max_model_size_mb)
+    io_utils.write_json(os.path.join(out, "ensemble.json"),
+                        {"members": [{"train_dir": d, "model": f.model}
+                                     for d, (f, _) in zip(job.train_dirs, members)]})
+    log(f"ensemble of {len(members)} models ({ensemble.count_params():,} parameters, "
+        f"{train_job.dir_size_mb(out):.1f} MB) exported to {out}")
+    if job.output_model_tgz:
+        archive.make_tgz(out, job.output_model_tgz)
+        log(f"wrote model archive {job.output_model_tgz}")
+    return out

@@ -1,0 +1,22 @@
+"""yt8m ensemble: average several trained models into one exported model."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "Average the predictions of several train_dirs into one SavedModel / .tgz."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--train_dirs", required=True, help="comma-separated train_dirs")
+    p.add_argument("--output_dir", required=True, help="export folder (saved_model/ ...)")
+    p.add_argument("--output_model_tgz", default=None)
+    p.add_argument("--max_model_size_mb", type=float, default=1024.0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainer_module import ensemble
+
+    dirs = tuple(d.strip() for d in args.train_dirs.split(",") if d.strip())
+    ensemble.run(ensemble.EnsembleJob(dirs, args.output_dir, args.output_model_tgz,
+                                      args.max_model_size_mb))
+    return 0

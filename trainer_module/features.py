@@ -126,3 +126,9 @@ def dequantize_tf(feat, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN):
     scalar = (max_q - min_q) / 255.0
     bias = (max_q - min_q) / 512.0 + min_q
     return tf.cast(feat, tf.float32) * tf.constant(scalar, tf.float32) + tf.constant(bias, tf.float32)
+
+
+def shuffle_buffer_records(spec: "FeatureSpec") -> int:
+    """Records held by a training shuffle buffer: ~6 KB per video-level record, up to 350 KB per
+    300-frame record, so frame-level buffers are smaller to keep memory bounded (~180 MB)."""
+    return 512 if spec.frame_level else 8192

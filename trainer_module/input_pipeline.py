@@ -33,7 +33,7 @@ def list_files(data_pattern: str, flag: str = "--data_pattern") -> list[str]:
 
 def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, training: bool,
                  num_epochs: int | None = 1, with_labels: bool = True, seed: int | None = None,
-                 compression: str | None = None, shuffle_buffer: int = 4096,
+                 compression: str | None = None, shuffle_buffer: int | None = None,
                  skip_corrupt: bool = False,
                  report: records.ReadReport | None = None) -> tf.data.Dataset:
     """Batches of model inputs (dicts, see parsing.to_model_inputs).
@@ -52,7 +52,8 @@ def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, trai
     ds = records.record_dataset(files, skip_corrupt, compression, report, interleave=True,
                                 shuffle_seed=seed, shuffle_files=training)
     if training:
-        ds = ds.shuffle(shuffle_buffer, seed=seed).repeat(num_epochs)
+        ds = ds.shuffle(shuffle_buffer or F.shuffle_buffer_records(spec), seed=seed)
+        ds = ds.repeat(num_epochs)
     ds = ds.batch(batch_size)
     ds = ds.map(lambda s: parsing.parse_batch(s, spec, with_labels),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -60,9 +60,10 @@ class TransformedModel(tf.Module):
         return self.tft_layer(self._parse_labeled(examples))
 
 
-def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training):
-    options = tfxio.TensorFlowDatasetOptions(batch_size=batch_size, num_epochs=num_epochs,
-                                             shuffle=training, shuffle_seed=0)
+def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size, num_epochs=num_epochs, shuffle=training, shuffle_seed=0,
+        shuffle_buffer_size=F.shuffle_buffer_records(spec))  # bounded memory for frame records
     ds = fn_args.data_accessor.tf_dataset_factory(files, options, tft_output.raw_metadata.schema)
 
     def to_xy(raw):
@@ -93,7 +94,7 @@ def run_fn(fn_args) -> None:
     trainer.restore()
     wrapped = TransformedModel(trainer.model, tft_output, spec)
     ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer, cfg.batch_size,
-                  cfg.num_epochs, training=True)
+                  cfg.num_epochs, training=True, spec=spec)
     result = trainer.fit(ds)
     print(f"trained {flags.model}: step {result.global_step}, {result.examples} examples, "
           f"{result.examples_per_sec:.0f} examples/s, {trainer.model.count_params():,} parameters")

@@ -4,7 +4,7 @@
 Synthetic videos carry each label's signal in one segment of 30-70 % of the frames, so a model
 that looks at frames (DBoF's cluster pooling, an LSTM) should beat the average-then-logistic
 baseline. Models train as ``yt8m train --frame_features`` at an equal training budget (batch 64,
-Adam 0.001, 8 epochs: the seed's batch 1024 would give a 2,100-video training split only two
+Adam 0.003, 8 epochs: the seed's batch 1024 would give a 2,100-video training split only two
 steps per epoch) and at reduced widths so that a 2-core CPU finishes in minutes.
 
 Run: .venv/bin/python -m benchmarks.bench_models_frame
@@ -18,7 +18,7 @@ from benchmarks import common
 from benchmarks.bench_models_real import train_and_eval
 from trainer_module import synthetic_data
 
-BUDGET = ["--batch_size", "64", "--base_learning_rate", "0.001", "--num_epochs", "8"]
+BUDGET = ["--batch_size", "64", "--base_learning_rate", "0.003", "--num_epochs", "8"]
 CASES = [("FrameLevelLogisticModel", []),
          ("DbofModel", ["--dbof_cluster_size", "1024", "--dbof_hidden_size", "512"]),
          ("LstmModel", ["--lstm_cells", "256", "--lstm_layers", "2"]),

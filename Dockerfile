@@ -23,4 +23,4 @@ COPY trainer_module ./trainer_module
 COPY kubeflow ./kubeflow
 COPY yt8m_cli ./yt8m_cli
 RUN pip install --no-cache-dir --no-deps . \
- && python -c "import trainer_module.run_fn, trainer_module.transform, trainer_module.tfma_metrics, components.kaggle_export.component"
+ && python -c "import trainer_module.run_fn, trainer_module.transform, trainer_module.tfma_metrics, components.kaggle_export.component, components.run_report.component, components.curate_schema.component"

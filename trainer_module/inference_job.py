@@ -12,7 +12,6 @@ import tempfile
 import time
 
 import numpy as np
-import tensorflow as tf
 
 from trainer_module import archive
 from trainer_module import export

@@ -6,7 +6,6 @@ import csv
 import glob
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 from ml_metadata.metadata_store import metadata_store

@@ -1,7 +1,6 @@
 """Every registered model at tiny sizes: output contract, masking, config round trip."""
 import numpy as np
 import pytest
-import tensorflow as tf
 import tf_keras
 
 from trainer_module import features as F

@@ -156,3 +156,41 @@ def test_missing_and_malformed_model_flags(setup, tmp_path, capsys):
     (empty / "model_flags.json").write_text(json.dumps({"model": "LogisticModel"}))
     assert main(["eval", "--eval_data_pattern", good, "--train_dir", str(empty), "--run_once"]) == 2
     assert "feature_names" in capsys.readouterr().err
+
+
+def test_unknown_or_mismatched_feature_names(setup, tmp_path, capsys):
+    _, _, good = setup
+    base = ["train", "--train_data_pattern", good, "--train_dir", str(tmp_path / "t"),
+            "--model", "LogisticModel"]
+    assert main([*base, "--feature_names", "mean_rgb,mean_color"]) == 2
+    assert "--feature_names" in capsys.readouterr().err
+    assert main([*base, "--feature_names", "mean_rgb,mean_audio", "--feature_sizes", "1024"]) == 2
+    err = capsys.readouterr().err
+    assert "--feature_names" in err or "--feature_sizes" in err
+
+
+def test_checkpoint_of_another_model_is_refused(setup, tmp_path, capsys):
+    train_dir, _, good = setup
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in os.listdir(train_dir):  # LogisticModel checkpoints ...
+        if name.startswith(("model.ckpt", "checkpoint")):
+            shutil.copy(os.path.join(train_dir, name), other / name)
+    flags = json.load(open(os.path.join(train_dir, "model_flags.json")))
+    flags["model"] = "MoeModel"  # ... under flags that say MoeModel
+    (other / "model_flags.json").write_text(json.dumps(flags))
+    rc = main(["train", "--train_data_pattern", good, "--train_dir", str(other),
+               "--model", "MoeModel", "--no_metagraph", "--max_steps", "5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "does not match the model being trained" in err and "--start_new_model" in err
+
+
+def test_report_for_a_train_dir(setup, tmp_path, capsys):
+    train_dir, _, good = setup
+    out = tmp_path / "r.html"
+    assert main(["report", "--train_dir", train_dir, "--eval_data_pattern", good,
+                 "--output", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "LogisticModel" in page
+    assert main(["report", "--train_dir", train_dir, "--output", str(out)]) == 2
+    assert "--eval_data_pattern" in capsys.readouterr().err

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from trainer_module import models
 from yt8m_cli.main import main
 
 
@@ -177,7 +178,7 @@ def test_checkpoint_of_another_model_is_refused(setup, tmp_path, capsys):
         if name.startswith(("model.ckpt", "checkpoint")):
             shutil.copy(os.path.join(train_dir, name), other / name)
     flags = json.load(open(os.path.join(train_dir, "model_flags.json")))
-    flags["model"] = "MoeModel"  # ... under flags that say MoeModel
+    flags.update(model="MoeModel", hparams=models.resolve_hparams("MoeModel"))  # ... as a MoE
     (other / "model_flags.json").write_text(json.dumps(flags))
     rc = main(["train", "--train_data_pattern", good, "--train_dir", str(other),
                "--model", "MoeModel", "--no_metagraph", "--max_steps", "5"])

@@ -14,7 +14,7 @@ from benchmarks import common
 from trainer_module import io_utils
 
 ALL = ["bench_generate", "bench_gap", "bench_train_speed", "bench_models_real",
-       "bench_models_frame", "bench_pipeline"]
+       "bench_models_frame", "bench_pipeline", "bench_bad_shards"]
 
 
 def main():

@@ -45,11 +45,15 @@ def _progress(log):
             h.setLevel(logging.WARNING)
     old_level = absl_logger.level
     absl_logger.setLevel(logging.INFO)
+    # Executors (Transform) reset absl's verbosity to WARNING mid-run: keep INFO reaching us.
+    absl_logger.setLevel = lambda level: logging.Logger.setLevel(  # type: ignore[method-assign]
+        absl_logger, min(level, logging.INFO))
     absl_logger.addHandler(handler)
     try:
         yield
     finally:
         absl_logger.removeHandler(handler)
+        del absl_logger.setLevel
         absl_logger.setLevel(old_level)
         for h, level in quiet:
             h.setLevel(level)

@@ -65,6 +65,7 @@ def latest_outcome(config: PipelineConfig) -> dict:
     pushed = _newest(store, "PushedModel")
     submission = _newest(store, "yt8m.KaggleSubmission")
     archive = _newest(store, "yt8m.ModelArchive")
+    report = _newest(store, "yt8m.RunReport")
     out = {"metrics": evaluation_metrics(evaluation.uri) if evaluation else {},
            "blessed": bool(_prop(blessing, "blessed")),
            "pushed": bool(_prop(pushed, "pushed")),
@@ -72,6 +73,7 @@ def latest_outcome(config: PipelineConfig) -> dict:
            "csv": _prop(submission, "path", "string_value"),
            "csv_rows": _prop(submission, "row_count"),
            "model_tgz": _prop(archive, "path", "string_value"),
+           "report": _prop(report, "path", "string_value"),
            "components": component_times(store)}
     if out["pushed_dir"] and not os.path.exists(out["pushed_dir"]):
         out["pushed_dir"] = None

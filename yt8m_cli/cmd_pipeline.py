@@ -134,5 +134,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"pushed model: {result['pushed_dir'] or 'none'}")
     print(f"Kaggle CSV: {result['csv'] or 'none'} ({result['csv_rows'] or 0} rows)")
     print(f"model .tgz: {result['model_tgz'] or 'none'}")
+    print(f"report: {result['report'] or 'none'}  (`yt8m runs --pipeline_root "
+          f"{config.pipeline_root}` lists the runs)")
     print(json.dumps({"metrics": m, "blessed": result["blessed"]}))
     return 0

@@ -14,7 +14,7 @@ def _newest(store, type_name: str):
     return max(artifacts, key=lambda a: a.id) if artifacts else None
 
 
-def _prop(artifact, name, kind="int_value"):
+def custom_property(artifact, name, kind="int_value"):
     if artifact is None or name not in artifact.custom_properties:
         return None
     return getattr(artifact.custom_properties[name], kind)
@@ -67,13 +67,13 @@ def latest_outcome(config: PipelineConfig) -> dict:
     archive = _newest(store, "yt8m.ModelArchive")
     report = _newest(store, "yt8m.RunReport")
     out = {"metrics": evaluation_metrics(evaluation.uri) if evaluation else {},
-           "blessed": bool(_prop(blessing, "blessed")),
-           "pushed": bool(_prop(pushed, "pushed")),
-           "pushed_dir": _prop(pushed, "pushed_destination", "string_value"),
-           "csv": _prop(submission, "path", "string_value"),
-           "csv_rows": _prop(submission, "row_count"),
-           "model_tgz": _prop(archive, "path", "string_value"),
-           "report": _prop(report, "path", "string_value"),
+           "blessed": bool(custom_property(blessing, "blessed")),
+           "pushed": bool(custom_property(pushed, "pushed")),
+           "pushed_dir": custom_property(pushed, "pushed_destination", "string_value"),
+           "csv": custom_property(submission, "path", "string_value"),
+           "csv_rows": custom_property(submission, "row_count"),
+           "model_tgz": custom_property(archive, "path", "string_value"),
+           "report": custom_property(report, "path", "string_value"),
            "components": component_times(store)}
     if out["pushed_dir"] and not os.path.exists(out["pushed_dir"]):
         out["pushed_dir"] = None

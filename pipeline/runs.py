@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -16,8 +17,6 @@ _OUTPUT = metadata_store_pb2.Event.OUTPUT
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
-    import os
-
     if not os.path.isfile(metadata_path):
         raise FileNotFoundError(f"no pipeline metadata at {metadata_path}: run `yt8m pipeline "
                                 "run` first or pass the --pipeline_root of an earlier run")
@@ -90,9 +89,9 @@ def summarize(store, run, with_metrics: bool = True) -> RunSummary:
         seconds=(end - start) / 1000.0,
         components=outcome.component_times(store, run),
         model=model, metrics=metrics,
-        blessed=bool(outcome._prop(blessing, "blessed")) if blessing else None,
-        pushed_version=(outcome._prop(pushed, "pushed_version", "string_value")
-                        if pushed and outcome._prop(pushed, "pushed") else None),
+        blessed=bool(outcome.custom_property(blessing, "blessed")) if blessing else None,
+        pushed_version=(outcome.custom_property(pushed, "pushed_version", "string_value")
+                        if pushed and outcome.custom_property(pushed, "pushed") else None),
         artifacts={k: a.uri for k, a in outs.items()})
 
 

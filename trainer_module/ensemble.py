@@ -15,9 +15,9 @@ import tensorflow as tf
 import tf_keras
 
 from trainer_module import archive
+from trainer_module import eval_job
 from trainer_module import io_utils
 from trainer_module import model_flags as MF
-from trainer_module import models
 from trainer_module import train_job
 from trainer_module.models import layers as L
 
@@ -39,8 +39,7 @@ def load_member(train_dir: str, index: int):
     latest = tf.train.latest_checkpoint(train_dir)
     if latest is None:
         raise FileNotFoundError(f"--train_dirs: {train_dir} holds no checkpoint")
-    model = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    model = eval_job.restore_model(flags, latest)
     model._name = f"member_{index}_{flags.model}"  # unique names inside the ensemble
     return flags, model
 

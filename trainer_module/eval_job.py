@@ -37,6 +37,13 @@ class EvalJob:
     skip_corrupt_records: bool = False
 
 
+def restore_model(flags: MF.ModelFlags, checkpoint: str):
+    """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored)."""
+    model = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    return model
+
+
 def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int, top_k: int,
                    label_loss: str, keep_predictions: bool = False, skip_corrupt: bool = False,
                    log=None):
@@ -69,9 +76,7 @@ def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int
 
 def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files, log=print) -> dict:
     spec = flags.feature_spec()
-    model = models.build_model(flags.model, spec, flags.hparams)
-    ckpt = tf.train.Checkpoint(model=model)
-    ckpt.restore(checkpoint).expect_partial()
+    model = restore_model(flags, checkpoint)
     step = int(checkpoint.rsplit("-", 1)[-1])
     metrics, saved = evaluate_model(model, files, spec, job.batch_size, job.top_k, flags.label_loss,
                                     keep_predictions=bool(job.save_predictions),

@@ -59,7 +59,7 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _plots(data: ReportData, history: list[tuple[str, float]], name_of) -> dict:
+def _plots(data: ReportData, history: list[tuple[str, float]]) -> dict:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -109,7 +109,7 @@ def render(title: str, data: ReportData, history: list[tuple[str, float]] | None
     def name_of(c: int) -> str:
         return (label_names[c] if label_names and label_names[c] else f"class {c}")
 
-    plots = _plots(data, history or [], name_of)
+    plots = _plots(data, history or [])
     m = data.metrics
     headline = "".join(f"<div class='metric'><b>{html.escape(k)}</b><span>{v}</span></div>"
                        for k, v in (("GAP@20", f"{m['gap']:.4f}"),

@@ -191,11 +191,9 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
         result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
         step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
         loss = result.last_loss
-        with records.corruption_named(val_files, lambda b: parsing.parse_batch(b, spec)):
-            metrics, _ = eval_job.evaluate_model(trainer.model, val_files, spec,
-                                                 job.train.batch_size, M.DEFAULT_TOP_K,
-                                                 job.flags.label_loss,
-                                                 skip_corrupt=job.skip_corrupt_records)
+        metrics, _ = eval_job.evaluate_model(  # names damaged files itself
+            trainer.model, val_files, spec, job.train.batch_size, M.DEFAULT_TOP_K,
+            job.flags.label_loss, skip_corrupt=job.skip_corrupt_records)
         improved = metrics["gap"] > state["best_gap"]
         if improved:
             _write_best(best_ckpt, best_prefix)

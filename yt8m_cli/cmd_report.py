@@ -47,7 +47,6 @@ def _from_train_dir(args):
     from trainer_module import eval_job
     from trainer_module import input_pipeline
     from trainer_module import model_flags as MF
-    from trainer_module import models
     from trainer_module import report
     import tensorflow as tf
 
@@ -58,8 +57,7 @@ def _from_train_dir(args):
     if latest is None:
         raise FileNotFoundError(f"--train_dir {args.train_dir}: no checkpoint")
     spec = flags.feature_spec()
-    model = models.build_model(flags.model, spec, flags.hparams)
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    model = eval_job.restore_model(flags, latest)
     files = input_pipeline.list_files(args.eval_data_pattern, "--eval_data_pattern")
     _, saved = eval_job.evaluate_model(model, files, spec, args.batch_size, 20, flags.label_loss,
                                        keep_predictions=True)

@@ -11,8 +11,7 @@ from trainer_module.models import layers as L
 
 HPARAMS = {
     **heads.HEAD_HPARAMS,
-    "iterations": (30, "frames sampled per video"),
-    "sample_random_frames": (True, "sample frames at random while training (else evenly spaced)"),
+    **L.FRAME_SAMPLING_HPARAMS,
     "dbof_cluster_size": (8192, "clusters of the frame projection"),
     "dbof_hidden_size": (1024, "units of the hidden layer after pooling"),
     "dbof_add_batch_norm": (True, "batch normalization on input, clusters and hidden layer"),
@@ -27,8 +26,7 @@ def build(spec, hp: dict) -> tf_keras.Model:
                          f"{hp['dbof_pooling_method']!r}")
     bn = hp["dbof_add_batch_norm"]
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
-    x = L.FrameSampler(hp["iterations"], hp["sample_random_frames"], name="sample_frames")(
-        [features, num_frames])  # [b, S, dim]
+    x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     if bn:
         x = tf_keras.layers.BatchNormalization(name="input_bn")(x)
     x = tf_keras.layers.Dense(hp["dbof_cluster_size"], use_bias=not bn, name="clusters")(x)

@@ -7,6 +7,18 @@ import tf_keras
 from trainer_module import features as F
 
 
+FRAME_SAMPLING_HPARAMS = {
+    "iterations": (30, "frames sampled per video"),
+    "sample_random_frames": (True, "sample frames at random while training (else evenly spaced)"),
+}
+
+
+def sample_frames(features, num_frames, hp: dict):
+    """[b, F, dim] -> [b, iterations, dim]: real frames only (see FrameSampler)."""
+    return FrameSampler(hp["iterations"], hp["sample_random_frames"], name="sample_frames")(
+        [features, num_frames])
+
+
 def l2(penalty: float):
     return tf_keras.regularizers.L2(penalty) if penalty > 0 else None
 

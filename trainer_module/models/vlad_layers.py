@@ -9,6 +9,30 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras
 
+from trainer_module.models import heads
+from trainer_module.models import layers as L
+
+VLAD_HPARAMS = {
+    **heads.HEAD_HPARAMS,
+    **L.FRAME_SAMPLING_HPARAMS,
+    "vlad_context_gating": (True, "context gating after the hidden layer"),
+    "vlad_dropout": (0.0, "dropout on the pooled descriptor"),
+    "vlad_classifier_model": ("GatedMoeModel", "classifier on the video descriptor"),
+}
+
+
+def vlad_classifier(descriptor, hidden_size: int, hp: dict, relu_max: float | None = None):
+    """Pooled descriptor -> [dropout] -> hidden (BN, ReLU) -> [context gating] -> classifier."""
+    x = descriptor
+    if hp["vlad_dropout"]:
+        x = tf_keras.layers.Dropout(hp["vlad_dropout"], name="vlad_dropout")(x)
+    x = tf_keras.layers.Dense(hidden_size, use_bias=False, name="hidden")(x)
+    x = tf_keras.layers.BatchNormalization(name="hidden_bn")(x)
+    x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
+    if hp["vlad_context_gating"]:
+        x = L.ContextGating(batch_norm=True, name="context_gating")(x)
+    return heads.classify(hp["vlad_classifier_model"], x, hp)  # [b, 3862]
+
 
 @tf_keras.utils.register_keras_serializable("yt8m")
 class NetVladPooling(tf_keras.layers.Layer):

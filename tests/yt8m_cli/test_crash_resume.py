@@ -19,7 +19,11 @@ def test_sigkill_then_resume_continues_from_last_checkpoint(tiny_data, tmp_path)
            "--no_metagraph"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while time.time() < deadline and not glob.glob(os.path.join(train_dir, "model.ckpt-6.index")):
+    def recorded_step():  # the `checkpoint` state file is written after the checkpoint itself
+        latest = tf.train.latest_checkpoint(train_dir) if os.path.isdir(train_dir) else None
+        return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+    while time.time() < deadline and recorded_step() < 6:
         assert proc.poll() is None, "training ended before it could be killed"
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)

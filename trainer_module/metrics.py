@@ -84,89 +84,115 @@ def perr(predictions: np.ndarray, labels: np.ndarray) -> float:
     return float(values.mean()) if len(values) else 0.0
 
 
-_CHUNK_ROWS = 1024  # rows per top-k block: temporaries stay small; blocks run on threads
+_CHUNK_ROWS = 256  # rows per top-k block: a block stays in cache; blocks run on threads
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _top_k_indices(block: np.ndarray, k: int) -> np.ndarray:
     """Column indices [rows, k] of each row's k largest values (any order inside the k).
 
-    Split each row into k disjoint column groups: every group's max is >= the smallest group
-    max, so at least k values reach that threshold and it never exceeds the row's k-th largest
-    value. Only the values at or above it (~3.5 k per row on random scores) are candidates for
-    an exact partition. One pass of max, one of compare: about 10x less work than
-    ``argpartition`` over all columns. Ties or skewed rows only make the candidate set larger.
+    Exact, without partitioning whole rows:
+      1. columns fall into G strided groups (group g = columns g, g + G, g + 2G, ...), whose
+         maxima ``gmax`` [rows, G] take one contiguous pass over the block;
+      2. the groups fall into S super-groups; the k-th largest super-group max ``thr`` is
+         reached by k disjoint column sets, so it never exceeds the row's k-th largest value;
+      3. only groups whose max reaches ``thr`` (about k of them) can hold a top-k value: their
+         columns are gathered, those below ``thr`` dropped, and the few survivors (about k per
+         row on random scores) partitioned exactly.
+    Ties or skewed rows only make the candidate set larger.
     """
     rows_n, cols_n = block.shape
-    per_group = cols_n // k
-    if per_group < 4:
+    per_group = 10  # P: columns per group
+    n_groups = cols_n // per_group  # G
+    n_super = n_groups // 3  # S: three groups per super-group
+    if n_super < 2 * k:
         return np.argpartition(-block, k - 1, axis=1)[:, :k]
-    groups = block[:, :per_group * k].reshape(rows_n, k, per_group)
-    threshold = groups.max(axis=2).min(axis=1)  # [rows]
-    flat = np.flatnonzero(block >= threshold[:, None])
-    rows, cols = np.divmod(flat, cols_n)  # row-major: rows ascending
+    main = n_groups * per_group
+    tail = cols_n - main  # < P leftover columns join groups 0 .. tail-1
+    gmax = block[:, :main].reshape(rows_n, per_group, n_groups).max(axis=1)  # [rows, G]
+    if tail:
+        np.maximum(gmax[:, :tail], block[:, main:], out=gmax[:, :tail])
+    smax = gmax[:, :n_super * 3].reshape(rows_n, 3, n_super).max(axis=1)  # [rows, S]
+    thr = np.sort(smax, axis=1)[:, n_super - k]  # [rows]; small sorts beat partition here
+    group_rows, group_ids = np.divmod(np.flatnonzero(gmax >= thr[:, None]), n_groups)  # [m]
+    cols = group_ids[:, None] + n_groups * np.arange(per_group + 1)  # [m, P + 1]
+    has_tail = group_ids < tail
+    cols[:, per_group] = np.where(has_tail, cols[:, per_group], group_ids)  # a valid column
+    flat = (group_rows * cols_n)[:, None] + cols  # [m, P + 1] indices into block.ravel()
+    values = np.take(block.ravel(), flat)
+    keep = values >= np.take(thr, group_rows)[:, None]
+    keep[:, per_group] &= has_tail
+    chosen = np.flatnonzero(keep)
+    rows, cols = np.divmod(np.take(flat, chosen), cols_n)  # rows ascending
+    values = np.take(values, chosen)
     counts = np.bincount(rows, minlength=rows_n)
     position = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
     width = int(counts.max())
     cand_cols = np.zeros((rows_n, width), np.int64)
     cand_vals = np.full((rows_n, width), -np.inf, np.result_type(block.dtype, np.float32))
     cand_cols[rows, position] = cols
-    cand_vals[rows, position] = block.ravel()[flat]
+    cand_vals[rows, position] = values
     pick = np.argpartition(-cand_vals, k - 1, axis=1)[:, :k]
     return np.take_along_axis(cand_cols, pick, axis=1)
 
 
-def top_k_pairs(predictions: np.ndarray, labels: np.ndarray, top_k: int):
-    """Each video's top-k predictions: (scores [n, k] float, classes [n, k] int, hits [n, k] bool)."""
+def _top_k_block(predictions: np.ndarray, labels: np.ndarray, k: int):
+    """(scores, classes, hits, num_positives) of one block of rows; see ``top_k_pairs``."""
+    if k < predictions.shape[1]:
+        idx = _top_k_indices(predictions, k)
+    else:
+        idx = np.broadcast_to(np.arange(k), predictions.shape).copy()
+    hits = np.take_along_axis(labels, idx, axis=1) > 0
+    return (np.take_along_axis(predictions, idx, axis=1), idx, hits,
+            int(np.count_nonzero(labels > 0)))
+
+
+def _top_k_pairs_and_positives(predictions: np.ndarray, labels: np.ndarray, top_k: int):
+    """``top_k_pairs`` plus the number of positive labels, in one blockwise pass.
+
+    Blocks of rows keep every temporary small (no [n, num_classes] mask is ever built) and run
+    on threads: NumPy releases the GIL in these loops.
+    """
     _check_top_k(top_k)
     _check_shapes(predictions, labels)
     predictions = np.ascontiguousarray(predictions)
     k = min(int(top_k), predictions.shape[1])
-    if k < predictions.shape[1]:
-        starts = range(0, len(predictions), _CHUNK_ROWS)
-        block = lambda i: _top_k_indices(predictions[i:i + _CHUNK_ROWS], k)  # noqa: E731
-        if len(starts) > 1 and _THREADS > 1:  # NumPy releases the GIL in these loops
-            with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
-                parts = list(pool.map(block, starts))
-        else:
-            parts = [block(i) for i in starts]
-        idx = np.concatenate(parts) if parts else np.zeros((0, k), np.int64)
+    starts = range(0, len(predictions), _CHUNK_ROWS)
+    block = lambda i: _top_k_block(  # noqa: E731
+        predictions[i:i + _CHUNK_ROWS], labels[i:i + _CHUNK_ROWS], k)
+    if len(starts) > 1 and _THREADS > 1:
+        with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
+            parts = list(pool.map(block, starts))
     else:
-        idx = np.broadcast_to(np.arange(k), predictions.shape).copy()
-    scores = np.take_along_axis(predictions, idx, axis=1)
-    hits = np.take_along_axis(labels, idx, axis=1) > 0
-    return scores, idx, hits
+        parts = [block(i) for i in starts]
+    if not parts:
+        return (np.zeros((0, k), predictions.dtype), np.zeros((0, k), np.int64),
+                np.zeros((0, k), bool)), 0
+    scores, classes, hits, positives = zip(*parts)
+    return (np.concatenate(scores), np.concatenate(classes), np.concatenate(hits)), sum(positives)
 
 
-def _sort_descending(scores: np.ndarray, hits: np.ndarray):
-    """(scores, hits as float64) sorted by score, highest first; any order inside a tie.
-
-    float32 scores are sorted as one uint64 key (order-preserving bits of the score, then the
-    hit bit): a plain sort of 8-byte keys instead of an argsort and two gathers.
-    """
-    if scores.dtype != np.float32:
-        order = np.argsort(-scores)
-        return scores[order], hits[order].astype(np.float64)
-    bits = np.ascontiguousarray(scores).view(np.uint32).astype(np.uint64)
-    bits = np.where(bits >> 31 == 1, ~bits & 0xFFFFFFFF, bits | 0x80000000)  # float order
-    keys = np.sort((bits << 1) | hits.astype(np.uint64))[::-1]
-    ordered = (keys >> 1).astype(np.uint32)
-    ordered = np.where(ordered >> 31 == 1, ordered & 0x7FFFFFFF, ~ordered).astype(np.uint32)
-    return ordered.view(np.float32), (keys & 1).astype(np.float64)
+def top_k_pairs(predictions: np.ndarray, labels: np.ndarray, top_k: int):
+    """Each video's top-k predictions: (scores [n, k] float, classes [n, k] int, hits [n, k] bool)."""
+    return _top_k_pairs_and_positives(predictions, labels, top_k)[0]
 
 
 def average_precision(scores: np.ndarray, hits: np.ndarray, num_positives: float) -> float:
-    """AP of pooled (score, hit) pairs against num_positives ground-truth positives."""
-    if num_positives <= 0 or scores.size == 0:
+    """AP of pooled (score, hit) pairs against num_positives ground-truth positives.
+
+    Each positive pair adds the precision over all pairs scoring at least as high as it (so a
+    tie block is ranked as one, precision taken at its end). Positive and negative scores are
+    sorted apart and counted with ``searchsorted``: two plain float sorts, no argsort.
+    """
+    if num_positives <= 0 or np.size(scores) == 0:
         return 0.0
-    s, h = _sort_descending(scores, hits)
-    cum_hits = np.cumsum(h)
-    block_end = np.r_[s[1:] != s[:-1], True]
-    ends = np.flatnonzero(block_end)
-    hits_at_end = cum_hits[ends]
-    hits_in_block = np.diff(np.r_[0.0, hits_at_end])
-    precision = hits_at_end / (ends + 1)
-    return float(np.sum(precision * hits_in_block) / num_positives)
+    hits = np.asarray(hits, bool)
+    positive = np.sort(scores[hits])  # [p] ascending
+    negative = np.sort(scores[~hits])  # [n - p] ascending
+    positives_at_or_above = len(positive) - np.searchsorted(positive, positive, "left")
+    negatives_at_or_above = len(negative) - np.searchsorted(negative, positive, "left")
+    precision = positives_at_or_above / (positives_at_or_above + negatives_at_or_above)
+    return float(np.sum(precision) / num_positives)
 
 
 def per_class_average_precision(scores: np.ndarray, classes: np.ndarray, hits: np.ndarray,
@@ -196,8 +222,8 @@ def per_class_average_precision(scores: np.ndarray, classes: np.ndarray, hits: n
 
 def gap(predictions: np.ndarray, labels: np.ndarray, top_k: int = DEFAULT_TOP_K) -> float:
     """Global average precision over every video's top-k predictions."""
-    scores, _, hits = top_k_pairs(predictions, labels, top_k)
-    return average_precision(scores.ravel(), hits.ravel(), float(np.count_nonzero(labels > 0)))
+    (scores, _, hits), num_positives = _top_k_pairs_and_positives(predictions, labels, top_k)
+    return average_precision(scores.ravel(), hits.ravel(), float(num_positives))
 
 
 @dataclasses.dataclass

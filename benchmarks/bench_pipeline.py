@@ -6,9 +6,11 @@ Four runs, each a fresh ``yt8m pipeline run`` process on freshly generated data 
   * frame level, 1,200 and 12,000 videos of 20-60 frames, DbofModel at reduced width
     (1,024 clusters, hidden 512), batch 64, 3 epochs.
 Component times come from ML Metadata (execution create -> last update); peak RSS is the
-pipeline process's maximum resident set (``wait4``), Beam running in-process.
+pipeline process's maximum resident set (``wait4``), Beam running in-process. The process's RSS
+is also sampled every 0.2 s, and each component's peak is the highest sample inside its
+execution window (the "RSS" rows), so growth with the data can be traced to a component.
 
-Run: .venv/bin/python -m benchmarks.bench_pipeline [--scales 1,10] [--levels video,frame]
+Run: .venv/bin/python -m benchmarks.bench_pipeline [--scales 1,10] [--levels video,frame] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -17,7 +19,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
+import psutil
 
 from ml_metadata.metadata_store import metadata_store
 
@@ -46,26 +51,49 @@ def run_case(level: str, scale: int, work: str) -> dict:
              "--dbof_cluster_size", "1024", "--dbof_hidden_size", "512", "--num_epochs", "3"]
             if frame else ["--num_epochs", "10"])
     start = time.time()
+    samples: list[tuple[float, int]] = []  # (epoch seconds, RSS bytes of the process tree)
     with open(os.path.join(work, f"{level}_{scale}x.log"), "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=_sample_rss, args=(proc.pid, samples), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.time() - start
     if status != 0:
         sys.exit(f"{' '.join(cmd)} failed; see {out.name}")
     store = metadata_store.MetadataStore(create.sqlite_connection(
         os.path.join(root, "metadata.sqlite")))
-    times = {node: secs for node, _, secs in outcome.component_times(store)}
-    return {"times": times, "total": seconds, "rss_mib": usage.ru_maxrss / 1024,
+    times, rss = {}, {}
+    for node, _, secs, execution in outcome.run_executions(store):
+        times[node] = secs
+        begin = execution.create_time_since_epoch / 1000.0
+        end = execution.last_update_time_since_epoch / 1000.0
+        inside = [b for t, b in samples if begin <= t <= end]
+        rss[node] = max(inside) / 2**20 if inside else float("nan")
+    return {"times": times, "rss": rss, "total": seconds, "rss_mib": usage.ru_maxrss / 1024,
             "videos": BASE_VIDEOS * scale}
+
+
+def _sample_rss(pid: int, samples: list) -> None:
+    """Appends (time, RSS of pid and its children) every 0.2 s until the process exits."""
+    try:
+        process = psutil.Process(pid)
+        while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+            tree = [process] + process.children(recursive=True)
+            samples.append((time.time(), sum(p.memory_info().rss for p in tree)))
+            time.sleep(0.2)
+    except psutil.Error:  # the process ended between two calls
+        pass
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,10")
     parser.add_argument("--levels", default="video,frame")
+    parser.add_argument("--keep", default=None, help="work folder to keep (data, roots, logs)")
     args = parser.parse_args()
     results = {}
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as scratch:
+        work = args.keep or scratch
         for level in args.levels.split(","):
             for scale in map(int, args.scales.split(",")):
                 results[(level, scale)] = run_case(level, scale, work)
@@ -76,6 +104,8 @@ def main():
                               for lvl, s in results]
     rows = [[n] + [round(r["times"].get(n, float("nan")), 1) for r in results.values()]
             for n in nodes]
+    rows += [[f"{n} RSS (MiB)"] + [round(r["rss"].get(n, float("nan"))) for r in results.values()]
+             for n in nodes if any(r["times"].get(n, 0) > 1 for r in results.values())]
     rows.append(["**process total (s)**"] + [round(r["total"], 1) for r in results.values()])
     rows.append(["**peak RSS (MiB)**"] + [round(r["rss_mib"]) for r in results.values()])
     common.record("bench_pipeline", "TFX pipeline on LocalDagRunner: seconds per component",

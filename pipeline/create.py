@@ -2,10 +2,12 @@
 
 ImportExampleGen -> StatisticsGen -> SchemaGen [-> CurateSchema for frame level] ->
 ExampleValidator -> Transform (materialize=False) -> Trainer -> Resolver(latest blessed) ->
-Evaluator -> Pusher -> KaggleExport. The same function serves LocalDagRunner and Kubeflow.
+Evaluator -> Pusher -> KaggleExport -> RunReport. The same function serves LocalDagRunner and
+Kubeflow. ExampleGen (no reshuffle) and StatisticsGen (sketches) keep memory bounded by design.
 """
 from __future__ import annotations
 
+import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
@@ -13,6 +15,7 @@ from tfx.proto import example_gen_pb2
 from components.curate_schema.component import CurateSchema
 from components.kaggle_export.component import KaggleExport
 from components.run_report.component import RunReport
+from components.streaming_example_gen.component import StreamingImportExampleGen
 from pipeline import eval_config
 from pipeline.config import PipelineConfig
 from trainer_module.transform import transform_custom_config
@@ -36,9 +39,9 @@ def _make_example_gen(config: PipelineConfig):
               example_gen_pb2.Input.Split(name="test", pattern=config.test_pattern)]
     payload = (example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE if config.frame_features
                else example_gen_pb2.FORMAT_TF_EXAMPLE)
-    return tfx.components.ImportExampleGen(
+    return StreamingImportExampleGen(  # bounded memory: no in-memory reshuffle
         input_base=config.input_base, input_config=example_gen_pb2.Input(splits=splits),
-        payload_format=payload)
+        payload_format=payload).with_id("ImportExampleGen")
 
 
 def _make_schema_nodes(config: PipelineConfig, statistics):
@@ -105,7 +108,9 @@ def sqlite_connection(path: str) -> metadata_store_pb2.ConnectionConfig:
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """Builds the pipeline for ``config`` (no I/O, no side effects)."""
     example_gen = _make_example_gen(config)
-    statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    statistics = tfx.components.StatisticsGen(  # sketches: bounded memory on per-frame bytes
+        examples=example_gen.outputs["examples"],
+        stats_options=tfdv.StatsOptions(use_sketch_based_topk_uniques=True))
     schema_nodes, schema = _make_schema_nodes(config, statistics.outputs["statistics"])
     validator = tfx.components.ExampleValidator(statistics=statistics.outputs["statistics"],
                                                 schema=schema, exclude_splits=["test"])

@@ -128,6 +128,13 @@ def dequantize_tf(feat, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN):
     return tf.cast(feat, tf.float32) * tf.constant(scalar, tf.float32) + tf.constant(bias, tf.float32)
 
 
+def inference_batch_records(frame_level: bool) -> int:
+    """Records per batch when a pipeline component runs the model over a split: frame-level
+    batches are small so their dequantized frames stay bounded (64 x 300 x 1152 floats = 88 MB)
+    however large the split; video-level records are 4 KB of floats each."""
+    return 64 if frame_level else 1024
+
+
 def shuffle_buffer_records(spec: "FeatureSpec") -> int:
     """Records held by a training shuffle buffer: ~6 KB per video-level record, up to 350 KB per
     300-frame record, so frame-level buffers are smaller to keep memory bounded (~180 MB)."""

@@ -33,14 +33,27 @@ class ReportData:
     labels_per_video: np.ndarray  # [n]
 
 
+def reduce_batches(batches, top_k: int = M.DEFAULT_TOP_K,
+                   num_classes: int = F.NUM_CLASSES) -> ReportData:
+    """Streams (predictions [b, C], labels [b, C]) batches into ReportData: memory grows by
+    about 9 * top_k bytes per video, never by a [n, C] matrix."""
+    acc = M.MetricsAccumulator(num_classes, top_k)
+    labels_per_video = []
+    for predictions, labels in batches:
+        acc.add(predictions, labels)
+        labels_per_video.append((np.asarray(labels) > 0).sum(axis=1))
+    scores, _, hits = acc.pairs()
+    counts = np.concatenate(labels_per_video) if labels_per_video else np.zeros(0, np.int64)
+    return ReportData(acc.result(), acc.class_aps(), acc.positives_per_class.copy(), scores, hits,
+                      counts)
+
+
 def reduce_predictions(predictions: np.ndarray, labels: np.ndarray,
                        top_k: int = M.DEFAULT_TOP_K, batch: int = 4096) -> ReportData:
-    acc = M.MetricsAccumulator(predictions.shape[1], top_k)
-    for i in range(0, len(predictions), batch):
-        acc.add(predictions[i:i + batch], labels[i:i + batch])
-    scores, _, hits = acc.pairs()
-    return ReportData(acc.result(), acc.class_aps(), acc.positives_per_class.copy(), scores, hits,
-                      (labels > 0).sum(axis=1))
+    """reduce_batches over in-memory predictions and labels [n, C]."""
+    return reduce_batches(((predictions[i:i + batch], labels[i:i + batch])
+                           for i in range(0, len(predictions), batch)), top_k,
+                          predictions.shape[1])
 
 
 def precision_recall(scores: np.ndarray, hits: np.ndarray, total_positives: int):

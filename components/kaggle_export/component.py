@@ -15,7 +15,9 @@ from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, 
                                                         OutputArtifact, Parameter)
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.artifacts import is_frame_level
 from components.kaggle_export import export_lib
+from trainer_module import features as F
 
 
 class KaggleSubmission(types.Artifact):
@@ -54,7 +56,8 @@ def KaggleExport(
     split_uri = artifact_utils.get_split_uri([examples], split)
     csv_path = os.path.join(submission.uri, "predictions.csv")
     with beam_pipeline as p:
-        export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, csv_path, top_k)
+        export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, csv_path, top_k,
+                                     F.inference_batch_records(is_frame_level(examples)))
     rows = export_lib.count_rows(csv_path)
     submission.set_int_custom_property("row_count", rows)
     submission.set_string_custom_property("path", csv_path)

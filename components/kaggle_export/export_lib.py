@@ -37,12 +37,14 @@ class PredictRows(beam.DoFn):
 
 
 def write_predictions(pipeline: beam.Pipeline, record_glob: str, saved_model_dir: str,
-                      csv_path: str, top_k: int) -> None:
-    """Adds the batch-inference stages to ``pipeline`` (rows land in csv_path, header first)."""
+                      csv_path: str, top_k: int, max_batch: int = 1024) -> None:
+    """Adds the batch-inference stages to ``pipeline`` (rows land in csv_path, header first);
+    batches hold at most ``max_batch`` records (features.inference_batch_records)."""
     header = inference_job.CSV_HEADER.rstrip("\n")
     _ = (pipeline
          | "ReadRecords" >> beam.io.ReadFromTFRecord(record_glob)
-         | "Batch" >> beam.BatchElements(min_batch_size=32, max_batch_size=1024)
+         | "Batch" >> beam.BatchElements(min_batch_size=min(32, max_batch),
+                                         max_batch_size=max_batch)
          | "Predict" >> beam.ParDo(PredictRows(saved_model_dir, top_k))
          | "Write" >> beam.io.WriteToText(csv_path, shard_name_template="", num_shards=1,
                                           header=header))

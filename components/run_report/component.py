@@ -1,7 +1,7 @@
 """RunReport component: the evaluated model's HTML report as a pipeline artifact.
 
 Predicts the eval split with the Trainer's model (serving + transform_features signatures, the
-Evaluator's view), reduces it with the metrics module and writes ``report.html`` (self-contained,
+Evaluator's view) in bounded batches, streams them through the metrics module and writes ``report.html`` (self-contained,
 plots embedded) plus ``report_data.npz`` (so `yt8m report RUN` can re-render it with the GAP
 history of all runs) into a ``yt8m.RunReport`` artifact.
 """
@@ -12,7 +12,9 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArti
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.artifacts import is_frame_level
 from components.run_report import report_lib
+from trainer_module import features as F
 from trainer_module import io_utils
 from trainer_module import report
 
@@ -36,8 +38,9 @@ def RunReport(
 
     serving_dir = os.path.join(model.uri, "Format-Serving")
     split_uri = artifact_utils.get_split_uri([examples], split)
-    predictions, labels = report_lib.predict_split(serving_dir, os.path.join(split_uri, "*"))
-    data = report.reduce_predictions(predictions, labels, top_k)
+    batches = report_lib.predict_batches(serving_dir, os.path.join(split_uri, "*"),
+                                         F.inference_batch_records(is_frame_level(examples)))
+    data = report.reduce_batches(batches, top_k)
     report_lib.save(data, run_report.uri)
     names = V.load(vocabulary).names if vocabulary else None
     page = report.render("yt8m run report", data, label_names=names,

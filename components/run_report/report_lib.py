@@ -14,22 +14,26 @@ DATA_FILE = "report_data.npz"
 HTML_FILE = "report.html"
 
 
-def predict_split(serving_model_dir: str, record_glob: str, batch_size: int = 512):
-    """(predictions [n, C], multi-hot labels [n, C]) of every record, through the model's
-    serving and transform_features signatures (the Evaluator's view of the data)."""
+def predict_batches(serving_model_dir: str, record_glob: str, batch_size: int):
+    """Yields (predictions [b, C], multi-hot labels [b, C]) for every batch of records, through
+    the model's serving and transform_features signatures (the Evaluator's view of the data).
+
+    Raises:
+      ValueError: when no record matches ``record_glob``.
+    """
     import tensorflow as tf
 
     loaded = tf.saved_model.load(serving_model_dir)
     serve = loaded.signatures["serving_default"]
     transform = loaded.signatures["transform_features"]
     files = sorted(glob.glob(record_glob))
-    preds, labels = [], []
+    empty = True
     for batch in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size):
-        preds.append(serve(examples=batch)["predictions"].numpy())
-        labels.append(transform(examples=batch)[F.LABELS_MULTI_HOT].numpy())
-    if not preds:
+        empty = False
+        yield (serve(examples=batch)["predictions"].numpy(),
+               transform(examples=batch)[F.LABELS_MULTI_HOT].numpy())
+    if empty:
         raise ValueError(f"no records under {record_glob}")
-    return np.concatenate(preds), np.concatenate(labels)
 
 
 def save(data: report.ReportData, directory: str) -> str:

@@ -23,11 +23,16 @@ def _inputs(spec, batch=3, seed=0):
     return x, n
 
 
-@pytest.mark.parametrize("name", list(models.REGISTRY))
-def test_model_contract(name):
+VARIANTS = [(name, {}) for name in models.REGISTRY] + [
+    ("LstmModel", {"lstm_pooling": "mean"}), ("LstmModel", {"lstm_pooling": "max"})]
+
+
+@pytest.mark.parametrize("name,extra", VARIANTS, ids=[
+    n + "".join(f"-{v}" for v in e.values()) for n, e in VARIANTS])
+def test_model_contract(name, extra):
     entry = models.get(name)
     spec = F.FeatureSpec.default(frame_level=entry.frame_level, max_frames=6)
-    model = models.build_model(name, spec, TINY)
+    model = models.build_model(name, spec, {**TINY, **extra})
     x, n = _inputs(spec)
     y = model({F.FEATURES: x, F.NUM_FRAMES: n}, training=False).numpy()
     assert y.shape == (3, F.NUM_CLASSES)
@@ -55,6 +60,20 @@ def test_registry_errors():
     with pytest.raises(ValueError, match="video_level_classifier_model"):
         models.build_model("DbofModel", F.FeatureSpec.default(True, 4),
                            {**TINY, "video_level_classifier_model": "Bad"})
+
+
+def test_masked_poolings_match_numpy():
+    from trainer_module.models.layers import MaskedMaxPooling, MaskedMeanPooling
+
+    x = np.random.default_rng(2).standard_normal((3, 5, 4)).astype(np.float32) - 10.0
+    n = np.array([2, 5, 0], np.int32)
+    np.testing.assert_allclose(MaskedMaxPooling()([x, n]).numpy(),
+                               [x[0, :2].max(0), x[1].max(0), np.zeros(4)], atol=1e-6)
+    np.testing.assert_allclose(MaskedMeanPooling()([x, n]).numpy(),
+                               [x[0, :2].mean(0), x[1].mean(0), np.zeros(4)], atol=1e-5)
+    with pytest.raises(ValueError, match="--lstm_pooling must be one of last, mean, max"):
+        models.build_model("LstmModel", F.FeatureSpec.default(True, 4),
+                           {**TINY, "lstm_pooling": "attention"})
 
 
 def test_moe_matches_numpy():

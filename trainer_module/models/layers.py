@@ -50,6 +50,19 @@ class MaskedMeanPooling(tf_keras.layers.Layer):
 
 
 @tf_keras.utils.register_keras_serializable("yt8m")
+class MaskedMaxPooling(tf_keras.layers.Layer):
+    """Max over the real frames only: ([batch, frames, d], [batch]) -> [batch, d] (0 without
+    frames)."""
+
+    def call(self, inputs):
+        frames, num_frames = inputs
+        mask = tf.sequence_mask(tf.reshape(num_frames, [-1]), tf.shape(frames)[1])  # [b, F]
+        lowest = tf.constant(frames.dtype.min, frames.dtype)
+        peak = tf.reduce_max(tf.where(mask[:, :, None], frames, lowest), axis=1)  # [b, d]
+        return tf.where(peak > lowest, peak, tf.zeros_like(peak))
+
+
+@tf_keras.utils.register_keras_serializable("yt8m")
 class FrameSampler(tf_keras.layers.Layer):
     """Picks num_samples frames among the real ones: ([b, F, d], [b]) -> [b, num_samples, d].
 

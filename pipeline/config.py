@@ -12,6 +12,7 @@ import os
 from trainer_module import features as F
 from trainer_module import model_flags as MF
 from trainer_module import models
+from trainer_module import training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,9 @@ class PipelineConfig:
     train_steps: int | None = None
     label_loss: str = "CrossEntropyLoss"
     label_smoothing: float = 0.0
+    warmup_steps: int = 0
+    ema_decay: float = 0.0
+    mixed_precision: bool = False
     top_k: int = 20
     gap_threshold: float = 0.0
     gap_change_tolerance: float = 1e-10
@@ -93,6 +97,7 @@ class PipelineConfig:
             raise ValueError(f"trainer_worker_count must be >= 1, got {self.trainer_worker_count}")
         if self.train_steps is not None and self.train_steps < 1:
             raise ValueError(f"train_steps must be >= 1, got {self.train_steps}")
+        training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
 
     @property
     def model_name(self) -> str:
@@ -124,7 +129,8 @@ class PipelineConfig:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return {**out, "max_steps": self.train_steps, "label_loss": self.label_loss,
-                "label_smoothing": self.label_smoothing}
+                "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
+                "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision}
 
     def resolved_serving_dir(self) -> str:
         return self.serving_dir or os.path.join(self.pipeline_root, "serving_model")

@@ -123,3 +123,18 @@ def test_vertex_training_backend_carries_worker_pools(tmp_path):
     assert "model_flags" in custom  # the run_fn's own settings ride along
     with pytest.raises(ValueError, match="needs vertex_project and vertex_region"):
         PipelineConfig(data_dir="d", trainer_backend="vertex_training")
+
+
+def test_training_options_reach_the_trainer_and_are_validated(tmp_path):
+    from yt8m_cli import main as cli
+    from yt8m_cli.cmd_pipeline import config_from_args
+
+    args = cli.build_parser().parse_args(
+        ["pipeline", "run", "--data_dir", "d", "--warmup_steps", "50", "--ema_decay", "0.99",
+         "--mixed_precision"])
+    config = config_from_args(args)
+    settings = create._custom_config(config)["training"]
+    assert (settings["warmup_steps"], settings["ema_decay"], settings["mixed_precision"]) == (
+        50, 0.99, True)
+    with pytest.raises(ValueError, match="--ema_decay must be in"):
+        PipelineConfig(data_dir="d", ema_decay=1.5)

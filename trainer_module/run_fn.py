@@ -98,6 +98,8 @@ def run_fn(fn_args) -> None:
     result = trainer.fit(ds)
     print(f"trained {flags.model}: step {result.global_step}, {result.examples} examples, "
           f"{result.examples_per_sec:.0f} examples/s, {trainer.model.count_params():,} parameters")
+    if trainer.use_averaged_weights():
+        print(f"exporting the moving average of the weights (ema_decay {cfg.ema_decay})")
     export.export_saved_model(
         trainer.model, fn_args.serving_model_dir, wrapped.serving_inputs,
         extra_signatures={"transform_features": wrapped.transform_features.get_concrete_function()},

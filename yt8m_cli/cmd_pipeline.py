@@ -45,6 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num_epochs", type=int, default=None)
     p.add_argument("--train_steps", type=int, default=None)
     p.add_argument("--base_learning_rate", type=float, default=None)
+    p.add_argument("--warmup_steps", type=int, default=None, help="linear learning-rate warm-up")
+    p.add_argument("--ema_decay", type=float, default=None,
+                   help="> 0: export the exponential moving average of the weights")
+    p.add_argument("--mixed_precision", type=FL.str2bool, nargs="?", const=True, default=None,
+                   help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
     p.add_argument("--gap_threshold", type=float, default=None)
     p.add_argument("--top_k", type=int, default=None)
     p.add_argument("--max_frames", type=int, default=None)
@@ -61,7 +66,8 @@ def config_from_args(args):
     overrides = {k: getattr(args, k) for k in (
         "data_dir", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
-        "base_learning_rate", "gap_threshold", "top_k", "max_frames", "vocabulary")}
+        "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
+        "top_k", "max_frames", "vocabulary")}
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams

@@ -21,7 +21,7 @@ from trainer_module import synthetic_data
 BUDGET = ["--batch_size", "64", "--base_learning_rate", "0.003", "--num_epochs", "8"]
 CASES = [("FrameLevelLogisticModel", []),
          ("DbofModel", ["--dbof_cluster_size", "1024", "--dbof_hidden_size", "512"]),
-         ("LstmModel", ["--lstm_cells", "256", "--lstm_layers", "2"]),
+         ("LstmModel", ["--lstm_cells", "1024", "--lstm_layers", "1", "--lstm_pooling", "mean"]),
          ("NetVladModel", ["--netvlad_cluster_size", "16", "--netvlad_hidden_size", "512"]),
          ("NeXtVladModel", ["--nextvlad_cluster_size", "32", "--nextvlad_hidden_size", "512"])]
 

@@ -1,16 +1,16 @@
 """Benchmark: the TFX pipeline on LocalDagRunner: wall time per component, total, peak RSS.
 
-Four runs, each a fresh ``yt8m pipeline run`` process on freshly generated data (no cache):
+Five runs, each a fresh ``yt8m pipeline run`` process on freshly generated data (no cache):
   * video level at the ``make demo`` size (1,200 videos, GatedDnnModel, batch 64, 10 epochs) and
     at 10x (12,000 videos, same settings);
-  * frame level, 1,200 and 12,000 videos of 20-60 frames, DbofModel at reduced width
-    (1,024 clusters, hidden 512), batch 64, 3 epochs.
+  * frame level, 1,200, 12,000 and 36,000 videos of 20-60 frames, DbofModel at reduced width
+    (1,024 clusters, hidden 512), batch 64, 3 epochs (30x shows where memory levels off).
 Component times come from ML Metadata (execution create -> last update); peak RSS is the
 pipeline process's maximum resident set (``wait4``), Beam running in-process. The process's RSS
 is also sampled every 0.2 s, and each component's peak is the highest sample inside its
 execution window (the "RSS" rows), so growth with the data can be traced to a component.
 
-Run: .venv/bin/python -m benchmarks.bench_pipeline [--scales 1,10] [--levels video,frame] [--keep DIR]
+Run: .venv/bin/python -m benchmarks.bench_pipeline [--cases video:1,frame:10,...] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -87,17 +87,17 @@ def _sample_rss(pid: int, samples: list) -> None:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scales", default="1,10")
-    parser.add_argument("--levels", default="video,frame")
+    parser.add_argument("--cases", default="video:1,video:10,frame:1,frame:10,frame:30",
+                        help="level:scale pairs")
     parser.add_argument("--keep", default=None, help="work folder to keep (data, roots, logs)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or scratch
-        for level in args.levels.split(","):
-            for scale in map(int, args.scales.split(",")):
-                results[(level, scale)] = run_case(level, scale, work)
-                print(level, scale, results[(level, scale)], flush=True)
+        for case in args.cases.split(","):
+            level, scale = case.split(":")
+            results[(level, int(scale))] = run_case(level, int(scale), work)
+            print(level, scale, results[(level, int(scale))], flush=True)
     nodes = [n for n in ORDER if any(n in r["times"] for r in results.values())]
     nodes += sorted({n for r in results.values() for n in r["times"]} - set(nodes))
     header = ["component"] + [f"{lvl} {s}x ({results[(lvl, s)]['videos']:,} videos)"

@@ -1,9 +1,9 @@
 """RunReport component: the evaluated model's HTML report as a pipeline artifact.
 
 Predicts the eval split with the Trainer's model (serving + transform_features signatures, the
-Evaluator's view) in bounded batches, streams them through the metrics module and writes ``report.html`` (self-contained,
-plots embedded) plus ``report_data.npz`` (so `yt8m report RUN` can re-render it with the GAP
-history of all runs) into a ``yt8m.RunReport`` artifact.
+Evaluator's view) in bounded batches, streams them through the metrics module and writes
+``report.html`` (self-contained, plots embedded) plus ``report_data.npz`` (so `yt8m report RUN`
+can re-render it with the GAP history of all runs) into a ``yt8m.RunReport`` artifact.
 """
 import os
 

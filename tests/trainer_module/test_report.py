@@ -30,6 +30,17 @@ def test_reduced_data_matches_metrics_core(data):
     assert (np.diff(recall) >= 0).all() and 0 < recall[-1] <= 1 and precision[0] in (0.0, 1.0)
 
 
+def test_streamed_small_batches_equal_one_batch(data):
+    """RunReport streams batches of 64 records: the reduction must not depend on batching."""
+    preds, labels, whole = data
+    streamed = report.reduce_predictions(preds, labels, batch=7)
+    assert streamed.metrics == pytest.approx(whole.metrics, abs=1e-12)
+    np.testing.assert_allclose(streamed.class_aps, whole.class_aps, atol=1e-12)
+    np.testing.assert_array_equal(streamed.labels_per_video, whole.labels_per_video)
+    np.testing.assert_array_equal(np.sort(streamed.pooled_scores), np.sort(whole.pooled_scores))
+    assert report.reduce_batches([], 20).metrics["num_videos"] == 0
+
+
 def test_page_is_self_contained_with_names_or_ids(data):
     _, _, reduced = data
     names = tuple(f"name-{i}" for i in range(F.NUM_CLASSES))

@@ -23,6 +23,7 @@ from trainer_module.transform import transform_custom_config
 PREPROCESSING_FN = "trainer_module.transform.preprocessing_fn"
 RUN_FN = "trainer_module.run_fn.run_fn"
 USER_MODULE_PATHS = (PREPROCESSING_FN, RUN_FN, f"{eval_config.METRIC_MODULE}.{eval_config.METRIC_CLASS}",
+                     f"{eval_config.EXTRACTORS_MODULE}.custom_extractors",
                      "components.kaggle_export.component.KaggleExport",
                      "components.curate_schema.component.CurateSchema",
                      "components.run_report.component.RunReport")
@@ -91,9 +92,10 @@ def _make_evaluator(config: PipelineConfig, example_gen, trainer):
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],
-        example_splits=["eval"],
+        example_splits=["eval"], module_path=eval_config.EXTRACTORS_MODULE,
         eval_config=eval_config.make_eval_config(config.top_k, config.gap_threshold,
-                                                 config.gap_change_tolerance))
+                                                 config.gap_change_tolerance,
+                                                 frame_level=config.frame_features))
     return baseline, evaluator
 
 

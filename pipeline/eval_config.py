@@ -9,11 +9,14 @@ from trainer_module import features as F
 
 METRIC_MODULE = "trainer_module.tfma_metrics"
 METRIC_CLASS = "YT8MMetrics"
+EXTRACTORS_MODULE = "trainer_module.tfma_extractors"  # the Evaluator's module_path
 
 
-def make_eval_config(top_k: int, gap_threshold: float, change_tolerance: float) -> tfma.EvalConfig:
+def make_eval_config(top_k: int, gap_threshold: float, change_tolerance: float,
+                     frame_level: bool = False) -> tfma.EvalConfig:
     """GAP@top_k, Hit@1, PERR, mAP; blessed iff GAP >= gap_threshold and not worse than the
-    last blessed model by more than change_tolerance."""
+    last blessed model by more than change_tolerance. ``inference_batch_size`` bounds the
+    records per model call (honoured by ``EXTRACTORS_MODULE``; frame level: 64)."""
     threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gap_threshold}),
         change_threshold=tfma.GenericChangeThreshold(
@@ -24,7 +27,8 @@ def make_eval_config(top_k: int, gap_threshold: float, change_tolerance: float) 
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=F.LABELS_MULTI_HOT,
                                     prediction_key="predictions",
-                                    preprocessing_function_names=["transform_features"])],
+                                    preprocessing_function_names=["transform_features"],
+                                    inference_batch_size=F.inference_batch_records(frame_level))],
         slicing_specs=[tfma.SlicingSpec()],
         metrics_specs=[tfma.MetricsSpec(metrics=metrics,
                                         thresholds={"gap": threshold})])

@@ -9,6 +9,7 @@ exported: both artifacts are then marked ``skipped``.
 import os
 
 import apache_beam as beam
+import tensorflow as tf
 from tfx import types
 from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
@@ -55,15 +56,16 @@ def KaggleExport(
     serving_dir = os.path.join(model.uri, "Format-Serving")
     split_uri = artifact_utils.get_split_uri([examples], split)
     csv_path = os.path.join(submission.uri, "predictions.csv")
+    shards = os.path.join(submission.uri, "rows")  # rows-SSSSS-of-NNNNN.csv, merged below
     with beam_pipeline as p:
-        export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, csv_path, top_k,
+        export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, shards, top_k,
                                      F.inference_batch_records(is_frame_level(examples)))
-    rows = export_lib.count_rows(csv_path)
+    rows = export_lib.merge_csv(shards, csv_path)
     submission.set_int_custom_property("row_count", rows)
     submission.set_string_custom_property("path", csv_path)
     submission.set_int_custom_property("skipped", 0)
     tgz = export_lib.write_model_tgz(serving_dir, os.path.join(model_archive.uri, "model.tgz"))
     model_archive.set_string_custom_property("path", tgz)
-    model_archive.set_int_custom_property("size_bytes", os.path.getsize(tgz))
+    model_archive.set_int_custom_property("size_bytes", tf.io.gfile.stat(tgz).length)
     model_archive.set_int_custom_property("skipped", 0)
     print(f"KaggleExport: {rows} rows -> {csv_path}; model -> {tgz}")

@@ -1,4 +1,8 @@
-"""Pure helpers of KaggleExport: batch prediction rows and the model archive layout."""
+"""Pure helpers of KaggleExport: batch prediction rows and the model archive layout.
+
+Paths may be local or remote (gs:// on Vertex): files move through ``tf.io.gfile``; the archive is
+packed in a local temporary folder and then copied next to its final name and renamed.
+"""
 from __future__ import annotations
 
 import os
@@ -6,6 +10,7 @@ import shutil
 import tempfile
 
 import apache_beam as beam
+import tensorflow as tf
 
 from trainer_module import archive
 from trainer_module import export
@@ -37,31 +42,67 @@ class PredictRows(beam.DoFn):
 
 
 def write_predictions(pipeline: beam.Pipeline, record_glob: str, saved_model_dir: str,
-                      csv_path: str, top_k: int, max_batch: int = 1024) -> None:
-    """Adds the batch-inference stages to ``pipeline`` (rows land in csv_path, header first);
-    batches hold at most ``max_batch`` records (features.inference_batch_records)."""
-    header = inference_job.CSV_HEADER.rstrip("\n")
+                      shard_prefix: str, top_k: int, max_batch: int = 1024) -> None:
+    """Adds the batch-inference stages to ``pipeline``: CSV rows (no header) land in files
+    ``shard_prefix*.csv``, one per bundle, so no stage holds all rows (a fixed shard count would
+    group every row in one place); ``merge_csv`` joins them. Batches hold at most ``max_batch``
+    records (features.inference_batch_records)."""
     _ = (pipeline
          | "ReadRecords" >> beam.io.ReadFromTFRecord(record_glob)
          | "Batch" >> beam.BatchElements(min_batch_size=min(32, max_batch),
                                          max_batch_size=max_batch)
          | "Predict" >> beam.ParDo(PredictRows(saved_model_dir, top_k))
-         | "Write" >> beam.io.WriteToText(csv_path, shard_name_template="", num_shards=1,
-                                          header=header))
+         | "Write" >> beam.io.WriteToText(shard_prefix, file_name_suffix=".csv"))
 
 
-def count_rows(csv_path: str) -> int:
-    with open(csv_path, encoding="utf-8") as f:
-        return sum(1 for _ in f) - 1
+def merge_csv(shard_prefix: str, csv_path: str) -> int:
+    """Header + the rows of every ``shard_prefix*.csv`` -> csv_path, streamed, written under a
+    temporary name and renamed; the shards are then removed. Returns the number of rows."""
+    shards = sorted(tf.io.gfile.glob(shard_prefix + "*.csv"))
+    tmp, rows = csv_path + ".tmp", 0
+    with tf.io.gfile.GFile(tmp, "w") as out:
+        out.write(inference_job.CSV_HEADER)
+        for shard in shards:
+            with tf.io.gfile.GFile(shard) as f:
+                for chunk in iter(lambda: f.read(1 << 22), ""):  # noqa: B023 (f is the loop's)
+                    out.write(chunk)
+                    rows += chunk.count("\n")
+    tf.io.gfile.rename(tmp, csv_path, overwrite=True)
+    for shard in shards:
+        tf.io.gfile.remove(shard)
+    return rows
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _copy_tree(src: str, dst: str) -> None:
+    """Copies a (possibly remote) directory tree to dst with tf.io.gfile."""
+    for folder, _, files in tf.io.gfile.walk(src):
+        target = os.path.join(dst, os.path.relpath(folder, src))
+        tf.io.gfile.makedirs(target)
+        for name in files:
+            tf.io.gfile.copy(os.path.join(folder, name), os.path.join(target, name), overwrite=True)
 
 
 def write_model_tgz(serving_model_dir: str, tgz_path: str) -> str:
     """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/."""
-    kaggle = os.path.join(serving_model_dir, KAGGLE_DIR)
-    MF.load(kaggle)  # fails clearly if the Trainer did not write the flags
-    with tempfile.TemporaryDirectory() as staging:
-        shutil.copytree(serving_model_dir, os.path.join(staging, "saved_model"),
+    with tempfile.TemporaryDirectory() as work:
+        model = serving_model_dir
+        if _is_remote(model):
+            model = os.path.join(work, "model")
+            _copy_tree(serving_model_dir, model)
+        kaggle = os.path.join(model, KAGGLE_DIR)
+        MF.load(kaggle)  # fails clearly if the Trainer did not write the flags
+        staging = os.path.join(work, "staging")
+        shutil.copytree(model, os.path.join(staging, "saved_model"),
                         ignore=shutil.ignore_patterns(KAGGLE_DIR))
         for name in os.listdir(kaggle):
             shutil.copy2(os.path.join(kaggle, name), staging)
-        return archive.make_tgz(staging, tgz_path)
+        if not _is_remote(tgz_path):
+            return archive.make_tgz(staging, tgz_path)
+        local = archive.make_tgz(staging, os.path.join(work, "model.tgz"))
+        tf.io.gfile.copy(local, tgz_path + ".tmp", overwrite=True)
+        tf.io.gfile.rename(tgz_path + ".tmp", tgz_path, overwrite=True)
+        return tgz_path

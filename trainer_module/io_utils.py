@@ -30,9 +30,34 @@ def _tmp_name(path: str) -> str:
     return tmp
 
 
+def is_remote(path: str) -> bool:
+    """True for URIs such as gs://bucket/x (Vertex AI artifacts), handled by tf.io.gfile."""
+    return "://" in path
+
+
+@contextlib.contextmanager
+def _atomic_remote(path: str) -> Iterator[str]:
+    """Local temporary file, uploaded beside ``path`` and renamed to it if the block succeeds."""
+    import tensorflow as tf  # only remote outputs need it
+
+    with tempfile.TemporaryDirectory() as work:
+        tmp = os.path.join(work, os.path.basename(path))
+        yield tmp
+        tf.io.gfile.makedirs(os.path.dirname(path))
+        tf.io.gfile.copy(tmp, path + ".tmp", overwrite=True)
+        tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-    """Yields a temporary path next to ``path``; renames it to ``path`` if the block succeeds."""
+    """Yields a temporary path next to ``path``; renames it to ``path`` if the block succeeds.
+
+    For a remote ``path`` (gs://...) the temporary file is local and is uploaded on success.
+    """
+    if is_remote(path):
+        with _atomic_remote(path) as tmp:
+            yield tmp
+        return
     tmp = _tmp_name(path)
     try:
         yield tmp

@@ -1,7 +1,7 @@
 """Pure helpers of KaggleExport: batch prediction rows and the model archive layout.
 
 Paths may be local or remote (gs:// on Vertex): files move through ``tf.io.gfile``; the archive is
-packed in a local temporary folder and then copied next to its final name and renamed.
+packed from a local staging folder (io_utils.atomic_path uploads it when the target is remote).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import tensorflow as tf
 from trainer_module import archive
 from trainer_module import export
 from trainer_module import inference_job
+from trainer_module import io_utils
 from trainer_module import model_flags as MF
 
 KAGGLE_DIR = "assets.extra"
@@ -73,10 +74,6 @@ def merge_csv(shard_prefix: str, csv_path: str) -> int:
     return rows
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
 def _copy_tree(src: str, dst: str) -> None:
     """Copies a (possibly remote) directory tree to dst with tf.io.gfile."""
     for folder, _, files in tf.io.gfile.walk(src):
@@ -90,7 +87,7 @@ def write_model_tgz(serving_model_dir: str, tgz_path: str) -> str:
     """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/."""
     with tempfile.TemporaryDirectory() as work:
         model = serving_model_dir
-        if _is_remote(model):
+        if io_utils.is_remote(model):
             model = os.path.join(work, "model")
             _copy_tree(serving_model_dir, model)
         kaggle = os.path.join(model, KAGGLE_DIR)
@@ -100,9 +97,4 @@ def write_model_tgz(serving_model_dir: str, tgz_path: str) -> str:
                         ignore=shutil.ignore_patterns(KAGGLE_DIR))
         for name in os.listdir(kaggle):
             shutil.copy2(os.path.join(kaggle, name), staging)
-        if not _is_remote(tgz_path):
-            return archive.make_tgz(staging, tgz_path)
-        local = archive.make_tgz(staging, os.path.join(work, "model.tgz"))
-        tf.io.gfile.copy(local, tgz_path + ".tmp", overwrite=True)
-        tf.io.gfile.rename(tgz_path + ".tmp", tgz_path, overwrite=True)
-        return tgz_path
+        return archive.make_tgz(staging, tgz_path)  # io_utils.atomic_path uploads remote paths

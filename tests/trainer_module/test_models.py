@@ -9,7 +9,8 @@ from trainer_module import models
 TINY = {"moe_num_mixtures": 2, "dbof_cluster_size": 16, "dbof_hidden_size": 8, "iterations": 4,
         "lstm_cells": 8, "lstm_layers": 2, "dnn_hidden_size": 16, "dnn_head": "GatedMoeModel",
         "netvlad_cluster_size": 4, "netvlad_hidden_size": 8, "nextvlad_cluster_size": 4,
-        "nextvlad_groups": 4, "nextvlad_hidden_size": 8, "vlad_dropout": 0.1}
+        "nextvlad_groups": 4, "nextvlad_hidden_size": 16, "nextvlad_dropout": 0.1,
+        "vlad_dropout": 0.1}
 
 
 def _inputs(spec, batch=3, seed=0):
@@ -87,3 +88,19 @@ def test_moe_matches_numpy():
     g = np.exp(g.reshape(4, 3, 3)); g /= g.sum(-1, keepdims=True)
     e = 1 / (1 + np.exp(-e.reshape(4, 3, 2)))
     np.testing.assert_allclose(y, (g[:, :, :2] * e).sum(-1), atol=1e-6)
+
+
+def test_context_gating_bottleneck_matches_numpy():
+    """NeXtVLAD's SE gating: x * sigmoid(W2 relu(BN(W1 x)) + b2), BN at its initial statistics."""
+    from trainer_module.models.layers import ContextGating
+
+    layer = ContextGating(reduction=4)
+    x = np.random.default_rng(3).standard_normal((2, 8)).astype(np.float32)
+    y = layer(x, training=False).numpy()
+    h = np.maximum(x @ layer.squeeze.kernel.numpy() / np.sqrt(1.0 + layer.squeeze_bn.epsilon), 0)
+    assert layer.squeeze.kernel.shape == (8, 2)
+    gates = h @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
+    np.testing.assert_allclose(y, x / (1 + np.exp(-gates)), atol=1e-6)
+    assert ContextGating.from_config(layer.get_config()).reduction == 4
+    with pytest.raises(ValueError, match="reduction must be >= 1"):
+        ContextGating(reduction=0)

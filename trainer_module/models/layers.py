@@ -93,30 +93,49 @@ class FrameSampler(tf_keras.layers.Layer):
 
 @tf_keras.utils.register_keras_serializable("yt8m")
 class ContextGating(tf_keras.layers.Layer):
-    """x * sigmoid(BN(W x + b)) (Miech et al. 2017): re-weights features by their context."""
+    """x * sigmoid(BN(W x + b)) (Miech et al. 2017): re-weights features by their context.
 
-    def __init__(self, batch_norm: bool = True, l2_penalty: float = 0.0, **kwargs):
+    With ``reduction`` r > 1 the gates come from a squeeze-and-excitation bottleneck as in
+    NeXtVLAD (Lin et al. 2018): sigmoid(W2 ReLU(BN(W1 x))), W1 [d, d / r], W2 [d / r, d].
+    """
+
+    def __init__(self, batch_norm: bool = True, l2_penalty: float = 0.0, reduction: int = 1,
+                 **kwargs):
         super().__init__(**kwargs)
+        if reduction < 1:
+            raise ValueError(f"context gating reduction must be >= 1, got {reduction}")
         self.batch_norm = batch_norm
         self.l2_penalty = l2_penalty
+        self.reduction = reduction
 
     def build(self, input_shape):
         policy = self.dtype_policy  # sublayers compute like their parent (float32 heads)
-        self.dense = tf_keras.layers.Dense(int(input_shape[-1]), use_bias=not self.batch_norm,
+        dim = int(input_shape[-1])
+        self.squeeze = None
+        if self.reduction > 1:
+            self.squeeze = tf_keras.layers.Dense(max(1, dim // self.reduction), use_bias=False,
+                                                 kernel_regularizer=l2(self.l2_penalty),
+                                                 name="squeeze", dtype=policy)
+            self.squeeze_bn = tf_keras.layers.BatchNormalization(name="squeeze_bn", dtype=policy)
+        self.dense = tf_keras.layers.Dense(dim, use_bias=self.squeeze is not None or not self.batch_norm,
                                            kernel_regularizer=l2(self.l2_penalty), name="gates",
                                            dtype=policy)
         self.bn = (tf_keras.layers.BatchNormalization(name="gates_bn", dtype=policy)
-                   if self.batch_norm else None)
+                   if self.batch_norm and self.squeeze is None else None)
         super().build(input_shape)
 
     def call(self, x, training=None):
-        gates = self.dense(x)
+        h = x
+        if self.squeeze is not None:
+            h = tf.nn.relu(self.squeeze_bn(self.squeeze(x), training=training))  # [b, d / r]
+        gates = self.dense(h)  # [b, d]
         if self.bn is not None:
             gates = self.bn(gates, training=training)
         return x * tf.sigmoid(gates)
 
     def get_config(self):
-        return {**super().get_config(), "batch_norm": self.batch_norm, "l2_penalty": self.l2_penalty}
+        return {**super().get_config(), "batch_norm": self.batch_norm,
+                "l2_penalty": self.l2_penalty, "reduction": self.reduction}
 
 
 @tf_keras.utils.register_keras_serializable("yt8m")

@@ -9,6 +9,7 @@ HPARAMS = {
     **V.VLAD_HPARAMS,
     "netvlad_cluster_size": (64, "NetVLAD clusters"),
     "netvlad_hidden_size": (1024, "units of the hidden layer after pooling"),
+    "vlad_dropout": (0.0, "NetVLAD: dropout on the pooled descriptor"),
 }
 
 
@@ -16,5 +17,6 @@ def build(spec, hp: dict) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     x = V.NetVladPooling(hp["netvlad_cluster_size"], name="netvlad")(x)  # [b, K * dim]
-    probs = V.vlad_classifier(x, hp["netvlad_hidden_size"], hp, relu_max=6.0)  # [b, 3862]
+    probs = V.vlad_classifier(x, hp["netvlad_hidden_size"], hp, dropout=hp["vlad_dropout"],
+                              relu_max=6.0)  # [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="NetVladModel")

@@ -1,6 +1,7 @@
 """NeXtVladModel (Lin et al. 2018, 3rd place 2018 with a 1 GB budget): sampled frames ->
-NeXtVLAD (expansion, groups with attention, clusters) -> dropout -> hidden layer with batch norm
--> context gating (SE) -> the video-level classifier (gated MoE by default)."""
+NeXtVLAD (expansion, groups with attention, clusters) -> dropout (0.5) -> linear hidden layer
+with batch norm -> context gating through a squeeze-and-excitation bottleneck (reduction 8) ->
+the video-level classifier (gated MoE by default), as in the authors' model."""
 import tf_keras
 
 from trainer_module.models import layers as L
@@ -12,6 +13,8 @@ HPARAMS = {
     "nextvlad_groups": (8, "groups the expanded frame feature is split into"),
     "nextvlad_expansion": (2, "expansion factor of the frame feature before grouping"),
     "nextvlad_hidden_size": (1024, "units of the hidden layer after pooling"),
+    "nextvlad_dropout": (0.5, "dropout on the pooled descriptor"),
+    "nextvlad_gating_reduction": (8, "bottleneck reduction of the context gating (SE)"),
 }
 
 
@@ -20,5 +23,7 @@ def build(spec, hp: dict) -> tf_keras.Model:
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     x = V.NextVladPooling(hp["nextvlad_cluster_size"], hp["nextvlad_groups"],
                           hp["nextvlad_expansion"], name="nextvlad")(x)  # [b, K * λdim / G]
-    probs = V.vlad_classifier(x, hp["nextvlad_hidden_size"], hp)  # [b, 3862]
+    probs = V.vlad_classifier(x, hp["nextvlad_hidden_size"], hp, dropout=hp["nextvlad_dropout"],
+                              gating_reduction=hp["nextvlad_gating_reduction"])
+    # probs: [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="NeXtVladModel")

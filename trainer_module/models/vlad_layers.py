@@ -16,21 +16,24 @@ VLAD_HPARAMS = {
     **heads.HEAD_HPARAMS,
     **L.FRAME_SAMPLING_HPARAMS,
     "vlad_context_gating": (True, "context gating after the hidden layer"),
-    "vlad_dropout": (0.0, "dropout on the pooled descriptor"),
     "vlad_classifier_model": ("GatedMoeModel", "classifier on the video descriptor"),
 }
 
 
-def vlad_classifier(descriptor, hidden_size: int, hp: dict, relu_max: float | None = None):
-    """Pooled descriptor -> [dropout] -> hidden (BN, ReLU) -> [context gating] -> classifier."""
+def vlad_classifier(descriptor, hidden_size: int, hp: dict, dropout: float = 0.0,
+                    relu_max: float | None = None, relu: bool = True,
+                    gating_reduction: int = 1):
+    """Pooled descriptor -> [dropout] -> hidden (BN [, ReLU]) -> [context gating, optionally
+    with an SE bottleneck of ``gating_reduction``] -> classifier."""
     x = descriptor
-    if hp["vlad_dropout"]:
-        x = tf_keras.layers.Dropout(hp["vlad_dropout"], name="vlad_dropout")(x)
+    if dropout:
+        x = tf_keras.layers.Dropout(dropout, name="vlad_dropout")(x)
     x = tf_keras.layers.Dense(hidden_size, use_bias=False, name="hidden")(x)
     x = tf_keras.layers.BatchNormalization(name="hidden_bn")(x)
-    x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
+    if relu:
+        x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
     if hp["vlad_context_gating"]:
-        x = L.ContextGating(batch_norm=True, name="context_gating")(x)
+        x = L.ContextGating(batch_norm=True, reduction=gating_reduction, name="context_gating")(x)
     return heads.classify(hp["vlad_classifier_model"], x, hp)  # [b, 3862]
 
 

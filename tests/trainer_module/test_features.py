@@ -12,6 +12,12 @@ def test_dequantize_matches_seed_formula_for_all_bytes():
     seed = b.astype(np.float32) * ((max_q - min_q) / 255.0) + ((max_q - min_q) / 512.0 + min_q)
     np.testing.assert_allclose(F.dequantize_np(b), seed, rtol=0, atol=1e-6)
     np.testing.assert_allclose(F.dequantize_tf(tf.constant(b)).numpy(), F.dequantize_np(b), atol=0)
+    # the fused uint8 kernel and the formula (other dtypes) agree bit for bit, any range
+    for lo, hi in ((-2.0, 2.0), (-1.0, 3.5)):
+        fused = F.dequantize_tf(tf.constant(b), hi, lo).numpy()
+        formula = F.dequantize_tf(tf.constant(b, tf.int32), hi, lo).numpy()
+        np.testing.assert_array_equal(fused, formula)
+        np.testing.assert_array_equal(fused, F.dequantize_np(b, hi, lo))
     assert F.dequantize_np(np.uint8(0)) == pytest.approx(-2 + 4 / 512)
 
 

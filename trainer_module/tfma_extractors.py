@@ -45,7 +45,8 @@ def RebatchExtractor(max_records: int) -> tfma.extractors.Extractor:  # noqa: N8
 def custom_extractors(eval_shared_model, eval_config, tensor_adapter_config):
     """TFX Evaluator UDF: TFMA's default extractors after RebatchExtractor.
 
-    The batch size is the first ModelSpec's ``inference_batch_size`` (0 = TFMA's own batching).
+    The batch size is the largest ``ModelSpec.inference_batch_size`` (candidate and baseline
+    share one config; 0 = TFMA's own batching).
     """
     extractors = tfma.default_extractors(eval_shared_model=eval_shared_model,
                                          eval_config=eval_config,

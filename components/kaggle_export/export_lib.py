@@ -57,18 +57,17 @@ def write_predictions(pipeline: beam.Pipeline, record_glob: str, saved_model_dir
 
 
 def merge_csv(shard_prefix: str, csv_path: str) -> int:
-    """Header + the rows of every ``shard_prefix*.csv`` -> csv_path, streamed, written under a
-    temporary name and renamed; the shards are then removed. Returns the number of rows."""
+    """Header + the rows of every ``shard_prefix*.csv`` -> csv_path (streamed, atomic through
+    io_utils.atomic_path); the shards are then removed. Returns the number of rows."""
     shards = sorted(tf.io.gfile.glob(shard_prefix + "*.csv"))
-    tmp, rows = csv_path + ".tmp", 0
-    with tf.io.gfile.GFile(tmp, "w") as out:
+    rows = 0
+    with io_utils.atomic_path(csv_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         out.write(inference_job.CSV_HEADER)
         for shard in shards:
             with tf.io.gfile.GFile(shard) as f:
                 for chunk in iter(lambda: f.read(1 << 22), ""):  # noqa: B023 (f is the loop's)
                     out.write(chunk)
                     rows += chunk.count("\n")
-    tf.io.gfile.rename(tmp, csv_path, overwrite=True)
     for shard in shards:
         tf.io.gfile.remove(shard)
     return rows

@@ -1,7 +1,8 @@
 """NeXtVladModel (Lin et al. 2018, 3rd place 2018 with a 1 GB budget): sampled frames ->
-NeXtVLAD (expansion, groups with attention, clusters) -> dropout (0.5) -> linear hidden layer
-with batch norm -> context gating through a squeeze-and-excitation bottleneck (reduction 8) ->
-the video-level classifier (gated MoE by default), as in the authors' model."""
+NeXtVLAD (expansion, groups with attention, clusters) -> dropout (0.5) -> hidden layer with
+batch norm -> context gating through a squeeze-and-excitation bottleneck (reduction 8) -> the
+video-level classifier (gated MoE by default), as in the authors' model, except for a ReLU after
+the hidden layer (their linear one trained worse here: benchmarks/README.md)."""
 import tf_keras
 
 from trainer_module.models import layers as L

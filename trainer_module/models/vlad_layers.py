@@ -21,17 +21,15 @@ VLAD_HPARAMS = {
 
 
 def vlad_classifier(descriptor, hidden_size: int, hp: dict, dropout: float = 0.0,
-                    relu_max: float | None = None, relu: bool = True,
-                    gating_reduction: int = 1):
-    """Pooled descriptor -> [dropout] -> hidden (BN [, ReLU]) -> [context gating, optionally
-    with an SE bottleneck of ``gating_reduction``] -> classifier."""
+                    relu_max: float | None = None, gating_reduction: int = 1):
+    """Pooled descriptor -> [dropout] -> hidden (BN, ReLU) -> [context gating, optionally
+    through an SE bottleneck of ``gating_reduction``] -> classifier."""
     x = descriptor
     if dropout:
         x = tf_keras.layers.Dropout(dropout, name="vlad_dropout")(x)
     x = tf_keras.layers.Dense(hidden_size, use_bias=False, name="hidden")(x)
     x = tf_keras.layers.BatchNormalization(name="hidden_bn")(x)
-    if relu:
-        x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
+    x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
     if hp["vlad_context_gating"]:
         x = L.ContextGating(batch_norm=True, reduction=gating_reduction, name="context_gating")(x)
     return heads.classify(hp["vlad_classifier_model"], x, hp)  # [b, 3862]

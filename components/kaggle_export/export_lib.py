@@ -6,7 +6,6 @@ packed from a local staging folder (io_utils.atomic_path uploads it when the tar
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 
 import apache_beam as beam
@@ -73,27 +72,31 @@ def merge_csv(shard_prefix: str, csv_path: str) -> int:
     return rows
 
 
-def _copy_tree(src: str, dst: str) -> None:
-    """Copies a (possibly remote) directory tree to dst with tf.io.gfile."""
+def _copy_tree(src: str, dst: str, skip: str) -> None:
+    """Copies a local or remote directory tree to dst with tf.io.gfile, minus the ``skip`` subfolder."""
     for folder, _, files in tf.io.gfile.walk(src):
-        target = os.path.join(dst, os.path.relpath(folder, src))
+        relative = os.path.relpath(folder, src)
+        if relative.split(os.sep)[0] == skip:
+            continue
+        target = os.path.join(dst, relative)
         tf.io.gfile.makedirs(target)
         for name in files:
             tf.io.gfile.copy(os.path.join(folder, name), os.path.join(target, name), overwrite=True)
 
 
 def write_model_tgz(serving_model_dir: str, tgz_path: str) -> str:
-    """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/."""
-    with tempfile.TemporaryDirectory() as work:
-        model = serving_model_dir
-        if io_utils.is_remote(model):
-            model = os.path.join(work, "model")
-            _copy_tree(serving_model_dir, model)
-        kaggle = os.path.join(model, KAGGLE_DIR)
-        MF.load(kaggle)  # fails clearly if the Trainer did not write the flags
-        staging = os.path.join(work, "staging")
-        shutil.copytree(model, os.path.join(staging, "saved_model"),
-                        ignore=shutil.ignore_patterns(KAGGLE_DIR))
-        for name in os.listdir(kaggle):
-            shutil.copy2(os.path.join(kaggle, name), staging)
-        return archive.make_tgz(staging, tgz_path)  # io_utils.atomic_path uploads remote paths
+    """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/.
+
+    Packed from one local staging copy (local or gs:// model); io_utils.atomic_path uploads a
+    remote tgz_path.
+    """
+    kaggle = os.path.join(serving_model_dir, KAGGLE_DIR)
+    if not tf.io.gfile.exists(os.path.join(kaggle, MF.FILENAME)):
+        raise FileNotFoundError(f"{kaggle}: no {MF.FILENAME}; the Trainer's run_fn writes it "
+                                "beside the SavedModel")
+    with tempfile.TemporaryDirectory() as staging:
+        _copy_tree(serving_model_dir, os.path.join(staging, "saved_model"), skip=KAGGLE_DIR)
+        for name in tf.io.gfile.listdir(kaggle):
+            tf.io.gfile.copy(os.path.join(kaggle, name), os.path.join(staging, name))
+        MF.load(staging)  # a malformed model_flags.json fails here, naming the key
+        return archive.make_tgz(staging, tgz_path)

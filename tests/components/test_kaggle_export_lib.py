@@ -63,3 +63,10 @@ def test_model_tgz_from_a_remote_model_to_a_remote_path(tmp_path):
         names = {m.name for m in tar.getmembers() if m.isfile()}
     assert names == {MF.FILENAME, "inference_model.meta", "saved_model/saved_model.pb",
                      "saved_model/variables/variables.index"}
+
+
+def test_model_tgz_without_model_flags_names_the_folder(tmp_path):
+    (tmp_path / "model" / export_lib.KAGGLE_DIR).mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=f"{export_lib.KAGGLE_DIR}: no {MF.FILENAME}"):
+        export_lib.write_model_tgz(str(tmp_path / "model"), str(tmp_path / "model.tgz"))
+    assert not (tmp_path / "model.tgz").exists()

@@ -56,7 +56,9 @@ class PipelineConfig:
     serving_dir: str | None = None
     metadata_path: str | None = None
     vocabulary: str | None = None
-    beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+    # Empty = Beam's defaults (in-process DirectRunner, one worker). TFX repackages itself for
+    # remote workers whenever any Beam argument is given (see local_runner._scratch_dir).
+    beam_args: tuple[str, ...] = ()
     enable_cache: bool = True
     export_metagraph: bool = True
     # Kubeflow / Vertex AI Pipelines (used only when compiling with kubeflow/runner.py)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import time
 
 from tfx import v1 as tfx
@@ -59,13 +60,29 @@ def _progress(log):
             h.setLevel(level)
 
 
+@contextlib.contextmanager
+def _scratch_dir(parent: str | None = None):
+    """Points Python's temp folder at a fresh folder for the run and removes it afterwards.
+
+    Executors leave temporary files behind; the largest is TFX's repackaged copy of itself
+    (``tfx_ephemeral`` sdist, ~50 MB and ~2.6 s per Beam component) built whenever Beam arguments
+    are given, meant for remote Beam workers and useless to the in-process DirectRunner."""
+    previous = tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="yt8m-run-", dir=parent) as scratch:
+        tempfile.tempdir = scratch
+        try:
+            yield scratch
+        finally:
+            tempfile.tempdir = previous
+
+
 def run(config: PipelineConfig, log=print) -> dict:
     """Runs ``create_pipeline(config)`` locally; returns metrics, blessing, output paths and the
     wall time of every component of this run (``components``: node, state, seconds)."""
     os.makedirs(config.pipeline_root, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()
-    with _progress(log):
+    with _progress(log), _scratch_dir():
         tfx.orchestration.LocalDagRunner().run(create.create_pipeline(config))
     result = outcome.latest_outcome(config)
     result["seconds"] = time.time() - start

@@ -6,6 +6,7 @@ on the serialized records, the same function the pipeline's export component use
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tempfile
@@ -88,12 +89,23 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
 
 
 def run(job: InferenceJob, log=print) -> dict:
-    if job.input_model_tgz:
-        model_dir = job.untar_model_dir or tempfile.mkdtemp(prefix="yt8m_model_")
-        archive.safe_extract(job.input_model_tgz, model_dir)
-        MF.load(model_dir)  # validates the archive's flags
-    else:
-        model_dir = train_job.latest_export(job.train_dir)
+    """Predicts and/or archives; an archive unpacked without ``--untar_model_dir`` goes to a
+    temporary folder removed on return (``model_dir`` is then absent from the result)."""
+    with contextlib.ExitStack() as stack:
+        if job.input_model_tgz:
+            model_dir = job.untar_model_dir or stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="yt8m_model_"))
+            archive.safe_extract(job.input_model_tgz, model_dir)
+            MF.load(model_dir)  # validates the archive's flags
+        else:
+            model_dir = train_job.latest_export(job.train_dir)
+        out = _run_on(job, model_dir, log)
+        if job.input_model_tgz and not job.untar_model_dir:
+            del out["model_dir"]
+        return out
+
+
+def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
     out = {"model_dir": model_dir}
     if job.output_model_tgz:
         out["model_tgz"] = archive.make_tgz(model_dir, job.output_model_tgz)

@@ -5,6 +5,7 @@ One pipeline run per level is shared by several assertions (each run costs a min
 import csv
 import glob
 import os
+import tempfile
 
 import pytest
 import tensorflow as tf
@@ -38,7 +39,22 @@ def run(request, tmp_path_factory):
     vocab.write_text("Index,TrainVideoCount,Name\n" +
                      "".join(f"{i},{10 + i},label-{i}\n" for i in range(3862)))
     config = _config(data, str(base / "root"), frame).replace(vocabulary=str(vocab))
-    return config, local_runner.run(config)
+    if not frame:  # any Beam argument makes TFX repackage itself into the temp folder
+        config = config.replace(beam_args=("--direct_num_workers=1",))
+    scratch, previous = base / "tmp", tempfile.tempdir
+    scratch.mkdir()
+    tempfile.tempdir = str(scratch)
+    try:
+        result = local_runner.run(config)
+    finally:
+        tempfile.tempdir = previous
+    result["temp_left"] = os.listdir(scratch)
+    return config, result
+
+
+def test_run_leaves_nothing_in_the_temp_folder(run):
+    _, result = run
+    assert result["temp_left"] == []
 
 
 def _split_records(config, split):

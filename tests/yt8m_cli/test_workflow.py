@@ -5,6 +5,7 @@ import io
 import json
 import os
 import tarfile
+import tempfile
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_eval_matches_metrics_module(trained, tmp_path, capsys):
     assert reported["hit_at_one"] == pytest.approx(M.hit_at_one(saved["predictions"], saved["labels"]))
 
 
-def test_inference_csv_tgz_and_metagraph(trained, tmp_path):
+def test_inference_csv_tgz_and_metagraph(trained, tmp_path, monkeypatch):
     data, train_dir, _ = trained
     test_pattern = os.path.join(data, "video", "test*")
     out1, tgz = str(tmp_path / "a.csv"), str(tmp_path / "model.tgz")
@@ -88,6 +89,13 @@ def test_inference_csv_tgz_and_metagraph(trained, tmp_path):
     assert main(["inference", "--input_data_pattern", test_pattern, "--input_model_tgz", tgz,
                  "--untar_model_dir", str(tmp_path / "untar"), "--output_file", out2]) == 0
     assert open(out1).read() == open(out2).read()
+    # Without --untar_model_dir the archive is unpacked into a temporary folder, removed after.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert main(["inference", "--input_data_pattern", test_pattern, "--input_model_tgz", tgz,
+                 "--output_file", str(tmp_path / "c.csv")]) == 0
+    assert open(tmp_path / "c.csv").read() == open(out1).read() and os.listdir(scratch) == []
 
     # The MetaGraph gives the SavedModel's predictions.
     serialized = [r.numpy() for r in tf.data.TFRecordDataset(sorted(glob.glob(test_pattern)))]

@@ -3,8 +3,9 @@
 Five runs, each a fresh ``yt8m pipeline run`` process on freshly generated data (no cache):
   * video level at the ``make demo`` size (1,200 videos, GatedDnnModel, batch 64, 10 epochs) and
     at 10x (12,000 videos, same settings);
-  * frame level, 1,200, 12,000 and 36,000 videos of 20-60 frames, DbofModel at reduced width
-    (1,024 clusters, hidden 512), batch 64, 3 epochs (30x shows where memory levels off).
+  * frame level, 1,200, 12,000, 36,000 and 72,000 videos of 20-60 frames, DbofModel at reduced
+    width (1,024 clusters, hidden 512), batch 64, 3 epochs (30x and 60x show where memory levels
+    off).
 Component times come from ML Metadata (execution create -> last update); peak RSS is the
 pipeline process's maximum resident set (``wait4``), Beam running in-process. The process's RSS
 is also sampled every 0.2 s, and each component's peak is the highest sample inside its
@@ -87,7 +88,7 @@ def _sample_rss(pid: int, samples: list) -> None:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", default="video:1,video:10,frame:1,frame:10,frame:30",
+    parser.add_argument("--cases", default="video:1,video:10,frame:1,frame:10,frame:30,frame:60",
                         help="level:scale pairs")
     parser.add_argument("--keep", default=None, help="work folder to keep (data, roots, logs)")
     args = parser.parse_args()

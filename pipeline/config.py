@@ -51,6 +51,7 @@ class PipelineConfig:
     ema_decay: float = 0.0
     mixed_precision: bool = False
     top_k: int = 20
+    float16_tgz: bool = False  # KaggleExport's model.tgz stores weights as float16
     gap_threshold: float = 0.0
     gap_change_tolerance: float = 1e-10
     serving_dir: str | None = None

@@ -129,7 +129,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=config.resolved_serving_dir())))
     kaggle = KaggleExport(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-                          examples=example_gen.outputs["examples"], top_k=config.top_k)
+                          examples=example_gen.outputs["examples"], top_k=config.top_k,
+                          float16_weights=config.float16_tgz)
     run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
                            vocabulary=config.vocabulary or "", top_k=config.top_k)
     return tfx.dsl.Pipeline(

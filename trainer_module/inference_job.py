@@ -16,6 +16,7 @@ import numpy as np
 
 from trainer_module import archive
 from trainer_module import export
+from trainer_module import float16_export
 from trainer_module import input_pipeline
 from trainer_module import io_utils
 from trainer_module import model_flags as MF
@@ -37,8 +38,11 @@ class InferenceJob:
     top_k: int = 20
     batch_size: int = 1024
     skip_corrupt_records: bool = False
+    float16_weights: bool = False  # the .tgz stores weights as float16 (float16_export)
 
     def __post_init__(self):
+        if self.float16_weights and not self.output_model_tgz:
+            raise ValueError("--float16_weights applies to --output_model_tgz, which is not given")
         if bool(self.train_dir) == bool(self.input_model_tgz):
             raise ValueError("give exactly one of --train_dir and --input_model_tgz")
         if not 1 <= self.top_k <= export.SERVING_TOP_K:
@@ -88,6 +92,14 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
     return rows
 
 
+def pack_model(model_dir: str, tgz_path: str, float16_weights: bool = False) -> str:
+    """The model folder as a .tgz, optionally with its weights stored as float16."""
+    if not float16_weights:
+        return archive.make_tgz(model_dir, tgz_path)
+    with tempfile.TemporaryDirectory(prefix="yt8m_float16_") as half:
+        return archive.make_tgz(float16_export.halve(model_dir, half), tgz_path)
+
+
 def run(job: InferenceJob, log=print) -> dict:
     """Predicts and/or archives; an archive unpacked without ``--untar_model_dir`` goes to a
     temporary folder removed on return (``model_dir`` is then absent from the result)."""
@@ -108,8 +120,9 @@ def run(job: InferenceJob, log=print) -> dict:
 def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
     out = {"model_dir": model_dir}
     if job.output_model_tgz:
-        out["model_tgz"] = archive.make_tgz(model_dir, job.output_model_tgz)
-        log(f"wrote model archive {job.output_model_tgz}")
+        out["model_tgz"] = pack_model(model_dir, job.output_model_tgz, job.float16_weights)
+        log(f"wrote model archive {job.output_model_tgz}"
+            + (" (float16 weights)" if job.float16_weights else ""))
     if job.output_file:
         files = input_pipeline.list_files(job.input_data_pattern, "--input_data_pattern")
         serve = export.load_serving_fn(os.path.join(model_dir, "saved_model"))

@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input_model_tgz", default=None, help="use a model .tgz instead")
     p.add_argument("--untar_model_dir", default=None, help="where --input_model_tgz is unpacked")
     p.add_argument("--output_model_tgz", default=None, help="also pack the model into this .tgz")
+    p.add_argument("--float16_weights", action="store_true",
+                   help="store the .tgz's weights as float16 (half the size; computed in float32)")
     p.add_argument("--top_k", type=int, default=20)
     p.add_argument("--batch_size", type=int, default=1024)
 
@@ -28,5 +30,5 @@ def run(args: argparse.Namespace) -> int:
         train_dir=args.train_dir, input_model_tgz=args.input_model_tgz,
         untar_model_dir=args.untar_model_dir, output_model_tgz=args.output_model_tgz,
         top_k=args.top_k, batch_size=args.batch_size,
-        skip_corrupt_records=args.skip_corrupt_records))
+        skip_corrupt_records=args.skip_corrupt_records, float16_weights=args.float16_weights))
     return 0

@@ -52,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
     p.add_argument("--gap_threshold", type=float, default=None)
     p.add_argument("--top_k", type=int, default=None)
+    p.add_argument("--float16_tgz", action="store_true", default=None,
+                   help="KaggleExport's model.tgz stores weights as float16 (half the size)")
     p.add_argument("--max_frames", type=int, default=None)
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv: label names in the run report")
     p.add_argument("--beam_arg", action="append", default=None, dest="beam_args",
@@ -67,7 +69,7 @@ def config_from_args(args):
         "data_dir", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
         "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
-        "top_k", "max_frames", "vocabulary")}
+        "top_k", "float16_tgz", "max_frames", "vocabulary")}
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams

@@ -46,6 +46,7 @@ def KaggleExport(
     model_archive: OutputArtifact[ModelArchive],
     top_k: Parameter[int] = 20,
     split: Parameter[str] = "test",
+    float16_weights: Parameter[bool] = False,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ) -> None:
     if not _is_blessed(model_blessing):
@@ -64,8 +65,10 @@ def KaggleExport(
     submission.set_int_custom_property("row_count", rows)
     submission.set_string_custom_property("path", csv_path)
     submission.set_int_custom_property("skipped", 0)
-    tgz = export_lib.write_model_tgz(serving_dir, os.path.join(model_archive.uri, "model.tgz"))
+    tgz = export_lib.write_model_tgz(serving_dir, os.path.join(model_archive.uri, "model.tgz"),
+                                     float16_weights)
     model_archive.set_string_custom_property("path", tgz)
     model_archive.set_int_custom_property("size_bytes", tf.io.gfile.stat(tgz).length)
+    model_archive.set_int_custom_property("float16_weights", int(float16_weights))
     model_archive.set_int_custom_property("skipped", 0)
     print(f"KaggleExport: {rows} rows -> {csv_path}; model -> {tgz}")

@@ -11,7 +11,6 @@ import tempfile
 import apache_beam as beam
 import tensorflow as tf
 
-from trainer_module import archive
 from trainer_module import export
 from trainer_module import inference_job
 from trainer_module import io_utils
@@ -84,8 +83,9 @@ def _copy_tree(src: str, dst: str, skip: str) -> None:
             tf.io.gfile.copy(os.path.join(folder, name), os.path.join(target, name), overwrite=True)
 
 
-def write_model_tgz(serving_model_dir: str, tgz_path: str) -> str:
-    """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/.
+def write_model_tgz(serving_model_dir: str, tgz_path: str, float16_weights: bool = False) -> str:
+    """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/
+    (weights stored as float16 with ``float16_weights``).
 
     Packed from one local staging copy (local or gs:// model); io_utils.atomic_path uploads a
     remote tgz_path.
@@ -99,4 +99,4 @@ def write_model_tgz(serving_model_dir: str, tgz_path: str) -> str:
         for name in tf.io.gfile.listdir(kaggle):
             tf.io.gfile.copy(os.path.join(kaggle, name), os.path.join(staging, name))
         MF.load(staging)  # a malformed model_flags.json fails here, naming the key
-        return archive.make_tgz(staging, tgz_path)
+        return inference_job.pack_model(staging, tgz_path, float16_weights)

@@ -5,6 +5,7 @@ One pipeline run per level is shared by several assertions (each run costs a min
 import csv
 import glob
 import os
+import tarfile
 import tempfile
 
 import pytest
@@ -41,6 +42,8 @@ def run(request, tmp_path_factory):
     config = _config(data, str(base / "root"), frame).replace(vocabulary=str(vocab))
     if not frame:  # any Beam argument makes TFX repackage itself into the temp folder
         config = config.replace(beam_args=("--direct_num_workers=1",))
+    else:  # the model.tgz with float16 weights, from a SavedModel carrying the Transform graph
+        config = config.replace(float16_tgz=True)
     scratch, previous = base / "tmp", tempfile.tempdir
     scratch.mkdir()
     tempfile.tempdir = str(scratch)
@@ -96,7 +99,19 @@ def test_kaggle_csv_and_tgz(run, tmp_path):
     assert main(["inference", "--input_model_tgz", result["model_tgz"], "--untar_model_dir",
                  str(tmp_path / "m"), "--output_file", out, "--input_data_pattern",
                  os.path.join(config.data_dir, level, "test*")]) == 0
-    assert sorted(open(out).read().splitlines()) == sorted(open(result["csv"]).read().splitlines())
+    if not config.float16_tgz:
+        assert sorted(open(out).read().splitlines()) == sorted(open(result["csv"]).read().splitlines())
+        return
+    # float16 weights: the same videos, every top-k score within 2e-3 of the float32 model's
+    def scores(path):
+        return {r[0]: [float(s) for s in r[1].split()[1::2]] for r in list(csv.reader(open(path)))[1:]}
+    half, full = scores(out), scores(result["csv"])
+    assert half.keys() == full.keys()
+    for vid, values in full.items():
+        assert half[vid] == pytest.approx(values, abs=2e-3)
+    with tarfile.open(result["model_tgz"]) as tar:
+        index = tar.extractfile("inference_model.index").read()
+    assert b"float16/" in index  # the checkpoint holds the float16 variables
 
 
 def _node_states(config) -> dict:

@@ -164,3 +164,42 @@ def test_validation_selects_best_epoch_and_resumes(tiny_data, tmp_path, capsys):
     assert [h["epoch"] for h in state["history"]] == [1, 2, 3]
     assert main([*args[:-1], "--num_epochs", "4", "--early_stopping_patience", "-1"]) == 2
     assert "--early_stopping_patience must be >= 0" in capsys.readouterr().err
+
+
+def test_float16_tgz_halves_the_weights_and_predicts_like_float32(trained, tmp_path):
+    data, train_dir, _ = trained
+    test_pattern = os.path.join(data, "video", "test*")
+    full, half = str(tmp_path / "full.tgz"), str(tmp_path / "half.tgz")
+    assert main(["inference", "--train_dir", train_dir, "--output_model_tgz", full]) == 0
+    assert main(["inference", "--train_dir", train_dir, "--output_model_tgz", half,
+                 "--float16_weights"]) == 0
+    assert os.path.getsize(half) < 0.6 * os.path.getsize(full)
+    for tgz in (full, half):
+        assert main(["inference", "--input_model_tgz", tgz, "--untar_model_dir",
+                     tgz[:-len(".tgz")], "--output_file", tgz + ".csv",
+                     "--input_data_pattern", test_pattern]) == 0
+    serialized = tf.constant([r.numpy() for r in tf.data.TFRecordDataset(
+        sorted(glob.glob(test_pattern)))])
+    preds = {}
+    for name in ("full", "half"):
+        folder = str(tmp_path / name)
+        serve = tf.saved_model.load(os.path.join(folder, "saved_model")).signatures["serving_default"]
+        out = serve(examples=serialized)
+        preds[name] = out["predictions"].numpy()
+        assert sorted(out) == ["predictions", "top_k_classes", "top_k_scores", "video_id"]
+        from trainer_module import parsing
+        inputs = parsing.parse_batch(serialized, F.FeatureSpec.default(), with_labels=False)
+        with tf.Graph().as_default() as graph, tf.compat.v1.Session() as sess:
+            saver = tf.compat.v1.train.import_meta_graph(os.path.join(folder, "inference_model.meta"))
+            saver.restore(sess, os.path.join(folder, "inference_model"))
+            stored = {v.dtype.base_dtype for v in graph.get_collection("variables")}
+            got = sess.run(graph.get_collection("predictions")[0],
+                           {graph.get_collection("input_batch_raw")[0]: inputs[F.FEATURES].numpy(),
+                            graph.get_collection("num_frames")[0]: inputs[F.NUM_FRAMES].numpy()})
+        assert stored == ({tf.float16} if name == "half" else {tf.float32})
+        np.testing.assert_allclose(got, preds[name], atol=1e-5)  # MetaGraph == SavedModel
+    # float16 keeps ~3 significant digits of each weight: predictions move by far less than 1e-2
+    np.testing.assert_allclose(preds["half"], preds["full"], atol=2e-3)
+    assert np.abs(preds["half"] - preds["full"]).max() > 0  # the weights did change
+    rows = [open(t + ".csv").read().splitlines() for t in (full, half)]
+    assert [r.split(",")[0] for r in rows[0]] == [r.split(",")[0] for r in rows[1]]

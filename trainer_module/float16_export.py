@@ -11,7 +11,9 @@ rewrites an export folder (``saved_model/`` + ``inference_model.*`` + ``model_fl
   * ``inference_model.*`` keeps the seed's collections ``input_batch_raw``, ``num_frames``,
     ``predictions``; its checkpoint holds float16 variables under ``float16/``.
 
-Other files (``model_flags.json``, ``ensemble.json``) are copied as they are.
+Other files (``model_flags.json``, ``ensemble.json``) are copied as they are. Freezing goes
+through one GraphDef protobuf, so the float32 weights must stay under protobuf's 2 GB (float16
+halves a 1-2 GB export below the Kaggle limit), and memory holds about three copies of them.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The Evaluator's RebatchExtractor bounds records per batch and loses or reorders nothing."""
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pytest
 import tensorflow_model_analysis as tfma
@@ -43,9 +44,27 @@ def test_custom_extractors_put_rebatching_first(frame_level, size):
     config = tfma.EvalConfig(model_specs=[spec])  # no change threshold: no baseline needed
     extractors = tfma_extractors.custom_extractors(None, config, None)
     names = [e.stage_name for e in extractors]
-    assert names[0] == tfma_extractors.REBATCH_EXTRACTOR_STAGE_NAME
     default = [e.stage_name for e in tfma.default_extractors(eval_config=config)]
-    assert names[1:] == default
+    assert names == [tfma_extractors.REBATCH_EXTRACTOR_STAGE_NAME, default[0],
+                     tfma_extractors.RAW_RECORDS_STAGE_NAME, *default[1:]]
     unbounded = tfma.EvalConfig(model_specs=[tfma.ModelSpec(label_key="l")])
+    default = [e.stage_name for e in tfma.default_extractors(eval_config=unbounded)]
     assert ([e.stage_name for e in tfma_extractors.custom_extractors(None, unbounded, None)]
-            == [e.stage_name for e in tfma.default_extractors(eval_config=unbounded)])
+            == [default[0], tfma_extractors.RAW_RECORDS_STAGE_NAME, *default[1:]])
+
+
+def test_raw_records_become_the_serving_input_feature():
+    records = np.array([b"r0", b"r1"], dtype=object)
+    extracts = {constants.INPUT_KEY: records, constants.FEATURES_KEY: {"id": np.array([1, 2])}}
+
+    def check(outputs):
+        (out,) = outputs
+        assert sorted(out[constants.FEATURES_KEY]) == ["examples", "id"]
+        assert out[constants.FEATURES_KEY]["examples"] is not None
+        assert list(out[constants.FEATURES_KEY]["examples"]) == [b"r0", b"r1"]
+
+    with beam.Pipeline() as p:
+        assert_that(p | beam.Create([extracts])
+                    | tfma_extractors.RawRecordsAsFeatureExtractor().ptransform, check)
+    assert sorted(extracts[constants.FEATURES_KEY]) == ["id"]  # the input extracts are unchanged
+

@@ -61,14 +61,14 @@ def _progress(log):
 
 
 @contextlib.contextmanager
-def _scratch_dir(parent: str | None = None):
+def _scratch_dir():
     """Points Python's temp folder at a fresh folder for the run and removes it afterwards.
 
     Executors leave temporary files behind; the largest is TFX's repackaged copy of itself
     (``tfx_ephemeral`` sdist, ~50 MB and ~2.6 s per Beam component) built whenever Beam arguments
     are given, meant for remote Beam workers and useless to the in-process DirectRunner."""
     previous = tempfile.tempdir
-    with tempfile.TemporaryDirectory(prefix="yt8m-run-", dir=parent) as scratch:
+    with tempfile.TemporaryDirectory(prefix="yt8m-run-") as scratch:
         tempfile.tempdir = scratch
         try:
             yield scratch

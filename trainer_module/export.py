@@ -17,6 +17,7 @@ from trainer_module import parsing
 SERVING_TOP_K = 20
 SIGNATURE = "serving_default"
 EXAMPLES_INPUT = "examples"  # the serving signature's only input: serialized records [batch]
+EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)
 
 
 class ServingModule(tf.Module):
@@ -28,7 +29,7 @@ class ServingModule(tf.Module):
         self._preprocess = preprocess
         self.extra = extra_trackable
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
+    @tf.function(input_signature=[EXAMPLES_SPEC])
     def serve(self, examples):
         inputs = self._preprocess(examples)
         num_frames = tf.cast(inputs[F.NUM_FRAMES], tf.int32)

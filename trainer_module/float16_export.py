@@ -66,9 +66,9 @@ class _HalfServing(tf.Module):
                 name="")
 
         self._graph = tf.compat.v1.wrap_function(
-            imported, [tf.TensorSpec([None], tf.string, name=export.EXAMPLES_INPUT)])
+            imported, [export.EXAMPLES_SPEC])
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=export.EXAMPLES_INPUT)])
+    @tf.function(input_signature=[export.EXAMPLES_SPEC])
     def serve(self, examples):
         return dict(zip(self._keys, self._graph(examples)))
 

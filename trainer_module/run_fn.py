@@ -58,7 +58,7 @@ class TransformedModel(tf.Module):
     def serving_inputs(self, serialized):
         return self.tft_layer(self._parse_serving(serialized))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=export.EXAMPLES_INPUT)])
+    @tf.function(input_signature=[export.EXAMPLES_SPEC])
     def transform_features(self, examples):
         return self.tft_layer(self._parse_labeled(examples))
 

@@ -60,11 +60,9 @@ def test_raw_records_become_the_serving_input_feature():
     def check(outputs):
         (out,) = outputs
         assert sorted(out[constants.FEATURES_KEY]) == ["examples", "id"]
-        assert out[constants.FEATURES_KEY]["examples"] is not None
         assert list(out[constants.FEATURES_KEY]["examples"]) == [b"r0", b"r1"]
 
     with beam.Pipeline() as p:
         assert_that(p | beam.Create([extracts])
                     | tfma_extractors.RawRecordsAsFeatureExtractor().ptransform, check)
     assert sorted(extracts[constants.FEATURES_KEY]) == ["id"]  # the input extracts are unchanged
-

@@ -98,21 +98,28 @@ def test_inference_csv_tgz_and_metagraph(trained, tmp_path, monkeypatch):
     assert open(tmp_path / "c.csv").read() == open(out1).read() and os.listdir(scratch) == []
 
     # The MetaGraph gives the SavedModel's predictions.
-    serialized = [r.numpy() for r in tf.data.TFRecordDataset(sorted(glob.glob(test_pattern)))]
+    serialized = tf.constant([r.numpy() for r in tf.data.TFRecordDataset(
+        sorted(glob.glob(test_pattern)))])
     saved = tf.saved_model.load(str(tmp_path / "untar" / "saved_model")).signatures["serving_default"]
-    expected = saved(examples=tf.constant(serialized))["predictions"].numpy()
-    from trainer_module import parsing
-    inputs = parsing.parse_batch(tf.constant(serialized), F.FeatureSpec.default(), with_labels=False)
-    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
-        saver = tf.compat.v1.train.import_meta_graph(str(tmp_path / "untar" / "inference_model.meta"))
-        saver.restore(sess, str(tmp_path / "untar" / "inference_model"))
-        sess.run(tf.compat.v1.local_variables_initializer())
-        graph = tf.compat.v1.get_default_graph()
-        x = graph.get_collection("input_batch_raw")[0]
-        n = graph.get_collection("num_frames")[0]
-        p = graph.get_collection("predictions")[0]
-        got = sess.run(p, {x: inputs[F.FEATURES].numpy(), n: inputs[F.NUM_FRAMES].numpy()})
+    expected = saved(examples=serialized)["predictions"].numpy()
+    got, _ = _metagraph_predictions(str(tmp_path / "untar"), serialized)
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def _metagraph_predictions(model_dir: str, serialized):
+    """Predictions of the Kaggle MetaGraph in model_dir on video-level records, and the dtypes
+    of its stored variables."""
+    from trainer_module import parsing
+
+    inputs = parsing.parse_batch(serialized, F.FeatureSpec.default(), with_labels=False)
+    with tf.Graph().as_default() as graph, tf.compat.v1.Session() as sess:
+        saver = tf.compat.v1.train.import_meta_graph(os.path.join(model_dir, "inference_model.meta"))
+        saver.restore(sess, os.path.join(model_dir, "inference_model"))
+        stored = {v.dtype.base_dtype for v in graph.get_collection("variables")}
+        got = sess.run(graph.get_collection("predictions")[0],
+                       {graph.get_collection("input_batch_raw")[0]: inputs[F.FEATURES].numpy(),
+                        graph.get_collection("num_frames")[0]: inputs[F.NUM_FRAMES].numpy()})
+    return got, stored
 
 
 def test_traversal_member_in_tgz_is_refused(tmp_path, capsys):
@@ -187,15 +194,7 @@ def test_float16_tgz_halves_the_weights_and_predicts_like_float32(trained, tmp_p
         out = serve(examples=serialized)
         preds[name] = out["predictions"].numpy()
         assert sorted(out) == ["predictions", "top_k_classes", "top_k_scores", "video_id"]
-        from trainer_module import parsing
-        inputs = parsing.parse_batch(serialized, F.FeatureSpec.default(), with_labels=False)
-        with tf.Graph().as_default() as graph, tf.compat.v1.Session() as sess:
-            saver = tf.compat.v1.train.import_meta_graph(os.path.join(folder, "inference_model.meta"))
-            saver.restore(sess, os.path.join(folder, "inference_model"))
-            stored = {v.dtype.base_dtype for v in graph.get_collection("variables")}
-            got = sess.run(graph.get_collection("predictions")[0],
-                           {graph.get_collection("input_batch_raw")[0]: inputs[F.FEATURES].numpy(),
-                            graph.get_collection("num_frames")[0]: inputs[F.NUM_FRAMES].numpy()})
+        got, stored = _metagraph_predictions(folder, serialized)
         assert stored == ({tf.float16} if name == "half" else {tf.float32})
         np.testing.assert_allclose(got, preds[name], atol=1e-5)  # MetaGraph == SavedModel
     # float16 keeps ~3 significant digits of each weight: predictions move by far less than 1e-2

@@ -1,5 +1,6 @@
 """TFX Trainer entry point (``trainer_module.run_fn.run_fn``): the CLI's training loop on the
-Transform graph, exported with serving and transform_features signatures."""
+Transform graph, exported with serving and transform_features (labels for the Evaluator)
+signatures."""
 from __future__ import annotations
 
 import ctypes
@@ -60,7 +61,12 @@ class TransformedModel(tf.Module):
 
     @tf.function(input_signature=[export.EXAMPLES_SPEC])
     def transform_features(self, examples):
-        return self.tft_layer(self._parse_labeled(examples))
+        """The Transform graph's outputs for the Evaluator (labels, frame count, video id) except
+        the model input ``features``: TFMA keeps every output of this signature with each batch,
+        and the dequantized frames are 4x the records' bytes (the serving signature computes
+        them itself). The whole graph stays available through the Transform output."""
+        transformed = self.tft_layer(self._parse_labeled(examples))
+        return {k: v for k, v in transformed.items() if k != F.FEATURES}
 
 
 def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):

@@ -76,6 +76,8 @@ def test_blessed_pushed_and_evaluator_gap_matches_metrics_module(run):
     records = tf.constant(_split_records(config, "eval"))
     preds = serve(examples=records)["predictions"].numpy()
     labels = transform(examples=records)["labels_multi_hot"].numpy()
+    # the Evaluator keeps every output of transform_features: not the model input (4x the bytes)
+    assert set(transform.structured_outputs) == {"labels_multi_hot", "num_frames", "video_id"}
     assert preds.shape == labels.shape == (len(records), 3862)
     assert result["metrics"]["gap"] == pytest.approx(M.gap(preds, labels, 20), abs=1e-6)
     assert result["metrics"]["hit_at_one"] == pytest.approx(M.hit_at_one(preds, labels), abs=1e-6)

@@ -84,6 +84,23 @@ def test_tfma_combiner_merge_order_invariant_and_exact():
             assert got[name] == pytest.approx(expected[name], abs=1e-9), name
 
 
+def test_tfma_combiner_buffers_a_bounded_number_of_compact_rows():
+    """TFMA runs 8 accumulators per slice (hot-key fanout): each may hold only a few rows of
+    dense scores, labels as booleans, whatever the number of videos added."""
+    preds, labels = _data(300, 3)
+    combiner = tfma_metrics.YT8MMetrics(top_k=20).computations(
+        eval_config=tfma.EvalConfig(), model_names=[""], output_names=[""])[0].combiner
+    state = combiner.create_accumulator()
+    most = 0
+    for item in _inputs(preds, labels):
+        state = combiner.add_input(state, item)
+        most = max(most, len(state["preds"]))
+        assert all(row.dtype == bool for row in state["labels"])
+    assert most < tfma_metrics._FLUSH_ROWS <= 64
+    assert state["acc"].num_videos + len(state["preds"]) == 300
+    assert combiner.extract_output(state)  # and the buffered rows still count
+
+
 def test_tfma_combiner_in_a_beam_pipeline():
     preds, labels = _data(120, 2)
     computation = tfma_metrics.YT8MMetrics(top_k=20).computations(

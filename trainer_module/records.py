@@ -106,7 +106,8 @@ def summarize(error: tf.errors.OpError) -> str:
         return text[text.index(marker) + len(marker):].split("]", 1)[0].replace("\\'", "'")
     text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text).strip()
     first = text.splitlines()[0] if text else type(error).__name__
-    first = re.sub(r"\s+", " ", first.split(" [[", 1)[0]).strip()[:300]
+    first = re.sub(r"\s+", " ", first.split(" [[", 1)[0]).strip()
+    first = re.sub(r"\s*\[Op:\w+\]( name:.*)?$", "", first)[:300]  # eager ops' suffix
     if "Key: " in first:  # a parse error: the record's features differ from the expected spec
         first += " (check --feature_names / --feature_sizes / --frame_features against the data)"
     return first

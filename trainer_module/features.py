@@ -140,8 +140,10 @@ def dequantize_tf(feat, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN):
 def inference_batch_records(frame_level: bool) -> int:
     """Records per batch when a pipeline component runs the model over a split: frame-level
     batches are small so their dequantized frames stay bounded (64 x 300 x 1152 floats = 88 MB)
-    however large the split; video-level records are 4 KB of floats each."""
-    return 64 if frame_level else 1024
+    however large the split; a video-level batch's transient arrays ([256, 3862] scores, labels
+    and top-k work, and TensorFlow's allocator keeps its largest) stay near those of the
+    `make demo` eval split (180 videos), so memory does not grow with the split."""
+    return 64 if frame_level else 256
 
 
 def shuffle_buffer_records(spec: "FeatureSpec") -> int:

@@ -37,7 +37,7 @@ def test_rebatch_rejects_a_zero_size():
         tfma_extractors.RebatchExtractor(0)
 
 
-@pytest.mark.parametrize("frame_level,size", [(True, 64), (False, 1024)])
+@pytest.mark.parametrize("frame_level,size", [(True, 64), (False, 256)])
 def test_custom_extractors_put_rebatching_first(frame_level, size):
     spec = eval_config.make_eval_config(20, 0.0, 0.0, frame_level=frame_level).model_specs[0]
     assert spec.inference_batch_size == size

@@ -12,10 +12,13 @@ from tfx import v1 as tfx
 from pipeline import create
 from pipeline import outcome
 from pipeline.config import PipelineConfig
+from trainer_module import memory
 
 
 class _ComponentProgress(logging.Handler):
-    """Echoes LocalDagRunner's 'Component X is running/finished' lines with elapsed seconds."""
+    """Echoes LocalDagRunner's 'Component X is running/finished' lines with elapsed seconds, and
+    returns each finished component's freed memory to the OS (memory.trim_heap) so that the
+    next component of this shared process does not start on top of it."""
 
     def __init__(self, log):
         super().__init__(logging.INFO)
@@ -31,6 +34,7 @@ class _ComponentProgress(logging.Handler):
         elif record.msg.startswith("Component %s is finished"):
             node = record.args[0]
             seconds = time.time() - self.started.get(node, time.time())
+            memory.trim_heap()
             self.log(f"[{time.strftime('%H:%M:%S')}] {node} done in {seconds:.1f}s")
 
 

@@ -3,8 +3,6 @@ Transform graph, exported with serving and transform_features (labels for the Ev
 signatures."""
 from __future__ import annotations
 
-import ctypes
-import gc
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -15,6 +13,7 @@ import tf_keras  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
 from trainer_module import export  # noqa: E402
+from trainer_module import memory  # noqa: E402
 from trainer_module import features as F  # noqa: E402
 from trainer_module import metagraph_export  # noqa: E402
 from trainer_module import model_flags as MF  # noqa: E402
@@ -87,11 +86,7 @@ def _release_memory() -> None:
     """Returns the training run's memory before the next component: on LocalDagRunner every
     component shares this process, and glibc keeps freed heap pages unless asked to trim."""
     tf_keras.backend.clear_session()
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+    memory.trim_heap()
 
 
 def run_fn(fn_args) -> None:

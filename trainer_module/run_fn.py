@@ -13,8 +13,8 @@ import tf_keras  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
 from trainer_module import export  # noqa: E402
-from trainer_module import memory  # noqa: E402
 from trainer_module import features as F  # noqa: E402
+from trainer_module import memory  # noqa: E402
 from trainer_module import metagraph_export  # noqa: E402
 from trainer_module import model_flags as MF  # noqa: E402
 from trainer_module import models  # noqa: E402

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import logging
 import os
 import tempfile
@@ -12,12 +14,25 @@ from tfx import v1 as tfx
 from pipeline import create
 from pipeline import outcome
 from pipeline.config import PipelineConfig
-from trainer_module import memory
+
+
+def trim_heap() -> None:
+    """Collects garbage and asks glibc to hand freed heap pages back to the OS.
+
+    Every component shares this process, and Beam's worker threads allocate from their own
+    glibc arenas: pages one component freed stay resident, and a later component whose threads
+    use other arenas cannot reuse them. A no-op where libc is not glibc.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 class _ComponentProgress(logging.Handler):
     """Echoes LocalDagRunner's 'Component X is running/finished' lines with elapsed seconds, and
-    returns each finished component's freed memory to the OS (memory.trim_heap) so that the
+    returns each finished component's freed memory to the OS (trim_heap) so that the
     next component of this shared process does not start on top of it."""
 
     def __init__(self, log):
@@ -34,7 +49,7 @@ class _ComponentProgress(logging.Handler):
         elif record.msg.startswith("Component %s is finished"):
             node = record.args[0]
             seconds = time.time() - self.started.get(node, time.time())
-            memory.trim_heap()
+            trim_heap()
             self.log(f"[{time.strftime('%H:%M:%S')}] {node} done in {seconds:.1f}s")
 
 

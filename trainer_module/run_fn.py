@@ -14,7 +14,6 @@ from tfx_bsl.public import tfxio  # noqa: E402
 
 from trainer_module import export  # noqa: E402
 from trainer_module import features as F  # noqa: E402
-from trainer_module import memory  # noqa: E402
 from trainer_module import metagraph_export  # noqa: E402
 from trainer_module import model_flags as MF  # noqa: E402
 from trainer_module import models  # noqa: E402
@@ -82,13 +81,6 @@ def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, trai
     return ds.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _release_memory() -> None:
-    """Returns the training run's memory before the next component: on LocalDagRunner every
-    component shares this process, and glibc keeps freed heap pages unless asked to trim."""
-    tf_keras.backend.clear_session()
-    memory.trim_heap()
-
-
 def run_fn(fn_args) -> None:
     """Trains the configured model and exports it to fn_args.serving_model_dir.
 
@@ -125,5 +117,7 @@ def run_fn(fn_args) -> None:
     if cc.get("export_metagraph", True):
         metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
                                           os.path.join(kaggle, "inference_model"))
+    # On LocalDagRunner the next component shares this process: drop the model and Keras'
+    # global state here; the local runner then trims the heap (local_runner.trim_heap).
     del trainer, wrapped, ds
-    _release_memory()
+    tf_keras.backend.clear_session()

@@ -20,6 +20,7 @@ import os
 
 import apache_beam as beam
 import tensorflow as tf
+from apache_beam.io.filesystem import CompressionTypes
 from tfx.components.example_gen import utils
 from tfx.components.example_gen import write_split
 from tfx.components.example_gen.import_example_gen import component as import_component
@@ -31,15 +32,21 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs as specs
 from tfx.utils import proto_utils
 
+from trainer_module import input_pipeline
 from trainer_module import io_utils
 from trainer_module import records
 from trainer_module.errors import DataError
 
-_COMPRESSION = {".gz": "GZIP", ".gzip": "GZIP", ".zlib": "ZLIB"}  # by extension, as Beam's AUTO
-
-
 def _compression(path: str) -> str | None:
-    return _COMPRESSION.get(os.path.splitext(path)[1].lower())
+    """TFRecord compression of an input file, detected by extension as ImportExampleGen's
+    ``ReadFromTFRecord`` does (Beam's AUTO)."""
+    kind = CompressionTypes.detect_compression_type(path)
+    if kind == CompressionTypes.UNCOMPRESSED:
+        return None
+    if kind == CompressionTypes.GZIP:
+        return "GZIP"
+    raise DataError(f"{path}: {kind} compression is not supported for TFRecord input "
+                    "(gzip or none)")
 
 
 def shard_name(index: int, count: int) -> str:
@@ -66,14 +73,6 @@ class _CopyShard(beam.DoFn):
             except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
                 raise DataError(f"{path}: record {copied}: {records.summarize(e)}") from None
         yield copied
-
-
-def _input_files(input_base: str, pattern: str) -> list[str]:
-    files = sorted(tf.io.gfile.glob(os.path.join(input_base, pattern)))
-    if not files:
-        raise DataError(f"ImportExampleGen: split pattern {pattern!r} matches no file under "
-                        f"{input_base}")
-    return files
 
 
 @beam.ptransform_fn
@@ -113,7 +112,9 @@ class StreamingExecutor(import_executor.Executor):
                         artifact_utils.get_split_uri(examples, split))
             else:  # one output split per input pattern: copy the shards
                 for split in input_config.splits:
-                    files = _input_files(exec_properties[specs.INPUT_BASE_KEY], split.pattern)
+                    files = input_pipeline.list_files(
+                        os.path.join(exec_properties[specs.INPUT_BASE_KEY], split.pattern),
+                        f"ImportExampleGen split {split.name!r}")
                     _ = pipeline | f"CopySplit[{split.name}]" >> _CopySplit(
                         files, artifact_utils.get_split_uri(examples, split.name))
         payload = exec_properties.get(specs.OUTPUT_DATA_FORMAT_KEY)

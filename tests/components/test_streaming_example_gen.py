@@ -90,3 +90,22 @@ def test_hash_bucket_output_splits_stream_every_record(tmp_path):
 def test_component_is_an_import_example_gen_with_the_streaming_executor():
     component = StreamingImportExampleGen(input_base="/data")
     assert component.executor_spec.executor_class is StreamingExecutor
+
+
+def test_gzipped_input_shards_are_read_and_other_compressions_refused(tmp_path):
+    data = tmp_path / "data"
+    _generate(data)
+    shard = sorted(glob.glob(str(data / "frame" / "train*")))[0]
+    gz_dir = tmp_path / "gz" / "frame"
+    gz_dir.mkdir(parents=True)
+    with tf.io.TFRecordWriter(str(gz_dir / "train0000.tfrecord.gz"), "GZIP") as writer:
+        for record in _records(shard):
+            writer.write(record)
+    examples = _run(tmp_path / "gz", tmp_path / "out",
+                    [example_gen_pb2.Input.Split(name="train", pattern="frame/train*")])
+    assert _records(os.path.join(examples.uri, "Split-train", "*.gz"), "GZIP") == _records(shard)
+    (gz_dir / "train0001.tfrecord.bz2").write_bytes(b"")
+    with pytest.raises(DataError, match=r"train0001\.tfrecord\.bz2: bzip2 compression is not "
+                                        r"supported"):
+        _run(tmp_path / "gz", tmp_path / "out2",
+             [example_gen_pb2.Input.Split(name="train", pattern="frame/train*")])

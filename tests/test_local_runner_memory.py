@@ -1,10 +1,10 @@
-"""memory.trim_heap returns freed heap pages that glibc would otherwise keep resident."""
+"""local_runner.trim_heap returns freed heap pages that glibc would otherwise keep resident."""
 import threading
 
 import psutil
 import pytest
 
-from trainer_module import memory
+from pipeline import local_runner
 
 
 @pytest.mark.skipif(not psutil.LINUX, reason="malloc_trim is glibc's (Linux)")
@@ -21,7 +21,7 @@ def test_trim_heap_returns_pages_freed_inside_a_thread_arena():
     worker.join()
     process = psutil.Process()
     before = process.memory_info().rss
-    memory.trim_heap()
+    local_runner.trim_heap()
     after = process.memory_info().rss
     assert before - after > 80 * 2**20, (before >> 20, after >> 20)
     assert len(kept) == 7_500

@@ -2,7 +2,10 @@
 
 Structure that makes models learnable and comparable:
   * 3862 classes with long-tailed frequencies (vocabulary.csv's TrainVideoCount, else Zipf(1.0));
-  * 1 + Poisson(2) labels per video (mean about 3), drawn without replacement by frequency;
+  * 1 + Poisson(2) labels per video (mean about 3), drawn without replacement by frequency,
+    optionally from the ``label_classes`` most frequent classes only (records and models still
+    use all 3862): with every class seen often enough, a comparison of frame-level models
+    measures how they pool frames rather than how they memorize classes seen once or twice;
   * each class owns a random prototype direction in the 1152-d (rgb ++ audio) space. A video's
     frames are noise plus, for each of its labels, that label's prototype scaled by ``signal``
     during a random contiguous segment (30-70 % of the video). Averaging over frames dilutes the
@@ -47,6 +50,7 @@ class GeneratorConfig:
     min_frames: int = 60
     max_frames: int = F.MAX_FRAMES
     noise: float = 0.5
+    label_classes: int = F.NUM_CLASSES
 
     def __post_init__(self):
         if self.num_videos < 1 or self.num_videos > len(_ID_ALPHABET) ** 4:
@@ -56,6 +60,9 @@ class GeneratorConfig:
             raise ValueError(f"--num_shards must be >= 1, got {self.num_shards}")
         if self.signal < 0 or self.noise <= 0:
             raise ValueError(f"--signal must be >= 0 and noise > 0, got {self.signal}, {self.noise}")
+        if not 1 <= self.label_classes <= F.NUM_CLASSES:
+            raise ValueError(f"--label_classes must be between 1 and {F.NUM_CLASSES}, "
+                             f"got {self.label_classes}")
         fractions = (self.validate_fraction, self.test_fraction)
         if any(f < 0 for f in fractions) or sum(fractions) >= 1:
             raise ValueError("--validate_fraction and --test_fraction must be >= 0 and sum to < 1, "
@@ -72,8 +79,9 @@ class GeneratorConfig:
         return {"train": self.num_videos - n_val - n_test, "validate": n_val, "test": n_test}
 
 
-def class_frequencies(vocabulary: str | None) -> np.ndarray:
-    """Per-class sampling probabilities [NUM_CLASSES]: TrainVideoCount from the vocabulary or Zipf."""
+def class_frequencies(vocabulary: str | None, label_classes: int = F.NUM_CLASSES) -> np.ndarray:
+    """Per-class sampling probabilities [NUM_CLASSES]: TrainVideoCount from the vocabulary or Zipf,
+    zero outside the ``label_classes`` most frequent classes."""
     if vocabulary is None:
         counts = 1.0 / np.arange(1, F.NUM_CLASSES + 1, dtype=np.float64)
     else:
@@ -81,6 +89,9 @@ def class_frequencies(vocabulary: str | None) -> np.ndarray:
         if (counts <= 0).any():
             raise ValueError(f"{vocabulary}: TrainVideoCount missing or zero for "
                              f"{int((counts <= 0).sum())} classes")
+    # stable sort: equal counts keep the lower index, as the vocabulary's order suggests
+    counts = np.where(np.isin(np.arange(F.NUM_CLASSES),
+                              np.argsort(-counts, kind="stable")[:label_classes]), counts, 0.0)
     return counts / counts.sum()
 
 
@@ -111,17 +122,19 @@ class VideoFactory:
 
     def __init__(self, config: GeneratorConfig):
         self.config = config
-        self.cum_freq = np.cumsum(class_frequencies(config.vocabulary))
+        freq = class_frequencies(config.vocabulary, config.label_classes)
+        self.cum_freq = np.cumsum(freq)
+        self.last_class = int(np.flatnonzero(freq)[-1])  # a draw rounding past the end lands here
         protos = np.random.default_rng([config.seed, 2**31]).standard_normal(
             (F.NUM_CLASSES, _RGB + _AUDIO), dtype=np.float32)
         self.protos = protos / np.sqrt(_RGB + _AUDIO) * 8.0  # norm 8, per-dim ~0.24
 
     def labels(self, rng: np.random.Generator) -> np.ndarray:
-        n = 1 + min(rng.poisson(2.0), 30)
+        n = min(1 + min(rng.poisson(2.0), 30), self.config.label_classes)
         picked: list[int] = []
         while len(picked) < n:
             draw = np.searchsorted(self.cum_freq, rng.random(2 * n), side="right")
-            for c in np.minimum(draw, F.NUM_CLASSES - 1):
+            for c in np.minimum(draw, self.last_class):
                 if c not in picked and len(picked) < n:
                     picked.append(int(c))
         return np.sort(np.array(picked, dtype=np.int64))

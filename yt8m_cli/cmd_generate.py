@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", default=None,
                    help="vocabulary.csv whose TrainVideoCount sets class frequencies (default Zipf)")
     p.add_argument("--signal", type=float, default=1.0, help="strength of label evidence (0 = none)")
+    p.add_argument("--label_classes", type=int, default=3862,
+                   help="draw labels from this many most frequent classes only (default all "
+                        "3862; records and models keep 3862 outputs)")
     p.add_argument("--validate_fraction", type=float, default=0.15)
     p.add_argument("--test_fraction", type=float, default=0.15)
     p.add_argument("--min_frames", type=int, default=60)
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir, num_videos=args.num_videos, frame_level=args.frame_level,
         num_shards=args.num_shards, seed=args.seed, vocabulary=args.vocabulary, signal=args.signal,
         validate_fraction=args.validate_fraction, test_fraction=args.test_fraction,
-        min_frames=args.min_frames, max_frames=args.max_frames)
+        min_frames=args.min_frames, max_frames=args.max_frames, label_classes=args.label_classes)
     start = time.time()
     counts = synthetic_data.generate(config)
     elapsed = time.time() - start

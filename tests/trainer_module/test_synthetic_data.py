@@ -75,6 +75,31 @@ def test_label_statistics_follow_distribution():
     np.testing.assert_allclose(observed_top, expected_top, atol=0.03)
 
 
+@pytest.mark.parametrize("k", [1, 2, 100])
+def test_label_classes_restricts_labels_to_the_most_frequent(k):
+    factory = S.VideoFactory(S.GeneratorConfig(output_dir="/nonexistent", num_videos=10,
+                                               label_classes=k))
+    rng = np.random.default_rng(0)
+    labels = [factory.labels(rng) for _ in range(2000)]
+    seen = np.unique(np.concatenate(labels))
+    assert seen.min() >= 0 and seen.max() < k  # Zipf: the k most frequent are classes 0..k-1
+    assert all(1 <= len(l) <= k and len(set(l)) == len(l) for l in labels)
+    if k == 100:
+        assert len(seen) > 90  # the tail of the 100 is still drawn
+        # within the k classes the Zipf proportions hold
+        counts = np.bincount(np.concatenate(labels), minlength=k)
+        assert 1.6 < counts[0] / counts[1] < 2.4
+
+
+def test_label_classes_follow_vocabulary_counts(real_sample_dir):
+    vocab = os.path.join(real_sample_dir, "vocabulary.csv")
+    full, top = S.class_frequencies(vocab), S.class_frequencies(vocab, label_classes=50)
+    assert np.count_nonzero(top) == 50
+    np.testing.assert_array_equal(np.flatnonzero(top), np.sort(np.argsort(-full)[:50]))
+    kept = top > 0
+    np.testing.assert_allclose(top[kept], full[kept] / full[kept].sum())
+
+
 def test_vocabulary_frequencies(real_sample_dir):
     p = S.class_frequencies(os.path.join(real_sample_dir, "vocabulary.csv"))
     assert p.shape == (F.NUM_CLASSES,) and p.argmax() == 0  # "Game" is the most frequent
@@ -105,6 +130,8 @@ def test_ids_unique():
     ({"num_shards": 0}, "--num_shards"),
     ({"validate_fraction": 0.6, "test_fraction": 0.5}, "sum to < 1"),
     ({"min_frames": 10, "max_frames": 5}, "--min_frames"),
+    ({"label_classes": 0}, "--label_classes"),
+    ({"label_classes": F.NUM_CLASSES + 1}, "--label_classes"),
 ])
 def test_bad_arguments(kwargs, needle, tmp_path):
     args = {"output_dir": str(tmp_path), "num_videos": 10, **kwargs}
@@ -117,3 +144,19 @@ def test_output_dir_that_is_a_file(tmp_path):
     f.write_text("x")
     with pytest.raises(ValueError, match="not a directory"):
         S.GeneratorConfig(output_dir=str(f), num_videos=3)
+
+
+def test_generate_data_cli_label_classes(tmp_path, capsys):
+    from yt8m_cli.main import main
+
+    out = tmp_path / "data"
+    assert main(["generate-data", "--output_dir", str(out), "--num_videos", "40",
+                 "--num_shards", "1", "--label_classes", "3"]) == 0
+    rows = (out / "train_labels.csv").read_text().splitlines()[1:]
+    assert len(rows) == 28
+    assert {int(c) for row in rows for c in row.split(",")[1].split()} <= {0, 1, 2}
+    capsys.readouterr()  # the progress bar
+    assert main(["generate-data", "--output_dir", str(out), "--num_videos", "4",
+                 "--label_classes", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--label_classes must be between 1 and 3862, got 0" in err[0]

@@ -25,7 +25,11 @@ def _inputs(spec, batch=3, seed=0):
 
 
 VARIANTS = [(name, {}) for name in models.REGISTRY] + [
-    ("LstmModel", {"lstm_pooling": "mean"}), ("LstmModel", {"lstm_pooling": "max"})]
+    ("LstmModel", {"lstm_pooling": "mean"}), ("LstmModel", {"lstm_pooling": "max"}),
+    # the gated MoE classifier behind every frame-level model that takes a classifier
+    ("DbofModel", {"video_level_classifier_model": "GatedMoeModel"}),
+    ("LstmModel", {"video_level_classifier_model": "GatedMoeModel"}),
+    ("NetVladModel", {"vlad_classifier_model": "MoeModel"})]
 
 
 @pytest.mark.parametrize("name,extra", VARIANTS, ids=[

@@ -9,7 +9,9 @@ Five runs, each a fresh ``yt8m pipeline run`` process on freshly generated data 
 Component times come from ML Metadata (execution create -> last update); peak RSS is the
 pipeline process's maximum resident set (``wait4``), Beam running in-process. The process's RSS
 is also sampled every 0.2 s, and each component's peak is the highest sample inside its
-execution window (the "RSS" rows), so growth with the data can be traced to a component.
+execution window (the "RSS" rows, the pipeline process alone, as the peak), so growth with the
+data can be traced to a component; child processes (the Trainer's MetaGraph export) get a row of
+their own.
 
 Run: .venv/bin/python -m benchmarks.bench_pipeline [--cases video:1,frame:10,...] [--keep DIR]
 """
@@ -52,7 +54,7 @@ def run_case(level: str, scale: int, work: str) -> dict:
              "--dbof_cluster_size", "1024", "--dbof_hidden_size", "512", "--num_epochs", "3"]
             if frame else ["--num_epochs", "10"])
     start = time.time()
-    samples: list[tuple[float, int]] = []  # (epoch seconds, RSS bytes of the process tree)
+    samples: list[tuple[float, int, int]] = []  # (epoch seconds, RSS bytes: process, children)
     with open(os.path.join(work, f"{level}_{scale}x.log"), "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         sampler = threading.Thread(target=_sample_rss, args=(proc.pid, samples), daemon=True)
@@ -68,19 +70,24 @@ def run_case(level: str, scale: int, work: str) -> dict:
         times[node] = secs
         begin = execution.create_time_since_epoch / 1000.0
         end = execution.last_update_time_since_epoch / 1000.0
-        inside = [b for t, b in samples if begin <= t <= end]
+        inside = [b for t, b, _ in samples if begin <= t <= end]
         rss[node] = max(inside) / 2**20 if inside else float("nan")
     return {"times": times, "rss": rss, "total": seconds, "rss_mib": usage.ru_maxrss / 1024,
+            "children_mib": max((c for _, _, c in samples), default=0) / 2**20,
             "videos": BASE_VIDEOS * scale}
 
 
+def _or_zero(mib: float) -> float:
+    return 0.0 if mib != mib else mib  # NaN: no sample inside a short window
+
+
 def _sample_rss(pid: int, samples: list) -> None:
-    """Appends (time, RSS of pid and its children) every 0.2 s until the process exits."""
+    """Appends (time, RSS of pid, RSS of its children) every 0.2 s until the process exits."""
     try:
         process = psutil.Process(pid)
         while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-            tree = [process] + process.children(recursive=True)
-            samples.append((time.time(), sum(p.memory_info().rss for p in tree)))
+            children = sum(p.memory_info().rss for p in process.children(recursive=True))
+            samples.append((time.time(), process.memory_info().rss, children))
             time.sleep(0.2)
     except psutil.Error:  # the process ended between two calls
         pass
@@ -107,6 +114,9 @@ def main():
             for n in nodes]
     rows += [[f"{n} RSS (MiB)"] + [round(r["rss"].get(n, float("nan"))) for r in results.values()]
              for n in nodes if any(r["times"].get(n, 0) > 1 for r in results.values())]
+    rows.append(["child processes RSS (MiB)"] + [round(r["children_mib"]) for r in results.values()])
+    rows.append(["highest RSS sample in"] + [max(r["rss"], key=lambda n: _or_zero(r["rss"][n]))
+                                             for r in results.values()])
     rows.append(["**process total (s)**"] + [round(r["total"], 1) for r in results.values()])
     rows.append(["**peak RSS (MiB)**"] + [round(r["rss_mib"]) for r in results.values()])
     common.record("bench_pipeline", "TFX pipeline on LocalDagRunner: seconds per component",

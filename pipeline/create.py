@@ -13,6 +13,7 @@ from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
 
 from components.curate_schema.component import CurateSchema
+from components.fixed_batch_evaluator.component import FixedBatchEvaluator
 from components.kaggle_export.component import KaggleExport
 from components.run_report.component import RunReport
 from components.streaming_example_gen.component import StreamingImportExampleGen
@@ -89,13 +90,14 @@ def _make_evaluator(config: PipelineConfig, example_gen, trainer):
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+    evaluator = FixedBatchEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],
         example_splits=["eval"], module_path=eval_config.EXTRACTORS_MODULE,
         eval_config=eval_config.make_eval_config(config.top_k, config.gap_threshold,
                                                  config.gap_change_tolerance,
-                                                 frame_level=config.frame_features))
+                                                 frame_level=config.frame_features)
+    ).with_id("Evaluator")
     return baseline, evaluator
 
 

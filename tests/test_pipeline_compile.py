@@ -71,11 +71,17 @@ def test_user_module_paths_import(tmp_path):
         assert callable(getattr(importlib.import_module(module), name)), path
     _, job, _ = _compile(tmp_path)
     dumped = json.dumps(job)
-    for dotted in re.findall(r"trainer_module(?:\.\w+)+", dumped):
+    for dotted in re.findall(r"(?<![\w.])trainer_module(?:\.\w+)+", dumped):
         module = dotted
         while module and not _importable(module):
             module = module.rsplit(".", 1)[0] if "." in module else ""
         assert module, dotted
+    # the custom executors (ExampleGen, Evaluator, KaggleExport, RunReport) by class path
+    executors = set(re.findall(r"(?<![\w.])components(?:\.\w+)+", dumped))
+    assert "components.fixed_batch_evaluator.component.FixedBatchExecutor" in executors
+    for path in executors:
+        module, name = path.rsplit(".", 1)
+        assert isinstance(getattr(importlib.import_module(module), name), type), path
 
 
 def _importable(module):

@@ -146,6 +146,24 @@ def inference_batch_records(frame_level: bool) -> int:
     return 64 if frame_level else 256
 
 
+def input_ram_budget_bytes(spec: "FeatureSpec", batch_size: int) -> int:
+    """RAM tf.data's autotuner may give the input pipeline's buffers: four batches of model inputs
+    (float32, frames padded to max_frames), at least 64 MiB. Its default, half the machine's
+    RAM, let buffers grow over a long training run, and TensorFlow's CPU allocator keeps its
+    high-water mark resident for the rest of the process (the next pipeline components)."""
+    frames = spec.max_frames if spec.frame_level else 1
+    return max(4 * batch_size * frames * spec.dim * 4, 64 << 20)
+
+
+def with_ram_budget(ds, spec: "FeatureSpec", batch_size: int):
+    """``ds`` with its autotuned buffers held to ``input_ram_budget_bytes``."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.ram_budget = input_ram_budget_bytes(spec, batch_size)
+    return ds.with_options(options)
+
+
 def shuffle_buffer_records(spec: "FeatureSpec") -> int:
     """Records held by a training shuffle buffer: ~6 KB per video-level record, up to 350 KB per
     300-frame record, so frame-level buffers are smaller to keep memory bounded (~180 MB)."""

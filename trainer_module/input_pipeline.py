@@ -57,7 +57,7 @@ def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, trai
     ds = ds.batch(batch_size)
     ds = ds.map(lambda s: parsing.parse_batch(s, spec, with_labels),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return F.with_ram_budget(ds.prefetch(tf.data.AUTOTUNE), spec, batch_size)
 
 
 def split_inputs(batch: dict):

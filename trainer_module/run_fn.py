@@ -78,7 +78,8 @@ def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, trai
         return ({F.FEATURES: t[F.FEATURES], F.NUM_FRAMES: tf.cast(t[F.NUM_FRAMES], tf.int32)},
                 t[F.LABELS_MULTI_HOT])
 
-    return ds.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return F.with_ram_budget(ds, spec, batch_size)
 
 
 def run_fn(fn_args) -> None:

@@ -1,4 +1,6 @@
 """Feature specs, flag parsing and (de)quantization against the seed's formula."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -44,3 +46,16 @@ def test_from_flags_parses_seed_strings():
 def test_from_flags_rejects_bad_values(names, sizes, frame, needle):
     with pytest.raises(ValueError, match=needle):
         F.FeatureSpec.from_flags(names, sizes, frame)
+
+
+def test_input_ram_budget_is_four_batches_and_reaches_the_datasets(tiny_data):
+    from trainer_module import input_pipeline
+
+    frame = F.FeatureSpec.default(frame_level=True, max_frames=300)
+    assert F.input_ram_budget_bytes(frame, 64) == 4 * 64 * 300 * 1152 * 4  # 354 MB
+    video = F.FeatureSpec.default()
+    assert F.input_ram_budget_bytes(video, 1024) == 64 << 20  # 19 MB of batches: the floor
+    files = input_pipeline.list_files(os.path.join(tiny_data, "video", "train*"))
+    ds = input_pipeline.make_dataset(files, video, 8, training=True)
+    assert ds.options().autotune.ram_budget == 64 << 20
+    assert next(iter(ds))[F.FEATURES].shape == (8, 1152)

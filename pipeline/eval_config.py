@@ -15,8 +15,8 @@ EXTRACTORS_MODULE = "trainer_module.tfma_extractors"  # the Evaluator's module_p
 def make_eval_config(top_k: int, gap_threshold: float, change_tolerance: float,
                      frame_level: bool = False) -> tfma.EvalConfig:
     """GAP@top_k, Hit@1, PERR, mAP; blessed iff GAP >= gap_threshold and not worse than the
-    last blessed model by more than change_tolerance. ``inference_batch_size`` bounds the
-    records per model call (honoured by ``EXTRACTORS_MODULE``; frame level: 64)."""
+    last blessed model by more than change_tolerance. ``inference_batch_size`` is the
+    records per batch the Evaluator reads (``components.fixed_batch_evaluator``)."""
     threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gap_threshold}),
         change_threshold=tfma.GenericChangeThreshold(

@@ -164,7 +164,8 @@ def with_ram_budget(ds, spec: "FeatureSpec", batch_size: int):
     return ds.with_options(options)
 
 
-def shuffle_buffer_records(spec: "FeatureSpec") -> int:
-    """Records held by a training shuffle buffer: ~6 KB per video-level record, up to 350 KB per
-    300-frame record, so frame-level buffers are smaller to keep memory bounded (~180 MB)."""
-    return 512 if spec.frame_level else 8192
+def shuffle_buffer_records(spec: "FeatureSpec", batch_size: int) -> int:
+    """Records held by a training shuffle buffer, a constant however large the data: for video
+    level five batches (~6 KB per record), the capacity of the seed's ``shuffle_batch_join``; for
+    frame level 512 records, up to 350 KB each (~180 MB)."""
+    return 512 if spec.frame_level else 5 * batch_size

@@ -52,7 +52,7 @@ def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, trai
     ds = records.record_dataset(files, skip_corrupt, compression, report, interleave=True,
                                 shuffle_seed=seed, shuffle_files=training)
     if training:
-        ds = ds.shuffle(shuffle_buffer or F.shuffle_buffer_records(spec), seed=seed)
+        ds = ds.shuffle(shuffle_buffer or F.shuffle_buffer_records(spec, batch_size), seed=seed)
         ds = ds.repeat(num_epochs)
     ds = ds.batch(batch_size)
     ds = ds.map(lambda s: parsing.parse_batch(s, spec, with_labels),

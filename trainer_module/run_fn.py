@@ -70,7 +70,7 @@ class TransformedModel(tf.Module):
 def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=batch_size, num_epochs=num_epochs, shuffle=training, shuffle_seed=0,
-        shuffle_buffer_size=F.shuffle_buffer_records(spec))  # bounded memory for frame records
+        shuffle_buffer_size=F.shuffle_buffer_records(spec, batch_size))
     ds = fn_args.data_accessor.tf_dataset_factory(files, options, tft_output.raw_metadata.schema)
 
     def to_xy(raw):

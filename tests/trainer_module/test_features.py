@@ -59,3 +59,10 @@ def test_input_ram_budget_is_four_batches_and_reaches_the_datasets(tiny_data):
     ds = input_pipeline.make_dataset(files, video, 8, training=True)
     assert ds.options().autotune.ram_budget == 64 << 20
     assert next(iter(ds))[F.FEATURES].shape == (8, 1152)
+
+
+def test_shuffle_buffer_is_constant_in_the_data():
+    video, frame = F.FeatureSpec.default(), F.FeatureSpec.default(frame_level=True)
+    assert F.shuffle_buffer_records(video, 1024) == 5120  # the seed's shuffle_batch capacity
+    assert F.shuffle_buffer_records(video, 64) == 320
+    assert F.shuffle_buffer_records(frame, 1024) == F.shuffle_buffer_records(frame, 64) == 512

@@ -43,8 +43,8 @@ CLAIMS = [("NeXtVladModel", "DbofModel"), ("NetVladModel", "DbofModel"),
 
 
 def verdicts(gaps: dict[str, list[float]]) -> list[str]:
-    """One line per claim: met when the mean GAP is higher and every run of the stronger model
-    beats every run of the weaker one (a margin larger than the run-to-run spread)."""
+    """One line per claim: met when every run of the stronger model beats every run of the weaker
+    one (a margin larger than the run-to-run spread)."""
     lines = []
     for strong, weak in CLAIMS:
         if strong in gaps and weak in gaps:

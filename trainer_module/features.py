@@ -148,9 +148,9 @@ def inference_batch_records(frame_level: bool) -> int:
 
 def input_ram_budget_bytes(spec: "FeatureSpec", batch_size: int) -> int:
     """RAM tf.data's autotuner may give the input pipeline's buffers: four batches of model inputs
-    (float32, frames padded to max_frames), at least 64 MiB. Its default, half the machine's
-    RAM, let buffers grow over a long training run, and TensorFlow's CPU allocator keeps its
-    high-water mark resident for the rest of the process (the next pipeline components)."""
+    (float32, frames padded to max_frames), at least 64 MiB. Its default is half the machine's
+    RAM, and TensorFlow's CPU allocator keeps its high-water mark resident for the rest of the
+    process (the next pipeline components)."""
     frames = spec.max_frames if spec.frame_level else 1
     return max(4 * batch_size * frames * spec.dim * 4, 64 << 20)
 

@@ -6,8 +6,8 @@ TFX's Evaluator reads every split through ``tfxio.BeamSource()`` without a batch
 TFMA keeps each batch's extracts until its examples are combined). A 180-video split never
 reaches that cap, a large split always does: the Evaluator's memory grew with the data. TFX has
 no setting for it, so this executor runs TFX's own ``Do`` with the examples' TFXIO factory
-wrapped to fix ``BeamSource``'s batch size at ``features.inference_batch_records`` (64 frame-level
-or 256 video-level records, the size the model calls use anyway). The wrapping replaces the name
+wrapped to fix ``BeamSource``'s batch size at the eval config's ``ModelSpec.inference_batch_size``
+(``pipeline/eval_config.py``: 64 frame-level or 256 video-level records). The wrapping replaces the name
 ``tfxio_utils`` inside the evaluator executor's module only, for the duration of one ``Do`` (a
 local runner runs one component at a time; on Kubeflow every component has its own process).
 Everything else, outputs and properties included, is TFX's Evaluator.
@@ -17,13 +17,12 @@ from __future__ import annotations
 import contextlib
 import types
 
+import tensorflow_model_analysis as tfma
 from tfx.components.evaluator import component as evaluator_component
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_component_specs as specs
-
-from components import artifacts
-from trainer_module import features as F
+from tfx.utils import proto_utils
 
 
 class _FixedBatchTFXIO:
@@ -58,12 +57,22 @@ def fixed_source_batches(batch_size: int):
         evaluator_executor.tfxio_utils = tfxio_utils
 
 
+def source_batch_records(exec_properties: dict) -> int:
+    """The largest ``inference_batch_size`` of the Evaluator's model specs; 0 when unset."""
+    config_json = exec_properties.get(specs.EVAL_CONFIG_KEY)
+    if not config_json:
+        return 0
+    config = proto_utils.json_to_proto(config_json, tfma.EvalConfig())
+    return max((spec.inference_batch_size for spec in config.model_specs), default=0)
+
+
 class FixedBatchExecutor(evaluator_executor.Executor):
     """TFX's Evaluator executor with fixed-size input batches (see the module docstring)."""
 
     def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802 (TFX's name)
-        examples = input_dict[specs.EXAMPLES_KEY]
-        batch = F.inference_batch_records(any(artifacts.is_frame_level(e) for e in examples))
+        batch = source_batch_records(exec_properties)
+        if not batch:  # no size configured: TFX's own batching
+            return super().Do(input_dict, output_dict, exec_properties)
         with fixed_source_batches(batch):
             return super().Do(input_dict, output_dict, exec_properties)
 

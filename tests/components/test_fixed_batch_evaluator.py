@@ -11,8 +11,10 @@ from tfx.components.util import examples_utils
 from tfx.components.util import tfxio_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
 
 from components.fixed_batch_evaluator import component as C
+from pipeline import eval_config
 
 
 def _examples(tmp_path, n):
@@ -65,3 +67,11 @@ def test_tfx_evaluator_still_reads_through_the_wrapped_names():
     assert "tfxio_utils.get_tfxio_factory_from_artifact(" in source
     assert "tfxio.BeamSource()" in source
     assert C.FixedBatchEvaluator.EXECUTOR_SPEC.executor_class is C.FixedBatchExecutor
+
+
+def test_source_batch_is_the_eval_configs_inference_batch_size():
+    for frame_level, size in [(True, 64), (False, 256)]:
+        config = eval_config.make_eval_config(20, 0.0, 0.0, frame_level=frame_level)
+        props = {"eval_config": proto_utils.proto_to_json(config)}
+        assert C.source_batch_records(props) == size
+    assert C.source_batch_records({}) == 0  # nothing configured: TFX's own batching

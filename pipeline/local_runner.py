@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import logging
 import os
 import tempfile
@@ -14,26 +12,15 @@ from tfx import v1 as tfx
 from pipeline import create
 from pipeline import outcome
 from pipeline.config import PipelineConfig
-
-
-def trim_heap() -> None:
-    """Collects garbage and asks glibc to hand freed heap pages back to the OS.
-
-    Every component shares this process, and Beam's worker threads allocate from their own
-    glibc arenas: pages one component freed stay resident, and a later component whose threads
-    use other arenas cannot reuse them. A no-op where libc is not glibc.
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+from trainer_module.memory import trim_heap
 
 
 class _ComponentProgress(logging.Handler):
     """Echoes LocalDagRunner's 'Component X is running/finished' lines with elapsed seconds, and
     returns each finished component's freed memory to the OS (trim_heap) so that the
-    next component of this shared process does not start on top of it."""
+    next component of this shared process does not start on top of it: every component shares
+    this process, and a later component whose threads use other glibc arenas cannot reuse the
+    pages an earlier one freed."""
 
     def __init__(self, log):
         super().__init__(logging.INFO)

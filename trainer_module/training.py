@@ -4,7 +4,9 @@ A tf.function train step under a tf.distribute strategy (all visible GPUs with M
 MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, the default strategy on CPU),
 the seed's optimizer settings (exponential learning-rate decay counted in examples, per-variable
 gradient-norm clipping, regularization penalty), checkpoints that resume the global step, and
-TensorBoard summaries of loss, Hit@1, PERR, GAP and examples/sec.
+TensorBoard summaries of loss, Hit@1, PERR, GAP and examples/sec. The loops hand freed heap
+pages back to the OS every few seconds (memory.PeriodicTrim), so their resident memory does not
+creep up with the number of steps.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import tf_keras
 
 from trainer_module import features as F
 from trainer_module import losses
+from trainer_module import memory
 from trainer_module import metrics as M
 
 OPTIMIZERS = {"AdamOptimizer": tf_keras.optimizers.Adam, "Adam": tf_keras.optimizers.Adam,
@@ -212,9 +215,11 @@ class Trainer:
         start = window_start = time.time()
         examples = window_examples = 0
         loss_value = float("nan")
+        trim = memory.PeriodicTrim()
         for x, y in dist:
             loss, preds = step_fn(x, y)
             step += 1
+            trim()
             n = self._batch_size(y)
             examples += n
             window_examples += n
@@ -268,7 +273,9 @@ def predict_batches(model, dataset: tf.data.Dataset):
     def predict(x):
         return model(x, training=False)
 
+    trim = memory.PeriodicTrim()
     for batch in dataset:
+        trim()
         x = {F.FEATURES: batch[F.FEATURES], F.NUM_FRAMES: batch[F.NUM_FRAMES]}
         labels = batch.get(F.LABELS_MULTI_HOT)
         yield (batch[F.VIDEO_ID].numpy(), predict(x).numpy(),

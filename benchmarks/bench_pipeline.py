@@ -6,6 +6,8 @@ Five runs, each a fresh ``yt8m pipeline run`` process on freshly generated data 
   * frame level, 1,200, 12,000, 36,000 and 72,000 videos of 20-60 frames, DbofModel at reduced
     width (1,024 clusters, hidden 512), batch 64, 3 epochs (30x and 60x show where memory levels
     off).
+A case may set the epochs (``frame:1:30``): 1x data trained as many steps as 10x data with the
+default epochs separates what follows the data from what follows the length of training.
 Component times come from ML Metadata (execution create -> last update); peak RSS is the
 pipeline process's maximum resident set (``wait4``), Beam running in-process. The process's RSS
 is also sampled every 0.2 s, and each component's peak is the highest sample inside its
@@ -13,7 +15,8 @@ execution window (the "RSS" rows, the pipeline process alone, as the peak), so g
 data can be traced to a component; child processes (the Trainer's MetaGraph export) get a row of
 their own.
 
-Run: .venv/bin/python -m benchmarks.bench_pipeline [--cases video:1,frame:10,...] [--keep DIR]
+Run: .venv/bin/python -m benchmarks.bench_pipeline [--cases video:1,frame:10,frame:1:30,...]
+     [--keep DIR]
 """
 from __future__ import annotations
 
@@ -40,22 +43,24 @@ ORDER = ["ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "
          "Pusher", "KaggleExport"]
 
 
-def run_case(level: str, scale: int, work: str) -> dict:
+def run_case(level: str, scale: int, work: str, epochs: int | None = None) -> dict:
     frame = level == "frame"
+    epochs = epochs or (3 if frame else 10)
     data = os.path.join(work, f"{level}_{scale}x_data")
-    root = os.path.join(work, f"{level}_{scale}x_root")
-    synthetic_data.generate(synthetic_data.GeneratorConfig(
-        output_dir=data, num_videos=BASE_VIDEOS * scale, num_shards=4 * scale, seed=7,
-        frame_level=frame, **({"min_frames": 20, "max_frames": 60} if frame else {})),
-        progress=False)
+    root = os.path.join(work, f"{level}_{scale}x_{epochs}ep_root")
+    if not os.path.isdir(data):  # cases of one level and scale share their data
+        synthetic_data.generate(synthetic_data.GeneratorConfig(
+            output_dir=data, num_videos=BASE_VIDEOS * scale, num_shards=4 * scale, seed=7,
+            frame_level=frame, **({"min_frames": 20, "max_frames": 60} if frame else {})),
+            progress=False)
     cmd = [os.path.join(os.path.dirname(sys.executable), "yt8m"), "pipeline", "run",
            "--data_dir", data, "--pipeline_root", root, "--batch_size", "64"]
     cmd += (["--frame_features", "--model", "DbofModel", "--max_frames", "60",
-             "--dbof_cluster_size", "1024", "--dbof_hidden_size", "512", "--num_epochs", "3"]
-            if frame else ["--num_epochs", "10"])
+             "--dbof_cluster_size", "1024", "--dbof_hidden_size", "512"] if frame else [])
+    cmd += ["--num_epochs", str(epochs)]
     start = time.time()
     samples: list[tuple[float, int, int]] = []  # (epoch seconds, RSS bytes: process, children)
-    with open(os.path.join(work, f"{level}_{scale}x.log"), "w") as out:
+    with open(os.path.join(work, f"{level}_{scale}x_{epochs}ep.log"), "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         sampler = threading.Thread(target=_sample_rss, args=(proc.pid, samples), daemon=True)
         sampler.start()
@@ -74,7 +79,13 @@ def run_case(level: str, scale: int, work: str) -> dict:
         rss[node] = max(inside) / 2**20 if inside else float("nan")
     return {"times": times, "rss": rss, "total": seconds, "rss_mib": usage.ru_maxrss / 1024,
             "children_mib": max((c for _, _, c in samples), default=0) / 2**20,
-            "videos": BASE_VIDEOS * scale}
+            "videos": BASE_VIDEOS * scale, "epochs": epochs}
+
+
+def _column(case: str, result: dict) -> str:
+    level, scale = case.split(":")[:2]
+    epochs = f", {result['epochs']} epochs" if case.count(":") == 2 else ""
+    return f"{level} {scale}x{epochs} ({result['videos']:,} videos)"
 
 
 def _or_zero(mib: float) -> float:
@@ -96,20 +107,19 @@ def _sample_rss(pid: int, samples: list) -> None:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", default="video:1,video:10,frame:1,frame:10,frame:30,frame:60",
-                        help="level:scale pairs")
+                        help="level:scale[:epochs], comma-separated")
     parser.add_argument("--keep", default=None, help="work folder to keep (data, roots, logs)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or scratch
         for case in args.cases.split(","):
-            level, scale = case.split(":")
-            results[(level, int(scale))] = run_case(level, int(scale), work)
-            print(level, scale, results[(level, int(scale))], flush=True)
+            level, scale, *epochs = case.split(":")
+            results[case] = run_case(level, int(scale), work, int(epochs[0]) if epochs else None)
+            print(case, results[case], flush=True)
     nodes = [n for n in ORDER if any(n in r["times"] for r in results.values())]
     nodes += sorted({n for r in results.values() for n in r["times"]} - set(nodes))
-    header = ["component"] + [f"{lvl} {s}x ({results[(lvl, s)]['videos']:,} videos)"
-                              for lvl, s in results]
+    header = ["component"] + [_column(case, r) for case, r in results.items()]
     rows = [[n] + [round(r["times"].get(n, float("nan")), 1) for r in results.values()]
             for n in nodes]
     rows += [[f"{n} RSS (MiB)"] + [round(r["rss"].get(n, float("nan"))) for r in results.values()]

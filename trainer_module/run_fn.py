@@ -119,6 +119,6 @@ def run_fn(fn_args) -> None:
         metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
                                           os.path.join(kaggle, "inference_model"))
     # On LocalDagRunner the next component shares this process: drop the model and Keras'
-    # global state here; the local runner then trims the heap (local_runner.trim_heap).
+    # global state here; the local runner then trims the heap (memory.trim_heap).
     del trainer, wrapped, ds
     tf_keras.backend.clear_session()

@@ -16,7 +16,7 @@ Each pair is measured ROUNDS times (the input pipelines INPUT_ROUNDS times), alt
 and baseline; the table gives the median ratio, the range, and the ratio of each side's best
 round: on a shared VM one pass can be off by 2x.
 
-Run: .venv/bin/python -m benchmarks.bench_train_speed [--only input]
+Run: .venv/bin/python -m benchmarks.bench_train_speed [--only train|input]
 """
 from __future__ import annotations
 

@@ -41,8 +41,9 @@ def trim_heap(collect: bool = True) -> bool:
 class PeriodicTrim:
     """Calls ``trim_heap(collect=False)`` at most once every ``every_seconds``, from a loop.
 
-    One trim costs milliseconds; calling this after every training step keeps the loop's
-    resident memory at its working set however many steps it runs.
+    One trim costs milliseconds (5-9 ms in the Trainer above); calling this after every step
+    keeps freed blocks in glibc's arenas from piling up over a long loop. TensorFlow's own
+    allocator pool is not glibc's and keeps its high-water mark regardless.
     """
 
     def __init__(self, every_seconds: float = 5.0, clock=time.monotonic):

@@ -5,8 +5,8 @@ MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, the default strategy
 the seed's optimizer settings (exponential learning-rate decay counted in examples, per-variable
 gradient-norm clipping, regularization penalty), checkpoints that resume the global step, and
 TensorBoard summaries of loss, Hit@1, PERR, GAP and examples/sec. The loops hand freed heap
-pages back to the OS every few seconds (memory.PeriodicTrim), so their resident memory does not
-creep up with the number of steps.
+pages back to the OS every few seconds (memory.PeriodicTrim), so that blocks freed into glibc's
+arenas do not pile up over a long run.
 """
 from __future__ import annotations
 

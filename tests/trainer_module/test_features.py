@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from trainer_module import features as F
+from trainer_module import input_pipeline
 
 
 def test_dequantize_matches_seed_formula_for_all_bytes():
@@ -49,8 +50,6 @@ def test_from_flags_rejects_bad_values(names, sizes, frame, needle):
 
 
 def test_input_ram_budget_is_four_batches_and_reaches_the_datasets(tiny_data):
-    from trainer_module import input_pipeline
-
     frame = F.FeatureSpec.default(frame_level=True, max_frames=300)
     assert F.input_ram_budget_bytes(frame, 64) == 4 * 64 * 300 * 1152 * 4  # 354 MB
     video = F.FeatureSpec.default()

@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 
 from ml_metadata.metadata_store import metadata_store
-from pipeline import create
 
+from components.run_report import report_lib
+from pipeline import create
 from pipeline.config import PipelineConfig
 
 
@@ -18,18 +19,6 @@ def custom_property(artifact, name, kind="int_value"):
     if artifact is None or name not in artifact.custom_properties:
         return None
     return getattr(artifact.custom_properties[name], kind)
-
-
-def evaluation_metrics(eval_uri: str) -> dict:
-    """Overall-slice metrics of an Evaluator output."""
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_eval_result(eval_uri)
-    for slice_key, metrics in result.slicing_metrics:
-        if not slice_key:
-            values = next(iter(next(iter(metrics.values())).values()))
-            return {k: v.get("doubleValue") for k, v in values.items() if "doubleValue" in v}
-    return {}
 
 
 _STATES = {2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
@@ -66,7 +55,7 @@ def latest_outcome(config: PipelineConfig) -> dict:
     submission = _newest(store, "yt8m.KaggleSubmission")
     archive = _newest(store, "yt8m.ModelArchive")
     report = _newest(store, "yt8m.RunReport")
-    out = {"metrics": evaluation_metrics(evaluation.uri) if evaluation else {},
+    out = {"metrics": report_lib.evaluator_metrics(evaluation.uri) if evaluation else {},
            "blessed": bool(custom_property(blessing, "blessed")),
            "pushed": bool(custom_property(pushed, "pushed")),
            "pushed_dir": custom_property(pushed, "pushed_destination", "string_value"),

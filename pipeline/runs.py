@@ -9,6 +9,7 @@ import os
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from components.run_report import report_lib
 from pipeline import create
 from pipeline import outcome
 
@@ -82,7 +83,7 @@ def summarize(store, run, with_metrics: bool = True) -> RunSummary:
     outs = _outputs(store, executions)
     evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")
     pushed = outs.get("PushedModel")
-    metrics = outcome.evaluation_metrics(evaluation.uri) if (evaluation and with_metrics) else {}
+    metrics = report_lib.evaluator_metrics(evaluation.uri) if (evaluation and with_metrics) else {}
     return RunSummary(
         run_id=run.name,
         started=datetime.datetime.fromtimestamp(start / 1000).isoformat(timespec="seconds"),

@@ -10,7 +10,7 @@ import os
 
 import apache_beam as beam
 import tensorflow as tf
-from tfx import types
+import yt8m
 from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
                                                         OutputArtifact, Parameter)
@@ -21,19 +21,7 @@ from components.kaggle_export import export_lib
 from trainer_module import features as F
 
 
-class KaggleSubmission(types.Artifact):
-    """The Kaggle predictions CSV."""
-
-    TYPE_NAME = "yt8m.KaggleSubmission"
-
-
-class ModelArchive(types.Artifact):
-    """A model .tgz (model_flags.json, inference_model.*, saved_model/)."""
-
-    TYPE_NAME = "yt8m.ModelArchive"
-
-
-def _is_blessed(blessing: types.Artifact) -> bool:
+def _is_blessed(blessing: standard_artifacts.ModelBlessing) -> bool:
     return bool(blessing.get_int_custom_property("blessed"))
 
 
@@ -42,8 +30,8 @@ def KaggleExport(
     model: InputArtifact[standard_artifacts.Model],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing],
     examples: InputArtifact[standard_artifacts.Examples],
-    submission: OutputArtifact[KaggleSubmission],
-    model_archive: OutputArtifact[ModelArchive],
+    submission: OutputArtifact[yt8m.KaggleSubmission],
+    model_archive: OutputArtifact[yt8m.ModelArchive],
     top_k: Parameter[int] = 20,
     split: Parameter[str] = "test",
     float16_weights: Parameter[bool] = False,

@@ -1,13 +1,16 @@
-"""RunReport component: the evaluated model's HTML report as a pipeline artifact.
+"""RunReport component: the evaluated model's report, for this project's tools and the run UI.
 
 Predicts the eval split with the Trainer's model (serving + transform_features signatures, the
 Evaluator's view) in bounded batches, streams them through the metrics module and writes
 ``report.html`` (self-contained, plots embedded) plus ``report_data.npz`` (so `yt8m report RUN`
-can re-render it with the GAP history of all runs) into a ``yt8m.RunReport`` artifact.
+can re-render it with the GAP history of all runs) into a ``yt8m.RunReport`` artifact. For the
+Kubeflow / Vertex AI run pages it also writes the Evaluator's overall metrics as a
+``system.Metrics`` artifact and the same page as a ``system.HTML`` artifact.
 """
 import os
 
-from tfx import types
+import system
+import yt8m
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
@@ -19,17 +22,14 @@ from trainer_module import io_utils
 from trainer_module import report
 
 
-class ReportArtifact(types.Artifact):
-    """A self-contained HTML report (report.html) and its data (report_data.npz)."""
-
-    TYPE_NAME = "yt8m.RunReport"
-
-
 @component
 def RunReport(
     model: InputArtifact[standard_artifacts.Model],
     examples: InputArtifact[standard_artifacts.Examples],
-    run_report: OutputArtifact[ReportArtifact],
+    evaluation: InputArtifact[standard_artifacts.ModelEvaluation],
+    run_report: OutputArtifact[yt8m.RunReport],
+    metrics: OutputArtifact[system.Metrics],
+    report_page: OutputArtifact[system.HTML],
     split: Parameter[str] = "eval",
     vocabulary: Parameter[str] = "",
     top_k: Parameter[int] = 20,
@@ -49,5 +49,8 @@ def RunReport(
     io_utils.write_text(path, page)
     run_report.set_string_custom_property("path", path)
     run_report.set_float_custom_property("gap", float(data.metrics["gap"]))
+    for name, value in report_lib.evaluator_metrics(evaluation.uri).items():
+        metrics.set_float_custom_property(name, value)
+    report_lib.write_file_artifact(report_page.uri, page)
     print(f"RunReport: GAP {data.metrics['gap']:.4f} over {data.metrics['num_videos']} videos "
           f"-> {path}")

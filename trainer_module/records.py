@@ -18,6 +18,7 @@ from typing import Iterator
 
 import tensorflow as tf
 
+from trainer_module import features as F
 from trainer_module.errors import DataError
 
 
@@ -108,6 +109,10 @@ def summarize(error: tf.errors.OpError) -> str:
     first = text.splitlines()[0] if text else type(error).__name__
     first = re.sub(r"\s+", " ", first.split(" [[", 1)[0]).strip()
     first = re.sub(r"\s*\[Op:\w+\]( name:.*)?$", "", first)[:300]  # eager ops' suffix
+    bad_label = re.search(r"indices\[[^\]]*\] = (-?\d+) is not in \[0, (\d+)\)", first)
+    if bad_label and int(bad_label.group(2)) == F.NUM_CLASSES:  # parsing.multi_hot's check
+        return (f"labels: label id {bad_label.group(1)} is outside [0, {F.NUM_CLASSES}) "
+                "(the YT8M vocabulary)")
     if "Key: " in first:  # a parse error: the record's features differ from the expected spec
         first += " (check --feature_names / --feature_sizes / --frame_features against the data)"
     return first

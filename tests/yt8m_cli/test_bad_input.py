@@ -89,8 +89,8 @@ def _video_example(vid=b"abcd", labels=(1,), rgb=1024):
 
 @pytest.mark.parametrize("example, needle", [
     (_video_example(rgb=512), "Values size: 512 but output shape: [1024]"),
-    (_video_example(labels=(1, 3862)), "every label id must be < 3862"),
-    (_video_example(labels=(-4,)), "negative label id"),
+    (_video_example(labels=(1, 3862)), "labels: label id 3862 is outside [0, 3862)"),
+    (_video_example(labels=(-4,)), "labels: label id -4 is outside [0, 3862)"),
 ])
 def test_bad_records_are_named_by_file_and_record(setup, tmp_path, capsys, example, needle):
     train_dir, _, good = setup

@@ -12,6 +12,7 @@ import tensorflow_transform as tft  # noqa: E402
 import tf_keras  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
+from trainer_module import distribute  # noqa: E402
 from trainer_module import export  # noqa: E402
 from trainer_module import features as F  # noqa: E402
 from trainer_module import metagraph_export  # noqa: E402
@@ -99,6 +100,21 @@ def run_fn(fn_args) -> None:
     trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
                                os.path.join(fn_args.model_run_dir, "checkpoints"),
                                summary_dir=os.path.join(fn_args.model_run_dir, "train"))
+    try:
+        _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True))
+    finally:
+        trainer.close()
+    # On LocalDagRunner the next component shares this process: drop the model and Keras'
+    # global state here; the local runner then trims the heap (memory.trim_heap).
+    del trainer
+    tf_keras.backend.clear_session()
+
+
+def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.ModelFlags,
+                      export_metagraph: bool) -> None:
+    """Trains, then exports: the chief into serving_model_dir, any other replica of a training
+    cluster into a scratch folder (saving is collective, so every replica saves)."""
+    spec, cfg, role = flags.feature_spec(), trainer.cfg, trainer.role
     trainer.restore()
     wrapped = TransformedModel(trainer.model, tft_output, spec)
     ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer, cfg.batch_size,
@@ -108,17 +124,18 @@ def run_fn(fn_args) -> None:
           f"{result.examples_per_sec:.0f} examples/s, {trainer.model.count_params():,} parameters")
     if trainer.use_averaged_weights():
         print(f"exporting the moving average of the weights (ema_decay {cfg.ema_decay})")
-    export.export_saved_model(
-        trainer.model, fn_args.serving_model_dir, wrapped.serving_inputs,
-        extra_signatures={"transform_features": wrapped.transform_features.get_concrete_function()},
-        extra_trackable=wrapped)
-    kaggle = os.path.join(fn_args.serving_model_dir, KAGGLE_DIR)
-    tf.io.gfile.makedirs(kaggle)
-    MF.save(kaggle, flags)
-    if cc.get("export_metagraph", True):
-        metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
-                                          os.path.join(kaggle, "inference_model"))
-    # On LocalDagRunner the next component shares this process: drop the model and Keras'
-    # global state here; the local runner then trims the heap (memory.trim_heap).
-    del trainer, wrapped, ds
-    tf_keras.backend.clear_session()
+    if role.replicas > 1:
+        print(f"replica {role.name} of {role.replicas}: weights digest "
+              f"{distribute.weights_digest(trainer.model):.9g}")
+    with distribute.writable(fn_args.serving_model_dir, role) as serving_dir:
+        export.export_saved_model(
+            trainer.model, serving_dir, wrapped.serving_inputs,
+            extra_signatures={"transform_features":
+                              wrapped.transform_features.get_concrete_function()},
+            extra_trackable=wrapped)
+        kaggle = os.path.join(serving_dir, KAGGLE_DIR)
+        tf.io.gfile.makedirs(kaggle)
+        MF.save(kaggle, flags)
+        if export_metagraph:
+            metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
+                                              os.path.join(kaggle, "inference_model"))

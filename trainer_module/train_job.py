@@ -18,6 +18,7 @@ import shutil
 
 import tensorflow as tf
 
+from trainer_module import distribute
 from trainer_module import export
 from trainer_module import input_pipeline
 from trainer_module import io_utils
@@ -60,8 +61,11 @@ class TrainJob:
             raise ValueError("--early_stopping_patience needs --validation_data_pattern")
 
 
-def prepare_train_dir(job: TrainJob, log=print) -> None:
-    """Checks or starts the train_dir: resume only with the same model flags."""
+def prepare_train_dir(job: TrainJob, log=print, role: distribute.Role | None = None) -> None:
+    """Checks or starts the train_dir: resume only with the same model flags. Only the chief
+    of a training cluster writes (and checks: the others may start before it wrote)."""
+    if role is not None and not role.is_chief:
+        return
     if job.start_new_model and os.path.isdir(job.train_dir):
         log(f"--start_new_model: removing {job.train_dir}")
         shutil.rmtree(job.train_dir)
@@ -122,13 +126,27 @@ def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool
 
 
 def run(job: TrainJob, log=print) -> training.TrainResult:
-    prepare_train_dir(job, log)
+    role = distribute.role_from_env()
+    if role.replicas > 1 and job.validation_data_pattern:
+        raise ValueError("--validation_data_pattern is single-process only: it keeps the best "
+                         "epoch's weights in one train_dir (TF_CONFIG names a cluster of "
+                         f"{role.replicas})")
+    prepare_train_dir(job, log, role)
     spec = job.flags.feature_spec()
     files = input_pipeline.list_files(job.train_data_pattern, "--train_data_pattern")
     tf.random.set_seed(job.train.seed)
     trainer = training.Trainer(
         lambda: models.build_model(job.flags.model, spec, job.flags.hparams), job.train,
-        job.train_dir, summary_dir=os.path.join(job.train_dir, "train"))
+        job.train_dir, summary_dir=os.path.join(job.train_dir, "train"), role=role)
+    try:
+        return _train_and_export(job, trainer, spec, files, log)
+    finally:
+        trainer.close()
+
+
+def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
+                      log=print) -> training.TrainResult:
+    role = trainer.role
     step = trainer.restore()
     log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
         f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
@@ -149,12 +167,17 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
                         "empty split?")
     if trainer.use_averaged_weights():
         log(f"exporting the moving average of the weights (--ema_decay {job.train.ema_decay})")
-    out = export_model(trainer.model, job.flags, export_dir_for(job.train_dir, best_step),
-                       job.export_metagraph, job.max_model_size_mb)
+    if role.replicas > 1:
+        log(f"replica {role.name} of {role.replicas}: {result.examples} examples in "
+            f"{result.global_step} steps, weights digest {distribute.weights_digest(trainer.model):.9g}")
+    with distribute.writable(export_dir_for(job.train_dir, best_step), role) as target:
+        out = export_model(trainer.model, job.flags, target, job.export_metagraph,
+                           job.max_model_size_mb)
+        size = dir_size_mb(out)
     params = trainer.model.count_params()
     log(f"done at global step {result.global_step}: {result.examples} examples in "
         f"{result.seconds:.1f}s ({result.examples_per_sec:.0f}/s); {params:,} parameters; "
-        f"exported {out} ({dir_size_mb(out):.1f} MB)")
+        f"exported {out if role.is_chief else 'to scratch (the chief exports)'} ({size:.1f} MB)")
     return result
 
 

@@ -1,7 +1,8 @@
 """The training loop shared by ``yt8m train`` and the TFX Trainer's run_fn.
 
 A tf.function train step under a tf.distribute strategy (all visible GPUs with MirroredStrategy,
-MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, the default strategy on CPU),
+MultiWorkerMirroredStrategy across the chief and workers that TF_CONFIG names, where only the
+chief writes checkpoints and summaries: ``distribute``; the default strategy on CPU),
 the seed's optimizer settings (exponential learning-rate decay counted in examples, per-variable
 gradient-norm clipping, regularization penalty), checkpoints that resume the global step, and
 TensorBoard summaries of loss, Hit@1, PERR, GAP and examples/sec. The loops hand freed heap
@@ -11,14 +12,15 @@ arenas do not pile up over a long run.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
+import shutil
+import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from trainer_module import distribute
 from trainer_module import features as F
 from trainer_module import losses
 from trainer_module import memory
@@ -69,16 +71,6 @@ class TrainConfig:
             raise ValueError(f"--warmup_steps must be >= 0, got {self.warmup_steps}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"--ema_decay must be in [0, 1), got {self.ema_decay}")
-
-
-def make_strategy() -> tf.distribute.Strategy:
-    """MultiWorkerMirrored with a TF_CONFIG cluster, Mirrored with GPUs, else the default."""
-    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    if len(tf_config.get("cluster", {}).get("worker", [])) > 1:
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if tf.config.list_logical_devices("GPU"):
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 @tf_keras.utils.register_keras_serializable("yt8m")
@@ -140,9 +132,11 @@ class Trainer:
     """Owns the model, optimizer and checkpoints of one train_dir."""
 
     def __init__(self, build_model, cfg: TrainConfig, checkpoint_dir: str,
-                 strategy: tf.distribute.Strategy | None = None, summary_dir: str | None = None):
+                 strategy: tf.distribute.Strategy | None = None, summary_dir: str | None = None,
+                 role: distribute.Role | None = None):
         self.cfg = cfg
-        self.strategy = strategy or make_strategy()
+        self.role = role or distribute.role_from_env()
+        self.strategy = strategy or distribute.make_strategy(self.role)
         self.precision = precision_policy(cfg.mixed_precision)
         try:
             with self.strategy.scope():
@@ -151,11 +145,23 @@ class Trainer:
                 self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
         finally:  # layers keep the policy they were built with; later models start from float32
             precision_policy(False)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3,
-                                                  checkpoint_name="model.ckpt")
-        self.writer = tf.summary.create_file_writer(summary_dir) if summary_dir else None
+        # Every replica restores from the chief's folder; saving is collective, so the others
+        # save too, into a scratch folder that close() removes.
+        self.checkpoint_dir = checkpoint_dir
+        self._scratch = None if self.role.is_chief else tempfile.mkdtemp(
+            prefix=f"yt8m-{self.role.task_type}{self.role.task_index}-")
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self._scratch or checkpoint_dir,
+                                                  max_to_keep=3, checkpoint_name="model.ckpt")
+        self.writer = (tf.summary.create_file_writer(summary_dir)
+                       if summary_dir and self.role.is_chief else None)
         self.loss_fn = losses.get(cfg.label_loss)
         self._step_fn = None
+
+    def close(self) -> None:
+        """Removes a non-chief replica's scratch checkpoints."""
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def restore(self) -> int:
         """Restores the latest checkpoint if any; returns the global step.
@@ -163,7 +169,7 @@ class Trainer:
         Raises:
           ValueError: the checkpoint does not fit this model (a different architecture).
         """
-        latest = self.manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
         if latest:
             try:
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -258,11 +264,11 @@ class Trainer:
             f"PERR: {perr:.2f} GAP: {gap:.2f}")
         if self.writer:
             lr = self.optimizer.learning_rate
-            lr = lr(self.optimizer.iterations) if callable(lr) else lr
+            lr = float(tf.convert_to_tensor(lr(self.optimizer.iterations) if callable(lr) else lr))
             with self.writer.as_default(step=step):
                 for name, value in (("loss", loss), ("hit_at_one", hit1), ("perr", perr),
                                     ("gap", gap), ("examples_per_sec", rate),
-                                    ("learning_rate", float(lr))):
+                                    ("learning_rate", lr)):
                     tf.summary.scalar(name, value)
             self.writer.flush()
 

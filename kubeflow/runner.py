@@ -1,11 +1,15 @@
-"""Compiles ``create_pipeline(config)`` for Kubeflow Pipelines v2 / Vertex AI Pipelines.
+"""Compiles ``create_pipeline(config)`` for Kubeflow Pipelines v2 / Vertex AI Pipelines, and
+submits the compiled PipelineJob to Vertex AI.
 
 The same pipeline as the local runner; only the runner-specific platform config (the Trainer's
 CPU, memory and accelerator request) is attached here, because LocalDagRunner rejects it.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import time
 
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
@@ -47,8 +51,32 @@ def kubeflow_pipeline(config: PipelineConfig):
     return pipeline
 
 
+REMOTE_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "vocabulary")
+
+
+def check_compilable(config: PipelineConfig) -> None:
+    """Refuses what cannot run on Vertex AI: no image, or paths that its workers cannot reach.
+
+    Raises:
+      ValueError: naming the config field and what it needs.
+    """
+    if not config.image:
+        raise ValueError("image is required: the container image every task runs (built from "
+                         "this project's Dockerfile)")
+    for field in REMOTE_FIELDS:
+        value = getattr(config, field)
+        if value and not value.startswith("gs://"):
+            raise ValueError(f"{field} must be a gs:// URI that the pipeline's workers can read, "
+                             f"got {value!r}")
+
+
 def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
-    """Writes the PipelineJob JSON (``.json``) or the bare PipelineSpec (``.yaml``)."""
+    """Writes the PipelineJob JSON (``.json``) or the bare PipelineSpec (``.yaml``).
+
+    Raises:
+      ValueError: see ``check_compilable``.
+    """
+    check_compilable(config)
     directory, filename = os.path.split(os.path.abspath(output_file))
     os.makedirs(directory, exist_ok=True)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
@@ -58,13 +86,60 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
     return output_file
 
 
-def submit(pipeline_json: str, project: str, region: str, service_account: str | None = None,
-           enable_caching: bool = True):
-    """Submits a compiled PipelineJob to Vertex AI Pipelines (needs Google Cloud credentials)."""
+@dataclasses.dataclass(frozen=True)
+class SubmitOptions:
+    """A Vertex AI PipelineJob submission.
+
+    ``enable_caching`` None keeps every task's compiled caching (TFX compiles the resolver tasks
+    without it, so that a run never gets a stale baseline model); True / False set it for all.
+    """
+
+    pipeline_json: str
+    project: str
+    region: str
+    service_account: str | None = None
+    network: str | None = None
+    experiment: str | None = None
+    enable_caching: bool | None = None
+
+
+def pipeline_job(options: SubmitOptions, credentials=None):
+    """The PipelineJob for a compiled file: its display name and labels kept as compiled."""
+    import tensorflow as tf
     from google.cloud import aiplatform
 
-    aiplatform.init(project=project, location=region)
-    job = aiplatform.PipelineJob(display_name=os.path.basename(pipeline_json).rsplit(".", 1)[0],
-                                 template_path=pipeline_json, enable_caching=enable_caching)
-    job.submit(service_account=service_account)
+    with tf.io.gfile.GFile(options.pipeline_json) as f:
+        compiled = json.load(f)
+    spec = compiled.get("pipelineSpec", compiled)
+    return aiplatform.PipelineJob(
+        display_name=compiled.get("displayName") or spec["pipelineInfo"]["name"],
+        template_path=options.pipeline_json, labels=compiled.get("labels") or None,
+        enable_caching=options.enable_caching, project=options.project,
+        location=options.region, credentials=credentials)
+
+
+def submit(options: SubmitOptions, credentials=None):
+    """Submits a compiled PipelineJob to Vertex AI Pipelines (Google Cloud credentials)."""
+    job = pipeline_job(options, credentials)
+    job.submit(service_account=options.service_account, network=options.network,
+               experiment=options.experiment)
     return job
+
+
+TERMINAL = {"PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
+
+
+def wait(job, log=print, poll_seconds: float = 10.0) -> str:
+    """Prints each task's state as it changes until the run ends; returns the run's state."""
+    seen: dict[str, str] = {}
+    while True:
+        state = job.state.name  # refreshes the job from Vertex AI
+        for task in job.task_details:
+            task_state = type(task).State(task.state).name
+            if seen.get(task.task_name) != task_state:
+                seen[task.task_name] = task_state
+                log(f"[{time.strftime('%H:%M:%S')}] {task.task_name}: {task_state}")
+        if state in TERMINAL:
+            log(f"run {job.resource_name}: {state}")
+            return state
+        time.sleep(poll_seconds)

@@ -15,14 +15,19 @@ from trainer_module import models
 from trainer_module import training
 
 
+DATA_LAYOUTS = ("nested", "flat")
+
+
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     """Everything that defines a pipeline run.
 
     Attributes:
-      data_dir: folder with video/ and frame/ shards (as written by `yt8m generate-data`), or a
-        folder of shards itself when the patterns below point into it.
-      train_pattern / eval_pattern / test_pattern: split globs relative to the input base.
+      data_dir: the input base: a local folder or a gs:// URI.
+      data_layout: "nested": the shards sit in data_dir/video/ or data_dir/frame/ (as
+        `yt8m generate-data` writes them and the dataset is laid out); "flat": in data_dir itself.
+        Part of the split patterns, never probed: the config does no I/O.
+      train_pattern / eval_pattern / test_pattern: split globs inside the layout's folder.
       model / hparams: a registry model and its hyperparameter overrides.
       train_steps: stop after this many steps (None: run num_epochs over the data).
       gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
@@ -30,6 +35,7 @@ class PipelineConfig:
     """
 
     data_dir: str
+    data_layout: str = "nested"
     pipeline_root: str = "pipeline_output"
     pipeline_name: str = "yt8m"
     frame_features: bool = False
@@ -63,7 +69,7 @@ class PipelineConfig:
     enable_cache: bool = True
     export_metagraph: bool = True
     # Kubeflow / Vertex AI Pipelines (used only when compiling with kubeflow/runner.py)
-    image: str = "gcr.io/YOUR_PROJECT/yt8m-tfx:latest"
+    image: str | None = None  # required to compile
     trainer_gpu_type: str | None = None
     trainer_gpu_count: int = 0
     trainer_cpu_limit: float | None = None
@@ -80,6 +86,9 @@ class PipelineConfig:
     def __post_init__(self):
         if not self.data_dir:
             raise ValueError("data_dir is required")
+        if self.data_layout not in DATA_LAYOUTS:
+            raise ValueError(f"data_layout must be one of {', '.join(DATA_LAYOUTS)}, got "
+                             f"{self.data_layout!r}")
         models.get(self.model_name)
         self.model_flags()  # validates features, level and hyperparameters together
         if not 1 <= self.top_k <= 20:
@@ -110,8 +119,13 @@ class PipelineConfig:
 
     @property
     def input_base(self) -> str:
-        sub = os.path.join(self.data_dir, "frame" if self.frame_features else "video")
-        return sub if os.path.isdir(sub) else self.data_dir
+        return self.data_dir
+
+    def split_pattern(self, pattern: str) -> str:
+        """A split's glob relative to ``input_base``, with the layout's level folder."""
+        if self.data_layout == "flat":
+            return pattern
+        return f"{'frame' if self.frame_features else 'video'}/{pattern}"
 
     def model_flags(self) -> MF.ModelFlags:
         default_names = "rgb,audio" if self.frame_features else "mean_rgb,mean_audio"

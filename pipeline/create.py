@@ -10,6 +10,7 @@ from __future__ import annotations
 import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
+from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 
 from components.curate_schema.component import CurateSchema
@@ -36,9 +37,9 @@ def _custom_config(config: PipelineConfig) -> dict:
 
 
 def _make_example_gen(config: PipelineConfig):
-    splits = [example_gen_pb2.Input.Split(name="train", pattern=config.train_pattern),
-              example_gen_pb2.Input.Split(name="eval", pattern=config.eval_pattern),
-              example_gen_pb2.Input.Split(name="test", pattern=config.test_pattern)]
+    splits = [example_gen_pb2.Input.Split(name=name, pattern=config.split_pattern(pattern))
+              for name, pattern in (("train", config.train_pattern), ("eval", config.eval_pattern),
+                                    ("test", config.test_pattern))]
     payload = (example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE if config.frame_features
                else example_gen_pb2.FORMAT_TF_EXAMPLE)
     return StreamingImportExampleGen(  # bounded memory: no in-memory reshuffle
@@ -138,11 +139,20 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                           examples=example_gen.outputs["examples"], top_k=config.top_k,
                           float16_weights=config.float16_tgz)
     run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
-                           vocabulary=config.vocabulary or "", top_k=config.top_k)
+                           evaluation=evaluator.outputs["evaluation"], vocabulary=config.vocabulary or "", top_k=config.top_k)
+    components = [example_gen, statistics, *schema_nodes, validator, transform, trainer,
+                  baseline, evaluator, pusher, kaggle, run_report]
+    if config.beam_args:  # Beam components only: a Dataflow runner means nothing to the others
+        for node in components:
+            if is_beam_node(node):
+                node.with_beam_pipeline_args(list(config.beam_args))
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
-        components=[example_gen, statistics, *schema_nodes, validator, transform, trainer,
-                    baseline, evaluator, pusher, kaggle, run_report],
-        enable_cache=config.enable_cache,
-        metadata_connection_config=sqlite_connection(config.resolved_metadata_path()),
-        beam_pipeline_args=list(config.beam_args))
+        components=components, enable_cache=config.enable_cache,
+        metadata_connection_config=sqlite_connection(config.resolved_metadata_path()))
+
+
+def is_beam_node(node) -> bool:
+    """True for a component whose executor runs a Beam pipeline (it takes Beam arguments)."""
+    executor = getattr(getattr(node, "executor_spec", None), "executor_class", None)
+    return isinstance(executor, type) and issubclass(executor, base_beam_executor.BaseBeamExecutor)

@@ -12,7 +12,8 @@ HELP = "Run the TFX pipeline locally (run), compile it for Kubeflow/Vertex (comp
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["run", "compile", "submit"],
                    help="run: LocalDagRunner; compile: KubeflowV2DagRunner JSON; submit: Vertex AI")
-    p.add_argument("--image", default=None, help="pipeline image (compile)")
+    p.add_argument("--image", default=None,
+                   help="pipeline image (compile: required; also Dataflow's SDK container)")
     p.add_argument("--output", default="pipeline.json", help="compiled file (.json or .yaml)")
     p.add_argument("--gpu_type", default=None, help="Trainer accelerator, e.g. NVIDIA_TESLA_T4")
     p.add_argument("--gpu_count", type=int, default=None)
@@ -29,10 +30,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflow_temp_location", default=None)
     p.add_argument("--dataflow_max_workers", type=int, default=None)
     p.add_argument("--dataflow_machine_type", default=None)
+    p.add_argument("--dataflow_service_account", default=None,
+                   help="service account of the Dataflow workers")
+    p.add_argument("--dataflow_subnetwork", default=None,
+                   help="Dataflow workers' subnetwork (regions/R/subnetworks/S or a full URL)")
     p.add_argument("--project", default=None, help="Google Cloud project (submit)")
     p.add_argument("--region", default=None, help="Vertex AI region (submit)")
-    p.add_argument("--service_account", default=None)
-    p.add_argument("--data_dir", default=None, help="folder with video/ (and frame/) shards")
+    p.add_argument("--service_account", default=None, help="service account of the run (submit)")
+    p.add_argument("--network", default=None,
+                   help="VPC network peered with Vertex AI, projects/N/global/networks/NET (submit)")
+    p.add_argument("--experiment", default=None, help="Vertex AI experiment of the run (submit)")
+    p.add_argument("--enable_caching", action="store_true", default=None,
+                   help="submit: cache every task (default: the compiled per-task caching)")
+    p.add_argument("--wait", action="store_true",
+                   help="submit: print task states as they change until the run ends")
+    p.add_argument("--data_dir", default=None, help="input base: folder or gs:// URI of shards")
+    p.add_argument("--data_layout", choices=["nested", "flat"], default=None,
+                   help="nested: DATA_DIR/video/ or DATA_DIR/frame/ holds the shards; flat: "
+                        "DATA_DIR itself (run: detected when not given; compile: nested)")
     p.add_argument("--config", default=None, help="JSON file of PipelineConfig fields")
     p.add_argument("--pipeline_root", default=None, help="default pipeline_output")
     p.add_argument("--serving_dir", default=None, help="Pusher destination")
@@ -58,7 +73,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv: label names in the run report")
     p.add_argument("--beam_arg", action="append", default=None, dest="beam_args",
                    help="a Beam pipeline argument (repeatable)")
-    p.add_argument("--no_cache", action="store_true")
+    p.add_argument("--no_cache", action="store_true",
+                   help="run/compile: no caching; submit: run every task again")
     FL.add_hparam_flags(p)
 
 
@@ -66,7 +82,7 @@ def config_from_args(args):
     from pipeline.config import PipelineConfig
 
     overrides = {k: getattr(args, k) for k in (
-        "data_dir", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
+        "data_dir", "data_layout", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
         "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
         "top_k", "float16_tgz", "max_frames", "vocabulary")}
@@ -82,6 +98,8 @@ def config_from_args(args):
     overrides.update(kf)
     beam_args = list(args.beam_args or [])
     if args.dataflow_project:
+        if not args.image:
+            raise ValueError("--dataflow_project needs --image (the SDK container of the workers)")
         beam_args += dataflow_beam_args(args)
     if beam_args:
         overrides["beam_args"] = tuple(beam_args)
@@ -100,14 +118,23 @@ def dataflow_beam_args(args) -> list[str]:
     if not (args.dataflow_region and args.dataflow_temp_location):
         raise ValueError("--dataflow_project needs --dataflow_region and --dataflow_temp_location")
     out = ["--runner=DataflowRunner", f"--project={args.dataflow_project}",
-           f"--region={args.dataflow_region}", f"--temp_location={args.dataflow_temp_location}"]
-    if args.image:
-        out += [f"--sdk_container_image={args.image}", "--experiments=use_runner_v2"]
-    if args.dataflow_max_workers:
-        out.append(f"--max_num_workers={args.dataflow_max_workers}")
-    if args.dataflow_machine_type:
-        out.append(f"--machine_type={args.dataflow_machine_type}")
-    return out
+           f"--region={args.dataflow_region}", f"--temp_location={args.dataflow_temp_location}",
+           f"--sdk_container_image={args.image}", "--experiments=use_runner_v2"]
+    optional = {"--max_num_workers": args.dataflow_max_workers,
+                "--worker_machine_type": args.dataflow_machine_type,
+                "--service_account_email": args.dataflow_service_account,
+                "--subnetwork": args.dataflow_subnetwork}
+    return out + [f"{flag}={value}" for flag, value in optional.items() if value]
+
+
+def _detect_layout(args) -> None:
+    """`run` without --data_layout: nested when DATA_DIR/video or DATA_DIR/frame exists."""
+    if args.data_layout or not args.data_dir:
+        return
+    import tensorflow as tf
+
+    level = "frame" if args.frame_features else "video"
+    args.data_layout = "nested" if tf.io.gfile.isdir(f"{args.data_dir}/{level}") else "flat"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,17 +145,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {runner.compile_pipeline(config, args.output)}")
         return 0
     if args.action == "submit":
-        from kubeflow import runner
-
-        if not (args.project and args.region):
-            raise ValueError("submit needs --project and --region (and Google Cloud credentials)")
-        job = runner.submit(args.output, args.project, args.region, args.service_account)
-        print(f"submitted {job.resource_name}")
-        return 0
+        return _submit(args)
     from pipeline import local_runner
 
+    _detect_layout(args)
     config = config_from_args(args)
-    print(f"pipeline {config.pipeline_name}: {config.model_name} on {config.input_base} "
+    print(f"pipeline {config.pipeline_name}: {config.model_name} on "
+          f"{config.input_base}/{config.split_pattern('')} "
           f"-> {config.pipeline_root}")
     result = local_runner.run(config)
     m = result["metrics"]
@@ -146,3 +169,22 @@ def run(args: argparse.Namespace) -> int:
           f"{config.pipeline_root}` lists the runs)")
     print(json.dumps({"metrics": m, "blessed": result["blessed"]}))
     return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from kubeflow import runner
+
+    if not (args.project and args.region):
+        raise ValueError("submit needs --project and --region (and Google Cloud credentials)")
+    if args.enable_caching and args.no_cache:
+        raise ValueError("--enable_caching and --no_cache contradict each other")
+    caching = True if args.enable_caching else (False if args.no_cache else None)
+    job = runner.submit(runner.SubmitOptions(
+        pipeline_json=args.output, project=args.project, region=args.region,
+        service_account=args.service_account, network=args.network,
+        experiment=args.experiment, enable_caching=caching))
+    print(f"submitted {job.resource_name}")
+    if not args.wait:
+        return 0
+    state = runner.wait(job, log=print)
+    return 0 if state == "PIPELINE_STATE_SUCCEEDED" else 1

@@ -6,21 +6,23 @@ ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /pipeline
-# Install only what the base image lacks, at the lock's versions (the base already carries TFX,
-# TensorFlow, Beam and TFMA at the same pins).
+# The lock the tests ran against, with its dependencies: uv keeps every package the base image
+# already has at the locked version and installs or replaces every other one.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir uv==0.13.8 \
- && uv pip install --system --no-deps \
-      $(grep -E '^(tf-keras|tensorflow-serving-api|matplotlib|google-cloud-aiplatform)==' requirements.lock | cut -d' ' -f1)
+ && uv pip install --system --no-cache -r requirements.lock
 
-# The project itself: every module path the compiled pipeline references
-# (trainer_module.run_fn.run_fn, trainer_module.transform.preprocessing_fn,
-# trainer_module.tfma_metrics, components.*) must import inside this image.
+# The project itself (every package listed in pyproject.toml's packages.find).
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY components ./components
 COPY trainer_module ./trainer_module
 COPY kubeflow ./kubeflow
 COPY yt8m_cli ./yt8m_cli
+COPY yt8m ./yt8m
+COPY system ./system
+# The build fails unless pip check passes, every locked version is the installed one, and every
+# Python path of the compiled pipeline (executors, artifact types by schema title, run_fn,
+# preprocessing_fn, TFMA modules) imports: kubeflow/image_check.py, also run by the tests.
 RUN pip install --no-cache-dir --no-deps . \
- && python -c "import trainer_module.run_fn, trainer_module.transform, trainer_module.tfma_metrics, components.kaggle_export.component, components.run_report.component, components.curate_schema.component"
+ && python -m kubeflow.image_check --lock requirements.lock

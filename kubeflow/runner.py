@@ -135,7 +135,7 @@ def wait(job, log=print, poll_seconds: float = 10.0) -> str:
     while True:
         state = job.state.name  # refreshes the job from Vertex AI
         for task in job.task_details:
-            task_state = type(task).State(task.state).name
+            task_state = task.state.name
             if seen.get(task.task_name) != task_state:
                 seen[task.task_name] = task_state
                 log(f"[{time.strftime('%H:%M:%S')}] {task.task_name}: {task_state}")

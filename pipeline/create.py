@@ -24,11 +24,7 @@ from trainer_module.transform import transform_custom_config
 
 PREPROCESSING_FN = "trainer_module.transform.preprocessing_fn"
 RUN_FN = "trainer_module.run_fn.run_fn"
-USER_MODULE_PATHS = (PREPROCESSING_FN, RUN_FN, f"{eval_config.METRIC_MODULE}.{eval_config.METRIC_CLASS}",
-                     f"{eval_config.EXTRACTORS_MODULE}.custom_extractors",
-                     "components.kaggle_export.component.KaggleExport",
-                     "components.curate_schema.component.CurateSchema",
-                     "components.run_report.component.RunReport")
+
 
 
 def _custom_config(config: PipelineConfig) -> dict:

@@ -1,6 +1,5 @@
-"""create_pipeline compiles for Kubeflow V2 (strict PipelineSpec), module paths import,
-the Dockerfile agrees with the lock."""
-import importlib
+"""create_pipeline compiles for Kubeflow V2 (strict PipelineSpec); what compile refuses; what the
+compiled spec carries (data layout, Beam arguments, UI artifact types); what submit sends."""
 import json
 import os
 import re
@@ -9,6 +8,7 @@ import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from kubeflow import image_check
 from kubeflow import runner
 from pipeline import create
 from pipeline.config import PipelineConfig
@@ -43,9 +43,14 @@ def test_compiles_every_component_with_image(tmp_path, frame):
             assert ex["container"]["image"] == "gcr.io/p/yt8m:1", name
     trainer = executors["Trainer_executor"]["container"]
     assert trainer["resources"]["accelerator"] == {"count": "2", "type": "NVIDIA_TESLA_T4"}
-    for beam_node in ("ImportExampleGen", "StatisticsGen", "Transform", "Evaluator", "KaggleExport"):
-        args = " ".join(executors[f"{beam_node}_executor"]["container"]["args"])
-        assert "--runner=DataflowRunner" in args and "--region=us-central1" in args, beam_node
+    beam_nodes = {"ImportExampleGen", "StatisticsGen", "Transform", "Evaluator", "KaggleExport"}
+    for name, executor in executors.items():
+        if "container" not in executor:
+            continue
+        args = " ".join(executor["container"]["args"])
+        in_beam = name.removesuffix("_executor") in beam_nodes
+        assert ("--runner=DataflowRunner" in args) == in_beam, name  # Beam components only
+        assert ("--region=us-central1" in args) == in_beam, name
 
 
 def test_no_accelerator_unless_configured(tmp_path):
@@ -65,41 +70,27 @@ def test_compiled_json_loads_into_vertex_pipeline_job(tmp_path):
     assert job.pipeline_spec["root"]["dag"]["tasks"]
 
 
-def test_user_module_paths_import(tmp_path):
-    for path in create.USER_MODULE_PATHS:
-        module, name = path.rsplit(".", 1)
-        assert callable(getattr(importlib.import_module(module), name)), path
-    _, job, _ = _compile(tmp_path)
-    dumped = json.dumps(job)
-    for dotted in re.findall(r"(?<![\w.])trainer_module(?:\.\w+)+", dumped):
-        module = dotted
-        while module and not _importable(module):
-            module = module.rsplit(".", 1)[0] if "." in module else ""
-        assert module, dotted
-    # the custom executors (ExampleGen, Evaluator, KaggleExport, RunReport) by class path
-    executors = set(re.findall(r"(?<![\w.])components(?:\.\w+)+", dumped))
-    assert "components.fixed_batch_evaluator.component.FixedBatchExecutor" in executors
-    for path in executors:
-        module, name = path.rsplit(".", 1)
-        assert isinstance(getattr(importlib.import_module(module), name), type), path
+@pytest.mark.parametrize("shape", ["video", "frame", "vertex_training"])
+def test_every_compiled_class_path_imports(tmp_path, shape):
+    """The compiled spec's executors, artifact types (by schema title, as TFX's v2 entrypoint
+    imports them), run_fn, preprocessing_fn and TFMA modules: image_check's one list."""
+    job = image_check.compile_all(str(tmp_path))[shape]
+    paths = image_check.compiled_class_paths(job)
+    assert image_check.import_errors(paths) == []
+    expected = {"trainer_module.run_fn.run_fn", "trainer_module.transform.preprocessing_fn",
+                "trainer_module.tfma_metrics.YT8MMetrics", "trainer_module.tfma_extractors",
+                "components.fixed_batch_evaluator.component.FixedBatchExecutor",
+                "yt8m.ModelArchive", "yt8m.KaggleSubmission", "yt8m.RunReport",
+                "system.Metrics", "system.HTML"}
+    assert expected <= paths
+    assert ("components.curate_schema.component.CurateSchema_Executor" in paths) == (
+        shape == "frame")
 
 
-def _importable(module):
-    try:
-        importlib.import_module(module)
-        return True
-    except ImportError:
-        return False
-
-
-def test_dockerfile_matches_lock():
-    docker = open(os.path.join(ROOT, "Dockerfile")).read()
-    lock = open(os.path.join(ROOT, "requirements.lock")).read()
-    base = re.search(r"^FROM tensorflow/tfx:(\S+)", docker, re.M).group(1)
-    assert f"tfx=={base}" in lock
-    assert "TF_USE_LEGACY_KERAS=1" in docker
-    for package in ("trainer_module", "components", "pipeline"):
-        assert f"COPY {package} ./{package}" in docker
+def test_import_errors_are_reported():
+    assert image_check.import_errors({"yt8m.NoSuchType", "no_such_module.X"}) == [
+        "no_such_module.X: ModuleNotFoundError: No module named 'no_such_module'",
+        "yt8m.NoSuchType: AttributeError: module 'yt8m' has no attribute 'NoSuchType'"]
 
 
 def test_gpu_flags_validated():
@@ -144,3 +135,173 @@ def test_training_options_reach_the_trainer_and_are_validated(tmp_path):
         50, 0.99, True)
     with pytest.raises(ValueError, match="--ema_decay must be in"):
         PipelineConfig(data_dir="d", ema_decay=1.5)
+
+
+def _cli_compile(tmp_path, *flags):
+    from yt8m_cli import main as cli
+
+    args = ["pipeline", "compile", "--output", str(tmp_path / "p.json"), *flags]
+    return cli.main(args)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r"], "image is required"),
+    (["--data_dir", "/local/data", "--pipeline_root", "gs://b/r", "--image", "i:1"],
+     "data_dir must be a gs:// URI"),
+    (["--data_dir", "gs://b/d", "--pipeline_root", "relative/root", "--image", "i:1"],
+     "pipeline_root must be a gs:// URI"),
+    (["--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r", "--image", "i:1",
+      "--serving_dir", "/srv/models"], "serving_dir must be a gs:// URI"),
+    (["--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r", "--image", "i:1",
+      "--vocabulary", "vocabulary.csv"], "vocabulary must be a gs:// URI"),
+])
+def test_compile_refuses_what_vertex_cannot_run(tmp_path, capsys, flags, message):
+    assert _cli_compile(tmp_path, *flags) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_data_layout_is_in_the_split_patterns(tmp_path):
+    """No probing of data_dir at compile time: gs:// folders are never os.path directories."""
+    def patterns(**kw):
+        config = PipelineConfig(data_dir="gs://b/yt8m", pipeline_root="gs://b/r", image="i:1", **kw)
+        example_gen = create.create_pipeline(config).components[0]
+        return (example_gen.exec_properties["input_base"],
+                json.loads(example_gen.exec_properties["input_config"])["splits"])
+
+    base, splits = patterns()
+    assert base == "gs://b/yt8m"
+    assert [s["pattern"] for s in splits] == ["video/train*.tfrecord", "video/validate*.tfrecord",
+                                              "video/test*.tfrecord"]
+    assert patterns(frame_features=True)[1][0]["pattern"] == "frame/train*.tfrecord"
+    assert patterns(data_layout="flat")[1][0]["pattern"] == "train*.tfrecord"
+    with pytest.raises(ValueError, match="data_layout must be one of nested, flat"):
+        PipelineConfig(data_dir="d", data_layout="deep")
+
+
+def test_run_detects_the_layout_of_a_local_folder(tmp_path):
+    from yt8m_cli import cmd_pipeline, main as cli
+
+    (tmp_path / "nested" / "video").mkdir(parents=True)
+    (tmp_path / "flat").mkdir()
+    for folder, expected in (("nested", "nested"), ("flat", "flat")):
+        args = cli.build_parser().parse_args(["pipeline", "run", "--data_dir",
+                                              str(tmp_path / folder)])
+        cmd_pipeline._detect_layout(args)
+        assert cmd_pipeline.config_from_args(args).data_layout == expected
+
+
+def test_dataflow_arguments(tmp_path):
+    from yt8m_cli import cmd_pipeline, main as cli
+
+    args = cli.build_parser().parse_args([
+        "pipeline", "compile", "--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r",
+        "--image", "gcr.io/p/yt8m:1", "--dataflow_project", "p", "--dataflow_region", "r",
+        "--dataflow_temp_location", "gs://b/tmp", "--dataflow_service_account", "sa@p.iam",
+        "--dataflow_subnetwork", "regions/r/subnetworks/s", "--dataflow_machine_type",
+        "n1-highmem-4", "--dataflow_max_workers", "20"])
+    beam_args = cmd_pipeline.config_from_args(args).beam_args
+    for expected in ("--runner=DataflowRunner", "--sdk_container_image=gcr.io/p/yt8m:1",
+                     "--service_account_email=sa@p.iam", "--subnetwork=regions/r/subnetworks/s",
+                     "--worker_machine_type=n1-highmem-4", "--max_num_workers=20"):
+        assert expected in beam_args
+    no_image = cli.build_parser().parse_args([
+        "pipeline", "compile", "--data_dir", "gs://b/d", "--dataflow_project", "p",
+        "--dataflow_region", "r", "--dataflow_temp_location", "gs://b/tmp"])
+    with pytest.raises(ValueError, match="--dataflow_project needs --image"):
+        cmd_pipeline.config_from_args(no_image)
+
+
+def test_run_report_outputs_render_in_the_pipeline_ui(tmp_path):
+    _, job, _ = _compile(tmp_path)
+    outputs = job["pipelineSpec"]["components"]["RunReport"]["outputDefinitions"]["artifacts"]
+    titles = {k: v["artifactType"]["instanceSchema"].splitlines()[0] for k, v in outputs.items()}
+    assert titles == {"metrics": "title: system.Metrics", "report_page": "title: system.HTML",
+                      "run_report": "title: yt8m.RunReport"}
+    inputs = job["pipelineSpec"]["root"]["dag"]["tasks"]["RunReport"]["inputs"]["artifacts"]
+    assert inputs["evaluation"]["taskOutputArtifact"]["producerTask"] == "Evaluator"
+
+
+def _pipeline_job(tmp_path, **options):
+    from google.auth.credentials import AnonymousCredentials
+
+    _compile(tmp_path)
+    opts = runner.SubmitOptions(pipeline_json=str(tmp_path / "pipeline.json"), project="p",
+                                region="us-central1", **options)
+    return runner.pipeline_job(opts, credentials=AnonymousCredentials())
+
+
+def _task_caching(job) -> dict:
+    tasks = job._gca_resource.pipeline_spec["root"]["dag"]["tasks"]
+    return {name: bool(t.get("cachingOptions", {}).get("enableCache")) for name, t in tasks.items()}
+
+
+def test_submit_keeps_the_compiled_caching_display_name_and_labels(tmp_path):
+    job = _pipeline_job(tmp_path)
+    compiled = json.load(open(tmp_path / "pipeline.json"))
+    assert job._gca_resource.display_name == compiled["displayName"] == "yt8m"
+    assert dict(job._gca_resource.labels) == compiled["labels"] and compiled["labels"]
+    caching = _task_caching(job)
+    assert caching["Trainer"] is True
+    assert caching["latest_blessed_model_resolver-model-resolver"] is False  # never stale
+    assert set(_task_caching(_pipeline_job(tmp_path, enable_caching=False)).values()) == {False}
+    assert set(_task_caching(_pipeline_job(tmp_path, enable_caching=True)).values()) == {True}
+
+
+def test_submit_flags(tmp_path, monkeypatch, capsys):
+    from yt8m_cli import main as cli
+
+    sent = {}
+
+    class Job:
+        resource_name = "projects/p/locations/r/pipelineJobs/yt8m-1"
+
+    def fake_submit(options):
+        sent["options"] = options
+        return Job()
+
+    monkeypatch.setattr(runner, "submit", fake_submit)
+    base = ["pipeline", "submit", "--output", "p.json", "--project", "p", "--region", "r"]
+    assert cli.main(base + ["--service_account", "sa@p.iam", "--network",
+                            "projects/1/global/networks/n", "--experiment", "exp"]) == 0
+    options = sent["options"]
+    assert (options.service_account, options.network, options.experiment,
+            options.enable_caching) == ("sa@p.iam", "projects/1/global/networks/n", "exp", None)
+    assert cli.main(base + ["--no_cache"]) == 0 and sent["options"].enable_caching is False
+    assert cli.main(base + ["--enable_caching"]) == 0 and sent["options"].enable_caching is True
+    assert cli.main(base + ["--enable_caching", "--no_cache"]) == 2
+    assert "contradict" in capsys.readouterr().err
+
+
+def test_wait_streams_task_states_until_the_run_ends():
+    from google.cloud.aiplatform_v1.types import pipeline_job as pj, pipeline_state
+
+    Task = pj.PipelineTaskDetail
+    timeline = [
+        (pipeline_state.PipelineState.PIPELINE_STATE_RUNNING,
+         [Task(task_name="Trainer", state=Task.State.RUNNING)]),
+        (pipeline_state.PipelineState.PIPELINE_STATE_RUNNING,
+         [Task(task_name="Trainer", state=Task.State.RUNNING)]),
+        (pipeline_state.PipelineState.PIPELINE_STATE_SUCCEEDED,
+         [Task(task_name="Trainer", state=Task.State.SUCCEEDED),
+          Task(task_name="Pusher", state=Task.State.SKIPPED)])]
+
+    class Job:
+        resource_name = "projects/p/locations/r/pipelineJobs/yt8m-1"
+        step = -1
+
+        @property
+        def state(self):
+            self.step += 1
+            return timeline[self.step][0]
+
+        @property
+        def task_details(self):
+            return timeline[self.step][1]
+
+    lines = []
+    assert runner.wait(Job(), log=lines.append, poll_seconds=0) == "PIPELINE_STATE_SUCCEEDED"
+    assert [ln.split("] ", 1)[-1] for ln in lines] == [
+        "Trainer: RUNNING", "Trainer: SUCCEEDED", "Pusher: SKIPPED",
+        "run projects/p/locations/r/pipelineJobs/yt8m-1: PIPELINE_STATE_SUCCEEDED"]

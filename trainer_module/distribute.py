@@ -88,6 +88,17 @@ def writable(path: str, role: Role) -> Iterator[str]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def barrier(strategy: tf.distribute.Strategy, role: Role) -> None:
+    """Returns once every replica of a cluster got here (an all-reduce across the cluster).
+
+    After the exports it means the chief's files are complete for every replica: TFX's Trainer
+    executor checks in each replica that the model folder exists once run_fn returns.
+    """
+    if role.replicas > 1:
+        strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.constant(1.0)),
+                        axis=None)
+
+
 def weights_digest(model) -> float:
     """A number that equal weights share (sum of |w|, float64): replicas compare it in logs."""
     return float(sum(abs(w.astype("float64")).sum() for w in model.get_weights()))

@@ -62,13 +62,15 @@ def load(directory: str) -> ModelFlags:
     Raises:
       FileNotFoundError / ValueError: missing, unreadable or malformed file (naming it).
     """
+    import tensorflow as tf  # gfile: the folder may be a gs:// artifact
+
     path = os.path.join(directory, FILENAME)
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"{path} not found: is {directory} a train_dir written by "
                                 "`yt8m train` or an unpacked model .tgz?")
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with tf.io.gfile.GFile(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: malformed JSON ({e})") from None
     if not isinstance(data, dict):

@@ -68,7 +68,8 @@ def _frame_bytes(ragged: tf.RaggedTensor, name: str, size: int, max_frames: int)
     Frames beyond ``max_frames`` are dropped before decoding; every frame must hold ``size`` bytes.
     """
     if ragged.ragged_rank == 2:  # TFXIO gives [batch, frames, 1]
-        ragged = tf.RaggedTensor.from_row_splits(ragged.flat_values, ragged.row_splits)
+        ragged = tf.RaggedTensor.from_row_splits(ragged.flat_values, ragged.row_splits,
+                                                  validate=False)
 
     def trim():  # copies every kept frame's string: only when some video is too long
         kept = ragged[:, :max_frames]
@@ -77,11 +78,22 @@ def _frame_bytes(ragged: tf.RaggedTensor, name: str, size: int, max_frames: int)
     splits = ragged.row_splits
     flat, splits = tf.cond(tf.reduce_max(splits[1:] - splits[:-1]) > max_frames, trim,
                            lambda: (ragged.flat_values, splits))  # [kept_frames] string, [b + 1]
-    check = tf.debugging.assert_equal(
-        tf.strings.length(flat), tf.constant(size, tf.int32),
-        message=f"frame feature {name!r}: every frame must hold exactly {size} bytes")
-    with tf.control_dependencies([check]):
-        return tf.io.decode_raw(flat, tf.uint8, fixed_length=size), splits
+    splits = fail_unless(tf.strings.length(flat) == size, splits,
+                         f"frame feature {name!r}: every frame must hold exactly {size} bytes")
+    return tf.io.decode_raw(flat, tf.uint8, fixed_length=size), splits
+
+
+def fail_unless(ok: tf.Tensor, carrier: tf.Tensor, message: str) -> tf.Tensor:
+    """``carrier`` unchanged, or an InvalidArgumentError naming ``message`` at run time when
+    ``ok`` is false anywhere ("StringToNumberOp could not correctly convert string: <message>";
+    records.summarize keeps the message).
+
+    A stateless check on purpose: TFT counts the inputs of stateful ops (Assert, CheckNumerics)
+    as analyzer inputs and then reads the data instead of running the in-place Transform. Carry
+    it on a small tensor (row splits), so that the check costs nothing per frame.
+    """
+    zero = tf.strings.to_number(tf.where(tf.reduce_all(ok), "0", message), out_type=tf.int32)
+    return carrier + tf.cast(zero, carrier.dtype)
 
 
 def _frame_features(raw: dict, spec: F.FeatureSpec):
@@ -94,15 +106,13 @@ def _frame_features(raw: dict, spec: F.FeatureSpec):
     for name, size in zip(spec.names, spec.sizes):
         decoded, row_splits = _frame_bytes(raw[name], name, size, spec.max_frames)
         if splits is not None:
-            same = tf.debugging.assert_equal(
-                row_splits, splits,
-                message=f"frame feature {name!r}: frame count differs from {spec.names[0]!r}")
-            with tf.control_dependencies([same]):
-                decoded = tf.identity(decoded)
+            row_splits = fail_unless(
+                row_splits == splits, row_splits,
+                f"frame feature {name!r}: frame count differs from {spec.names[0]!r}")
         parts.append(decoded)
         splits = row_splits
     values = F.dequantize_tf(tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0])
-    frames = tf.RaggedTensor.from_row_splits(values, splits)  # [batch, (frames), dim]
+    frames = tf.RaggedTensor.from_row_splits(values, splits, validate=False)  # [b, (frames), dim]
     dense = frames.to_tensor(default_value=0.0, shape=[None, spec.max_frames, spec.dim])
     return dense, tf.cast(frames.row_lengths(), tf.int32)
 

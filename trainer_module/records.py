@@ -106,6 +106,7 @@ def summarize(error: tf.errors.OpError) -> str:
     if marker in text:  # TensorFlow escapes quotes inside assertion messages
         return text[text.index(marker) + len(marker):].split("]", 1)[0].replace("\\'", "'")
     text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text).strip()
+    text = text.replace("StringToNumberOp could not correctly convert string: ", "")  # fail_unless
     first = text.splitlines()[0] if text else type(error).__name__
     first = re.sub(r"\s+", " ", first.split(" [[", 1)[0]).strip()
     first = re.sub(r"\s*\[Op:\w+\]( name:.*)?$", "", first)[:300]  # eager ops' suffix

@@ -139,3 +139,4 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
         if export_metagraph:
             metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
                                               os.path.join(kaggle, "inference_model"))
+    distribute.barrier(trainer.strategy, role)

@@ -174,6 +174,7 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
         out = export_model(trainer.model, job.flags, target, job.export_metagraph,
                            job.max_model_size_mb)
         size = dir_size_mb(out)
+    distribute.barrier(trainer.strategy, role)
     params = trainer.model.count_params()
     log(f"done at global step {result.global_step}: {result.examples} examples in "
         f"{result.seconds:.1f}s ({result.examples_per_sec:.0f}/s); {params:,} parameters; "

@@ -14,7 +14,7 @@ DEMO_DIR ?= demo_data
 DEMO_ROOT ?= demo_output
 
 export TF_USE_LEGACY_KERAS := 1
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 # The real YT8M sample, when the shared folder sits beside the checkout (CI, developer machines).
 ifneq ($(wildcard $(SHARED_DATA)/video_validate_sample),)
 export YT8M_SAMPLE_DIR ?= $(SHARED_DATA)

@@ -84,6 +84,7 @@ class PipelineConfig:
     trainer_worker_count: int = 1  # replicas: 1 chief + (count - 1) workers
 
     def __post_init__(self):
+        self._check_types()
         if not self.data_dir:
             raise ValueError("data_dir is required")
         if self.data_layout not in DATA_LAYOUTS:
@@ -95,6 +96,11 @@ class PipelineConfig:
             raise ValueError(f"top_k must be between 1 and 20, got {self.top_k}")
         if not 0 <= self.gap_threshold <= 1:
             raise ValueError(f"gap_threshold must be in [0, 1], got {self.gap_threshold}")
+        if self.gap_change_tolerance < 0:
+            raise ValueError(f"gap_change_tolerance must be >= 0, got {self.gap_change_tolerance}")
+        for name in ("trainer_cpu_limit", "trainer_memory_limit"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
             raise ValueError("--gpu_type and --gpu_count go together (e.g. NVIDIA_TESLA_T4 and 1), "
                              f"got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
@@ -110,6 +116,30 @@ class PipelineConfig:
         if self.train_steps is not None and self.train_steps < 1:
             raise ValueError(f"train_steps must be >= 1, got {self.train_steps}")
         training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
+
+    def _check_types(self) -> None:
+        """Every field has its declared type (a JSON config can hold anything): a string where a
+        number belongs, null for a required field, a list for a string are errors naming the
+        key; floats must be finite; booleans are true/false only."""
+        samples = {"int": 0, "float": 0.0, "bool": False, "str": ""}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            kinds = [k.strip() for k in str(field.type).split("|")]
+            if value is None:
+                if "None" not in kinds:
+                    raise ValueError(f"{field.name} must not be null")
+                continue
+            if kinds[0].startswith("tuple"):
+                if isinstance(value, list):
+                    value = tuple(value)
+                if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+                    raise ValueError(f"{field.name} must be a list of strings, got {value!r}")
+            elif kinds[0] == "dict":
+                if not isinstance(value, dict):
+                    raise ValueError(f"{field.name} must be an object, got {value!r}")
+            else:
+                value = models.coerce(field.name, samples[kinds[0]], value)
+            object.__setattr__(self, field.name, value)
 
     @property
     def model_name(self) -> str:
@@ -166,12 +196,15 @@ class PipelineConfig:
                 data = json.load(f)
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"--config {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"--config {path}: expected a JSON object of config fields")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"--config {path}: unknown keys {', '.join(unknown)}; valid: "
                              f"{', '.join(sorted(known))}")
         data.update({k: v for k, v in overrides.items() if v is not None})
-        if "beam_args" in data:
-            data["beam_args"] = tuple(data["beam_args"])
-        return cls(**data)
+        try:
+            return cls(**data)
+        except ValueError as e:
+            raise ValueError(f"--config {path}: {e}") from None

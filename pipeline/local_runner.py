@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import time
 
@@ -12,6 +13,7 @@ from tfx import v1 as tfx
 from pipeline import create
 from pipeline import outcome
 from pipeline.config import PipelineConfig
+from trainer_module import io_utils
 from trainer_module.memory import trim_heap
 
 
@@ -74,12 +76,13 @@ def _scratch_dir():
     (``tfx_ephemeral`` sdist, ~50 MB and ~2.6 s per Beam component) built whenever Beam arguments
     are given, meant for remote Beam workers and useless to the in-process DirectRunner."""
     previous = tempfile.tempdir
-    with tempfile.TemporaryDirectory(prefix="yt8m-run-") as scratch:
-        tempfile.tempdir = scratch
-        try:
-            yield scratch
-        finally:
-            tempfile.tempdir = previous
+    scratch = io_utils.make_scratch("run")  # also removes a killed run's
+    tempfile.tempdir = scratch
+    try:
+        yield scratch
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run(config: PipelineConfig, log=print) -> dict:
@@ -88,8 +91,8 @@ def run(config: PipelineConfig, log=print) -> dict:
     os.makedirs(config.pipeline_root, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()
-    with _progress(log), _scratch_dir():
+    with outcome.run_lock(config.resolved_metadata_path()), _progress(log), _scratch_dir():
         tfx.orchestration.LocalDagRunner().run(create.create_pipeline(config))
-    result = outcome.latest_outcome(config)
+        result = outcome.latest_outcome(config)
     result["seconds"] = time.time() - start
     return result

@@ -1,18 +1,16 @@
 """Reads a finished local run back from MLMD: metrics, blessing, pushed model, CSV and .tgz."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 
 from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
 
 from components.run_report import report_lib
 from pipeline import create
 from pipeline.config import PipelineConfig
-
-
-def _newest(store, type_name: str):
-    artifacts = store.get_artifacts_by_type(type_name)
-    return max(artifacts, key=lambda a: a.id) if artifacts else None
 
 
 def custom_property(artifact, name, kind="int_value"):
@@ -22,11 +20,56 @@ def custom_property(artifact, name, kind="int_value"):
 
 
 _STATES = {2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
+LOCK_FILE = ".yt8m-run.lock"
 
 
-def run_executions(store, run=None) -> list[tuple[str, str, float, object]]:
+@contextlib.contextmanager
+def run_lock(metadata_path: str):
+    """Holds the metadata store's run lock for one `yt8m pipeline run` (released when the
+    process ends, however it ends).
+
+    Raises:
+      ValueError: another process holds it: two runs on one store would read each other's
+        artifacts as their own.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(metadata_path)), LOCK_FILE)
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise ValueError(f"{metadata_path} is in use by another `yt8m pipeline run` (pid "
+                             f"{holder}): wait for it to finish or use another --pipeline_root"
+                             ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run_in_progress(metadata_path: str) -> bool:
+    """True while some process holds the run lock of this metadata store."""
+    path = os.path.join(os.path.dirname(os.path.abspath(metadata_path)), LOCK_FILE)
+    if not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def run_executions(store, run=None, live: bool = True) -> list[tuple[str, str, float, object]]:
     """(node id, state, wall seconds, execution) of a run's executions (the newest run when
-    None), in execution order."""
+    None), in execution order. With ``live`` False (no run holds the store's lock), an execution
+    still marked RUNNING belongs to a killed run: its state reads KILLED."""
     if run is None:
         runs = store.get_contexts_by_type("pipeline_run")
         if not runs:
@@ -38,23 +81,36 @@ def run_executions(store, run=None) -> list[tuple[str, str, float, object]]:
                      if c.type_id != run.type_id and "." in c.name), "?")
         seconds = (execution.last_update_time_since_epoch
                    - execution.create_time_since_epoch) / 1000.0
-        rows.append((node, _STATES.get(execution.last_known_state, "UNKNOWN"), seconds, execution))
+        state = _STATES.get(execution.last_known_state, "UNKNOWN")
+        if state == "RUNNING" and not live:
+            state = "KILLED"
+        rows.append((node, state, seconds, execution))
     return rows
 
 
-def component_times(store, run=None) -> list[tuple[str, str, float]]:
+def component_times(store, run=None, live: bool = True) -> list[tuple[str, str, float]]:
     """(node id, state, wall seconds) of every execution of a run (default: the newest)."""
-    return [row[:3] for row in run_executions(store, run)]
+    return [row[:3] for row in run_executions(store, run, live)]
+
+
+def run_outputs(store, run) -> dict:
+    """type name -> the newest output artifact of this run's own executions (cached included)."""
+    executions = store.get_executions_by_context(run.id)
+    events = [ev for ev in store.get_events_by_execution_ids([e.id for e in executions])
+              if ev.type == metadata_store_pb2.Event.OUTPUT]
+    artifacts = store.get_artifacts_by_id(sorted({ev.artifact_id for ev in events}))
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    return {types.get(a.type_id, "?"): a for a in sorted(artifacts, key=lambda a: a.id)}
 
 
 def latest_outcome(config: PipelineConfig) -> dict:
+    """The outcome of the newest run (this process's, under run_lock): its own artifacts."""
     store = metadata_store.MetadataStore(create.sqlite_connection(config.resolved_metadata_path()))
-    evaluation = _newest(store, "ModelEvaluation")
-    blessing = _newest(store, "ModelBlessing")
-    pushed = _newest(store, "PushedModel")
-    submission = _newest(store, "yt8m.KaggleSubmission")
-    archive = _newest(store, "yt8m.ModelArchive")
-    report = _newest(store, "yt8m.RunReport")
+    runs = store.get_contexts_by_type("pipeline_run")
+    outs = run_outputs(store, max(runs, key=lambda c: c.id)) if runs else {}
+    evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")
+    pushed, submission = outs.get("PushedModel"), outs.get("yt8m.KaggleSubmission")
+    archive, report = outs.get("yt8m.ModelArchive"), outs.get("yt8m.RunReport")
     out = {"metrics": report_lib.evaluator_metrics(evaluation.uri) if evaluation else {},
            "blessed": bool(custom_property(blessing, "blessed")),
            "pushed": bool(custom_property(pushed, "pushed")),

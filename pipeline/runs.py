@@ -21,7 +21,11 @@ def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     if not os.path.isfile(metadata_path):
         raise FileNotFoundError(f"no pipeline metadata at {metadata_path}: run `yt8m pipeline "
                                 "run` first or pass the --pipeline_root of an earlier run")
-    return metadata_store.MetadataStore(create.sqlite_connection(metadata_path))
+    try:
+        return metadata_store.MetadataStore(create.sqlite_connection(metadata_path))
+    except RuntimeError as e:  # ml_metadata's own error for a file that is no sqlite store
+        raise ValueError(f"{metadata_path}: not a readable pipeline metadata store "
+                         f"({str(e).split(' query:')[0]})") from None
 
 
 @dataclasses.dataclass
@@ -55,19 +59,9 @@ def find_run(store, run_id: str | None):
     return matches[0]
 
 
-def _outputs(store, executions) -> dict:
-    """type name -> newest output artifact of the given executions."""
-    ids = [e.id for e in executions]
-    events = [ev for ev in store.get_events_by_execution_ids(ids) if ev.type == _OUTPUT]
-    artifacts = store.get_artifacts_by_id(sorted({ev.artifact_id for ev in events}))
-    types = {t.id: t.name for t in store.get_artifact_types()}
-    out = {}
-    for a in sorted(artifacts, key=lambda a: a.id):
-        out[types.get(a.type_id, "?")] = a
-    return out
-
-
-def summarize(store, run, with_metrics: bool = True) -> RunSummary:
+def summarize(store, run, with_metrics: bool = True, live: bool = True) -> RunSummary:
+    """One run; with ``live`` False (no process holds the store's run lock), executions still
+    marked RUNNING show as KILLED."""
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
     start = min((e.create_time_since_epoch for e in executions), default=0)
     end = max((e.last_update_time_since_epoch for e in executions), default=0)
@@ -80,7 +74,7 @@ def summarize(store, run, with_metrics: bool = True) -> RunSummary:
                 model = cc.get("model_flags", {}).get("model")
             except json.JSONDecodeError:
                 pass
-    outs = _outputs(store, executions)
+    outs = outcome.run_outputs(store, run)
     evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")
     pushed = outs.get("PushedModel")
     metrics = report_lib.evaluator_metrics(evaluation.uri) if (evaluation and with_metrics) else {}
@@ -88,7 +82,7 @@ def summarize(store, run, with_metrics: bool = True) -> RunSummary:
         run_id=run.name,
         started=datetime.datetime.fromtimestamp(start / 1000).isoformat(timespec="seconds"),
         seconds=(end - start) / 1000.0,
-        components=outcome.component_times(store, run),
+        components=outcome.component_times(store, run, live),
         model=model, metrics=metrics,
         blessed=bool(outcome.custom_property(blessing, "blessed")) if blessing else None,
         pushed_version=(outcome.custom_property(pushed, "pushed_version", "string_value")
@@ -96,16 +90,16 @@ def summarize(store, run, with_metrics: bool = True) -> RunSummary:
         artifacts={k: a.uri for k, a in outs.items()})
 
 
-def list_runs(store, with_metrics: bool = True) -> list[RunSummary]:
+def list_runs(store, with_metrics: bool = True, live: bool = True) -> list[RunSummary]:
     """Every run, newest first."""
-    return [summarize(store, run, with_metrics) for run in _run_contexts(store)]
+    return [summarize(store, run, with_metrics, live) for run in _run_contexts(store)]
 
 
-def lineage(store, run) -> list[dict]:
+def lineage(store, run, live: bool = True) -> list[dict]:
     """Per execution of the run: node, state, input and output artifacts (type, uri)."""
     types = {t.id: t.name for t in store.get_artifact_types()}
     rows = []
-    for node, state, seconds, execution in outcome.run_executions(store, run):
+    for node, state, seconds, execution in outcome.run_executions(store, run, live):
         events = store.get_events_by_execution_ids([execution.id])
         artifacts = {a.id: a for a in store.get_artifacts_by_id([ev.artifact_id for ev in events])}
         side = lambda kind: [(types.get(artifacts[ev.artifact_id].type_id, "?"),  # noqa: E731

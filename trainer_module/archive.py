@@ -1,20 +1,31 @@
 """Model .tgz files: written atomically, unpacked defensively.
 
-Unpacking refuses absolute paths, ``..`` components, links (symbolic or hard) that leave the
-destination, device files and FIFOs, and members or totals above a size limit (decompression
-bombs), before anything is written; then extracts with the standard library's ``data`` filter
-where available as a second line of defence.
+A model archive holds regular files and folders only, so unpacking refuses every symbolic or
+hard link (checking link targets textually, or with ``realpath`` as tarfile's ``data`` filter
+does, is defeated by chains of long symlinks: CVE-2025-4517 on Python 3.10.13), device files,
+FIFOs, absolute paths and ``..`` components. Members are read one header at a time, so the
+member-count limit stops a 300,000-member archive at the limit; the sizes written are counted
+as they are written, against a per-member, a total and a compression-ratio limit (a decompression
+bomb stops at the limit, not after filling the disk). Everything is unpacked into a fresh
+sibling folder that is renamed into place only when the whole archive passed, and never into a
+non-empty existing folder.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
+import tempfile
+import zlib
 
 from trainer_module import io_utils
 
 MAX_MEMBER_BYTES = 4 << 30   # 4 GiB: the Kaggle limit is 1 GB
 MAX_TOTAL_BYTES = 8 << 30
 MAX_MEMBERS = 10_000
+MAX_RATIO = 200              # uncompressed / compressed bytes, beyond RATIO_FLOOR_BYTES
+RATIO_FLOOR_BYTES = 64 << 20  # a small archive may compress well (zeros): no ratio check below
+_CHUNK = 1 << 20
 
 
 def make_tgz(src_dir: str, out_path: str) -> str:
@@ -26,56 +37,110 @@ def make_tgz(src_dir: str, out_path: str) -> str:
     return out_path
 
 
-def _check_member(m: tarfile.TarInfo, dest: str, tgz: str) -> None:
-    def refuse(why: str):
-        raise ValueError(f"{tgz}: refusing member {m.name!r}: {why}")
+class _Refused(ValueError):
+    pass
 
-    if os.path.isabs(m.name) or m.name.startswith(("/", "\\")):
-        refuse("absolute path")
-    parts = m.name.replace("\\", "/").split("/")
+
+def _relative_parts(m: tarfile.TarInfo) -> list[str]:
+    name = m.name.replace("\\", "/")
+    if os.path.isabs(m.name) or name.startswith("/"):
+        raise _Refused("absolute path")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
-        refuse("'..' path component")
-    target = os.path.realpath(os.path.join(dest, m.name))
-    if os.path.commonpath([target, dest]) != dest:
-        refuse("resolves outside the destination")
-    if m.isdev() or m.isfifo():
-        refuse("device file or FIFO")
+        raise _Refused("'..' path component")
     if m.issym() or m.islnk():
-        link = m.linkname
-        base = os.path.dirname(target) if m.issym() else dest
-        resolved = os.path.realpath(os.path.join(base, link))
-        if os.path.isabs(link) or os.path.commonpath([resolved, dest]) != dest:
-            refuse(f"link to {link!r} outside the destination")
-    if not (m.isfile() or m.isdir() or m.issym() or m.islnk()):
-        refuse("unsupported member type")
+        raise _Refused(f"link to {m.linkname!r} (a model archive holds no links)")
+    if m.isdev() or m.isfifo():
+        raise _Refused("device file or FIFO")
+    if not (m.isfile() or m.isdir()):
+        raise _Refused("unsupported member type")
     if m.size > MAX_MEMBER_BYTES:
-        refuse(f"{m.size} bytes exceeds the {MAX_MEMBER_BYTES} byte limit")
+        raise _Refused(f"{m.size} bytes exceeds the {MAX_MEMBER_BYTES} byte limit")
+    return parts
+
+
+def _copy(tar: tarfile.TarFile, m: tarfile.TarInfo, target: str, budget: "_Budget") -> None:
+    source = tar.extractfile(m)
+    # O_EXCL | O_NOFOLLOW: the staging folder is new and holds no links, never write through one
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as out:
+        while True:
+            chunk = source.read(_CHUNK)
+            if not chunk:
+                break
+            budget.spend(len(chunk))
+            out.write(chunk)
+
+
+class _Budget:
+    """Counts the bytes written against the total and compression-ratio limits."""
+
+    def __init__(self, compressed_bytes: int):
+        self.compressed, self.total = max(compressed_bytes, 1), 0
+
+    def spend(self, n: int) -> None:
+        self.total += n
+        if self.total > MAX_TOTAL_BYTES:
+            raise _Refused(f"more than {MAX_TOTAL_BYTES} bytes uncompressed")
+        if self.total > RATIO_FLOOR_BYTES and self.total > MAX_RATIO * self.compressed:
+            raise _Refused(f"expands more than {MAX_RATIO}x its {self.compressed} compressed "
+                           "bytes (a decompression bomb?)")
+
+
+def _unpack(tgz: str, staging: str) -> None:
+    budget = _Budget(os.path.getsize(tgz))
+    with tarfile.open(tgz, "r:*") as tar:
+        count = 0
+        while True:
+            m = tar.next()  # one header at a time: limits hold while reading
+            if m is None:
+                return
+            count += 1
+            try:
+                if count > MAX_MEMBERS:
+                    raise _Refused(f"more than {MAX_MEMBERS} members")
+                parts = _relative_parts(m)
+                target = os.path.join(staging, *parts) if parts else staging
+                if m.isdir():
+                    os.makedirs(target, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                _copy(tar, m, target, budget)
+            except _Refused as e:
+                raise ValueError(f"{tgz}: member {m.name!r}: refused: {e}") from None
+            except FileExistsError:
+                raise ValueError(f"{tgz}: member {m.name!r}: refused: a second member of the "
+                                 "same name") from None
 
 
 def safe_extract(tgz: str, dest: str) -> str:
-    """Extracts tgz into dest after validating every member; returns dest.
+    """Unpacks tgz into dest (which must not exist, or be an empty folder); returns dest.
 
     Raises:
-      ValueError: a hostile or oversized member (nothing is extracted then).
+      ValueError: a hostile or oversized member, or an unreadable archive, naming the archive
+        and the member; dest is then left as it was.
+      FileExistsError: dest is a non-empty folder or a file.
       FileNotFoundError: tgz does not exist.
     """
     if not os.path.isfile(tgz):
         raise FileNotFoundError(f"--input_model_tgz {tgz!r} does not exist")
-    dest = os.path.realpath(dest)
-    os.makedirs(dest, exist_ok=True)
+    dest = os.path.abspath(dest)
+    if os.path.lexists(dest) and not (os.path.isdir(dest) and not os.listdir(dest)):
+        raise FileExistsError(f"{dest}: refusing to unpack {tgz} into an existing non-empty "
+                              "folder or file")
+    parent = os.path.dirname(dest)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.", suffix=".unpack", dir=parent)
     try:
-        with tarfile.open(tgz, "r:*") as tar:
-            members = tar.getmembers()
-            if len(members) > MAX_MEMBERS:
-                raise ValueError(f"{tgz}: {len(members)} members exceeds the limit {MAX_MEMBERS}")
-            total = 0
-            for m in members:
-                _check_member(m, dest, tgz)
-                total += m.size
-            if total > MAX_TOTAL_BYTES:
-                raise ValueError(f"{tgz}: {total} bytes uncompressed exceeds {MAX_TOTAL_BYTES}")
-            kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tar.extractall(dest, members=members, **kwargs)
-    except tarfile.TarError as e:
-        raise ValueError(f"{tgz}: not a readable .tgz ({e})") from None
+        _unpack(tgz, staging)
+        if os.path.isdir(dest):
+            os.rmdir(dest)  # empty, checked above
+        os.replace(staging, dest)
+    except (tarfile.TarError, EOFError, zlib.error) as e:
+        raise ValueError(f"{tgz}: not a readable .tgz ({type(e).__name__}: {e})") from None
+    except OSError as e:
+        raise OSError(e.errno, f"{tgz}: cannot unpack into {parent}: {e.strerror}") from None
+    finally:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)
     return dest

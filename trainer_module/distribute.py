@@ -14,10 +14,11 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 from typing import Iterator, Mapping
 
 import tensorflow as tf
+
+from trainer_module import io_utils
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +82,7 @@ def writable(path: str, role: Role) -> Iterator[str]:
     if role.is_chief:
         yield path
         return
-    scratch = tempfile.mkdtemp(prefix=f"yt8m-{role.task_type}{role.task_index}-")
+    scratch = io_utils.make_scratch(f"{role.task_type}{role.task_index}")
     try:
         yield os.path.join(scratch, os.path.basename(path.rstrip("/")) or "out")
     finally:

@@ -38,9 +38,22 @@ class EvalJob:
 
 
 def restore_model(flags: MF.ModelFlags, checkpoint: str):
-    """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored)."""
+    """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored).
+
+    Raises:
+      ValueError: a model variable has no value in the checkpoint (another model's checkpoint),
+        or the checkpoint files are unreadable (truncated), naming the checkpoint.
+    """
     model = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
-    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    try:
+        status = tf.train.Checkpoint(model=model).restore(checkpoint)
+        status.assert_existing_objects_matched().expect_partial()  # the optimizer may be left
+    except (AssertionError, ValueError) as e:
+        raise ValueError(f"checkpoint {checkpoint} does not fit the {flags.model} of "
+                         f"model_flags.json ({str(e).splitlines()[0][:200]})") from None
+    except (tf.errors.OpError, OSError, IndexError) as e:  # IndexError: "Read less bytes"
+        raise ValueError(f"checkpoint {checkpoint} is unreadable (truncated or damaged?): "
+                         f"{records.summarize(e) if isinstance(e, tf.errors.OpError) else e}") from None
     return model
 
 
@@ -67,6 +80,10 @@ def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int
     if acc.num_videos == 0:
         raise DataError(f"no records to evaluate in {len(files)} files ({files[0]} ...): "
                         "empty split?")
+    if not acc.positives_per_class.any():
+        raise DataError(f"none of the {acc.num_videos} videos in {len(files)} files "
+                        f"({files[0]} ...) has a label: an unlabelled split (test?) cannot be "
+                        "evaluated")
     saved = ((np.concatenate(saved_ids), np.concatenate(saved_preds), np.concatenate(saved_labels))
              if keep_predictions and saved_ids else None)
     result = acc.result()
@@ -101,6 +118,7 @@ def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, fil
 def run(job: EvalJob, log=print) -> dict | None:
     flags = MF.load(job.train_dir)
     files = input_pipeline.list_files(job.eval_data_pattern, "--eval_data_pattern")
+    records.check_level(files, flags.frame_features)
     last = None
     while True:
         latest = tf.train.latest_checkpoint(job.train_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from trainer_module import features as F
@@ -47,11 +48,24 @@ def default_preprocess(spec: F.FeatureSpec):
 
 def export_saved_model(model, export_dir: str, preprocess, extra_signatures: dict | None = None,
                        extra_trackable=None) -> str:
-    """Writes the serving SavedModel (no optimizer state) to export_dir and returns it."""
+    """Writes the serving SavedModel (no optimizer state) to export_dir and returns it.
+
+    Raises:
+      ValueError: a weight holds NaN or infinity (nothing is written).
+    """
+    check_finite_weights(model)
     module = ServingModule(model, preprocess, extra_trackable)
     signatures = {SIGNATURE: module.serve.get_concrete_function(), **(extra_signatures or {})}
     tf.saved_model.save(module, export_dir, signatures=signatures)
     return export_dir
+
+
+def check_finite_weights(model) -> None:
+    """Raises ValueError naming the first weight that holds NaN or infinity."""
+    bad = [w.name for w in model.weights if not np.isfinite(w.numpy()).all()]
+    if bad:
+        raise ValueError(f"the model's weight {bad[0]} ({len(bad)} of {len(model.weights)} "
+                         "weights) holds NaN or infinity: not exported")
 
 
 def load_serving_fn(saved_model_dir: str):

@@ -45,6 +45,8 @@ class InferenceJob:
             raise ValueError("--float16_weights applies to --output_model_tgz, which is not given")
         if bool(self.train_dir) == bool(self.input_model_tgz):
             raise ValueError("give exactly one of --train_dir and --input_model_tgz")
+        if self.batch_size < 1:
+            raise ValueError(f"--batch_size must be >= 1, got {self.batch_size}")
         if not 1 <= self.top_k <= export.SERVING_TOP_K:
             raise ValueError(f"--top_k must be between 1 and {export.SERVING_TOP_K}, got {self.top_k}")
         if not self.output_file and not self.output_model_tgz:
@@ -52,7 +54,17 @@ class InferenceJob:
 
 
 def format_row(video_id: str, classes: np.ndarray, scores: np.ndarray) -> str:
-    """``id,label score label score ...`` sorted by score (classes/scores already sorted)."""
+    """``id,label score label score ...`` sorted by score (classes/scores already sorted); an id
+    holding a comma, a quote or a line break is quoted as RFC 4180 says (``yt8m score`` and
+    Kaggle read it back).
+
+    Raises:
+      ValueError: the id is empty.
+    """
+    if not video_id:
+        raise ValueError("empty video id: every record needs a non-empty 'id'")
+    if any(c in video_id for c in ',"\r\n'):
+        video_id = '"' + video_id.replace('"', '""') + '"'
     return video_id + "," + " ".join(f"{int(c)} {float(s):g}" for c, s in zip(classes, scores))
 
 
@@ -61,6 +73,22 @@ def decode_id(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"video id {raw!r} is not valid UTF-8") from None
+
+
+def locate_bad_id(files: list[str], compression: str | None = None) -> str | None:
+    """``file: record i: reason`` of the first record whose id is missing, empty or not UTF-8."""
+    import tensorflow as tf
+
+    for path in files:
+        for i, raw in enumerate(tf.data.TFRecordDataset(path, compression_type=compression)):
+            # Example and SequenceExample share field 1 (features / context): one parse for both
+            context = tf.train.SequenceExample.FromString(raw.numpy()).context.feature
+            ids = context["id"].bytes_list.value if "id" in context else []
+            try:
+                format_row(decode_id(ids[0]) if ids else "", np.zeros(0), np.zeros(0))
+            except ValueError as e:
+                return f"{path}: record {i}: {e}"
+    return None
 
 
 def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int, batch_size: int,
@@ -80,8 +108,12 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
             res = serve(examples=batch)
             ids = res["video_id"].numpy()
             classes, scores = res["top_k_classes"].numpy(), res["top_k_scores"].numpy()
-            for i in range(len(ids)):
-                out.write(format_row(decode_id(ids[i]), classes[i, :top_k], scores[i, :top_k]) + "\n")
+            try:
+                for i in range(len(ids)):
+                    out.write(format_row(decode_id(ids[i]), classes[i, :top_k],
+                                         scores[i, :top_k]) + "\n")
+            except ValueError as e:
+                raise DataError(locate_bad_id(files) or str(e)) from None
             rows += len(ids)
             log(f"num examples processed: {rows}; {rows / max(time.time() - start, 1e-9):.1f} videos/s")
         if rows == 0:  # inside the atomic block: no header-only CSV is left behind
@@ -119,12 +151,17 @@ def run(job: InferenceJob, log=print) -> dict:
 
 def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
     out = {"model_dir": model_dir}
+    files = (input_pipeline.list_files(job.input_data_pattern, "--input_data_pattern")
+             if job.output_file else [])
+    io_utils.refuse_overwriting_inputs(
+        {"--output_file": job.output_file, "--output_model_tgz": job.output_model_tgz},
+        {"--input_data_pattern": files, "--input_model_tgz": [job.input_model_tgz]})
     if job.output_model_tgz:
         out["model_tgz"] = pack_model(model_dir, job.output_model_tgz, job.float16_weights)
         log(f"wrote model archive {job.output_model_tgz}"
             + (" (float16 weights)" if job.float16_weights else ""))
     if job.output_file:
-        files = input_pipeline.list_files(job.input_data_pattern, "--input_data_pattern")
+        records.check_level(files, MF.load(model_dir).frame_features)
         serve = export.load_serving_fn(os.path.join(model_dir, "saved_model"))
         out["rows"] = write_predictions_csv(serve, files, job.output_file, job.top_k,
                                             job.batch_size, log, job.skip_corrupt_records)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from typing import Iterator
 
@@ -21,10 +22,44 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(directory: str, base: str) -> None:
+    """Removes ``.BASE.PID.*.tmp`` siblings left by writers that died (killed mid-write)."""
+    prefix = f".{base}."
+    for name in os.listdir(directory):
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            pid = name[len(prefix):].split(".", 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(directory, name))
+
+
+def make_scratch(label: str) -> str:
+    """A new scratch folder ``yt8m-LABEL-PID-*`` in the temp folder; first removes the ones
+    whose process is gone (a killed run's), so that they do not pile up."""
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        parts = name.split("-")
+        if name.startswith("yt8m-") and len(parts) >= 4 and parts[2].isdigit() \
+                and not _pid_alive(int(parts[2])):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"yt8m-{label}-{os.getpid()}-")
+
+
 def _tmp_name(path: str) -> str:
     directory, base = os.path.split(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory)
+    _remove_stale(directory, base)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}.", suffix=".tmp", dir=directory)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; final files get the usual mode
     return tmp
@@ -67,6 +102,29 @@ def atomic_path(path: str) -> Iterator[str]:
             os.remove(tmp)
 
 
+def refuse_overwriting_inputs(outputs: dict, inputs: dict) -> None:
+    """No command writes over one of its own inputs, or writes two outputs to one path.
+
+    Args:
+      outputs: {flag or field: path or None}.
+      inputs: {flag or field: [paths]}.
+
+    Raises:
+      ValueError: naming the output and the input it would replace.
+    """
+    def same(path: str) -> str:
+        return path if is_remote(path) else os.path.realpath(path)
+
+    taken = {same(p): name for name, paths in inputs.items() for p in paths if p}
+    for name, path in outputs.items():
+        if not path:
+            continue
+        if same(path) in taken:
+            raise ValueError(f"{name} {path} is also an input ({taken[same(path)]}): refusing "
+                             "to overwrite it")
+        taken[same(path)] = name
+
+
 def write_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
@@ -82,7 +140,8 @@ def read_json(path: str):
 
 
 def write_json(path: str, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Strict JSON: NaN or infinity is a ValueError, never a bare ``NaN`` in the file."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 class AtomicWriters:

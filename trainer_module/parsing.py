@@ -132,6 +132,9 @@ def to_model_inputs(raw: dict, spec: F.FeatureSpec, with_labels: bool = True) ->
         for name, size in zip(spec.names, spec.sizes):
             parts.append(tf.ensure_shape(tf.cast(raw[name], tf.float32), [None, size]))
         features = tf.concat(parts, axis=-1)  # [batch, dim]
+        features = fail_unless(tf.math.is_finite(features), features,
+                               f"features {','.join(spec.names)}: NaN or infinity (every value "
+                               "must be a finite number)")
         num_frames = tf.ones_like(video_id, dtype=tf.int32)
     out = {F.FEATURES: features, F.NUM_FRAMES: num_frames, F.VIDEO_ID: video_id}
     if with_labels:

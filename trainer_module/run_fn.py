@@ -120,6 +120,9 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
     ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer, cfg.batch_size,
                   cfg.num_epochs, training=True, spec=spec)
     result = trainer.fit(ds)
+    if result.examples and result.labelled == 0:
+        raise ValueError(f"none of the {result.examples} videos of the train split has a label: "
+                         "an unlabelled split cannot be trained on; nothing exported")
     print(f"trained {flags.model}: step {result.global_step}, {result.examples} examples, "
           f"{result.examples_per_sec:.0f} examples/s, {trainer.model.count_params():,} parameters")
     if trainer.use_averaged_weights():

@@ -7,12 +7,14 @@ train_dir layout:
   export/step_N/saved_model   serving SavedModel (signature on serialized records)
   export/step_N/inference_model.*  the seed's Kaggle MetaGraph
   export/step_N/model_flags.json
+  progress.json               epochs done (a resumed run trains only the missing ones)
   validation.json             with --validation_data_pattern: GAP per epoch, the best epoch
   best/                       weights of the best epoch (what gets exported)
 """
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 import shutil
 
@@ -33,6 +35,7 @@ from trainer_module import training
 
 
 VALIDATION_FILE = "validation.json"
+PROGRESS_FILE = "progress.json"  # epochs done, for resuming (see fit_epochs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,13 +70,57 @@ def prepare_train_dir(job: TrainJob, log=print, role: distribute.Role | None = N
     if role is not None and not role.is_chief:
         return
     if job.start_new_model and os.path.isdir(job.train_dir):
-        log(f"--start_new_model: removing {job.train_dir}")
-        shutil.rmtree(job.train_dir)
+        removed = remove_training_outputs(job.train_dir)
+        log(f"--start_new_model: removed {len(removed)} entries that training wrote in "
+            f"{job.train_dir}")
+    remove_debris(job.train_dir)
     if os.path.exists(os.path.join(job.train_dir, MF.FILENAME)):
         MF.check_compatible(MF.load(job.train_dir), job.flags, job.train_dir)
     else:
         os.makedirs(job.train_dir, exist_ok=True)
         MF.save(job.train_dir, job.flags)
+
+
+# What `yt8m train` (and `eval`) write into a train_dir: nothing else is ever removed.
+TRAIN_DIR_ENTRIES = (MF.FILENAME, "checkpoint", "model.ckpt-*", "train", "eval", "export", "best",
+                     "best.tmp", "best.old", VALIDATION_FILE, PROGRESS_FILE, ".*.tmp", "*_temp")
+
+
+def remove_training_outputs(train_dir: str) -> list[str]:
+    """Removes what training wrote in train_dir; returns the removed paths.
+
+    Raises:
+      ValueError: train_dir holds files but no model_flags.json: it is not a train_dir.
+    """
+    entries = os.listdir(train_dir)
+    if entries and MF.FILENAME not in entries:
+        raise ValueError(f"--train_dir {train_dir} holds {len(entries)} entries but no "
+                         f"{MF.FILENAME}: not a train_dir written by `yt8m train`; refusing to "
+                         "remove anything (pass an empty or new folder)")
+    removed = [os.path.join(train_dir, e) for e in entries
+               if any(fnmatch.fnmatch(e, p) for p in TRAIN_DIR_ENTRIES)]
+    for path in removed:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    return removed
+
+
+def remove_debris(train_dir: str) -> None:
+    """What a killed run leaves: temporary files of atomic writes (``.NAME.*.tmp``),
+    TensorFlow's half-written checkpoints (``model.ckpt-N_temp/``) and half-written exports."""
+    for folder in (train_dir, os.path.join(train_dir, "export")):
+        if not os.path.isdir(folder):
+            continue
+        for entry in os.listdir(folder):
+            path = os.path.join(folder, entry)
+            if fnmatch.fnmatch(entry, ".*.tmp") or fnmatch.fnmatch(entry, "*_temp") or (
+                    folder.endswith("export") and entry.endswith(".tmp")):
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.remove(path)
 
 
 def export_dir_for(train_dir: str, step: int) -> str:
@@ -134,6 +181,7 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     prepare_train_dir(job, log, role)
     spec = job.flags.feature_spec()
     files = input_pipeline.list_files(job.train_data_pattern, "--train_data_pattern")
+    records.check_level(files, spec.frame_level)
     tf.random.set_seed(job.train.seed)
     trainer = training.Trainer(
         lambda: models.build_model(job.flags.model, spec, job.flags.hparams), job.train,
@@ -155,16 +203,17 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
         if job.validation_data_pattern:
             result, best_step = fit_with_validation(job, trainer, spec, files, log, report)
         else:
-            ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
-                                             num_epochs=job.train.num_epochs, seed=job.train.seed,
-                                             skip_corrupt=job.skip_corrupt_records, report=report)
-            result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+            result = fit_epochs(job, trainer, spec, files, log, report)
             best_step = result.global_step
     for line in report.lines(result.examples, "examples (all epochs)"):
         log(line)
     if result.examples == 0 and result.global_step == 0:
         raise DataError(f"no training records in {len(files)} files ({files[0]} ...): "
                         "empty split?")
+    if result.examples and result.labelled == 0:
+        raise DataError(f"none of the {result.examples} training videos in {len(files)} files "
+                        f"({files[0]} ...) has a label: an unlabelled split (test?) cannot be "
+                        "trained on; nothing exported")
     if trainer.use_averaged_weights():
         log(f"exporting the moving average of the weights (--ema_decay {job.train.ema_decay})")
     if role.replicas > 1:
@@ -180,6 +229,37 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
         f"{result.seconds:.1f}s ({result.examples_per_sec:.0f}/s); {params:,} parameters; "
         f"exported {out if role.is_chief else 'to scratch (the chief exports)'} ({size:.1f} MB)")
     return result
+
+
+def fit_epochs(job: TrainJob, trainer: training.Trainer, spec, files: list[str], log=print,
+               report: records.ReadReport | None = None) -> training.TrainResult:
+    """``--num_epochs`` passes in all, one dataset per epoch: ``progress.json`` (the chief
+    writes it after every epoch) makes a resumed run train only the epochs still missing, the
+    interrupted one again from its start, instead of ``--num_epochs`` more."""
+    state_path = os.path.join(job.train_dir, PROGRESS_FILE)
+    done = io_utils.read_json(state_path)["epochs_done"] if os.path.exists(state_path) else 0
+    if done >= job.train.num_epochs:
+        log(f"{done} of --num_epochs {job.train.num_epochs} epochs already trained; nothing to "
+            "train (pass a larger --num_epochs, or --start_new_model)")
+    step = int(trainer.optimizer.iterations.numpy())
+    total = training.TrainResult(step, 0, 0.0, float("nan"), 0)
+    for epoch in range(done + 1, job.train.num_epochs + 1):
+        if job.train.max_steps is not None and total.global_step >= job.train.max_steps:
+            break
+        ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
+                                         num_epochs=1, seed=job.train.seed + epoch,
+                                         skip_corrupt=job.skip_corrupt_records,
+                                         report=report if epoch == done + 1 else None)
+        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+        total = training.TrainResult(result.global_step, total.examples + result.examples,
+                                     total.seconds + result.seconds, result.last_loss,
+                                     total.labelled + max(result.labelled, 0))
+        if not result.exhausted:  # cut short by --max_steps: the epoch is not done
+            break
+        if trainer.role.is_chief:
+            io_utils.write_json(state_path, {"epochs_done": epoch, "num_epochs":
+                                             job.train.num_epochs, "global_step": total.global_step})
+    return total
 
 
 def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
@@ -203,7 +283,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
     state = io_utils.read_json(state_path) if os.path.exists(state_path) else {
         "epochs_done": 0, "best_gap": -1.0, "best_step": 0, "best_epoch": 0, "history": []}
     best_ckpt = tf.train.Checkpoint(model=trainer.model)
-    examples, seconds, loss = 0, 0.0, float("nan")
+    examples, seconds, loss, labelled = 0, 0.0, float("nan"), 0
     step = int(trainer.optimizer.iterations.numpy())
     for epoch in range(state["epochs_done"] + 1, job.train.num_epochs + 1):
         if job.train.max_steps is not None and step >= job.train.max_steps:
@@ -214,6 +294,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
                                          report=report if epoch == state["epochs_done"] + 1 else None)
         result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
         step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
+        labelled += result.labelled
         loss = result.last_loss
         metrics, _ = eval_job.evaluate_model(  # names damaged files itself
             trainer.model, val_files, spec, job.train.batch_size, M.DEFAULT_TOP_K,
@@ -236,7 +317,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
         best_ckpt.read(best_prefix).assert_existing_objects_matched()
         log(f"exporting the best epoch {state['best_epoch']} (global step {state['best_step']}, "
             f"validation GAP {state['best_gap']:.4f})")
-    return (training.TrainResult(step, examples, seconds, loss),
+    return (training.TrainResult(step, examples, seconds, loss, labelled),
             state["best_step"] or step)
 
 

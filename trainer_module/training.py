@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 import time
 
 import numpy as np
@@ -22,9 +21,11 @@ import tf_keras
 
 from trainer_module import distribute
 from trainer_module import features as F
+from trainer_module import io_utils
 from trainer_module import losses
 from trainer_module import memory
 from trainer_module import metrics as M
+from trainer_module.models import coerce as models_coerce
 
 OPTIMIZERS = {"AdamOptimizer": tf_keras.optimizers.Adam, "Adam": tf_keras.optimizers.Adam,
               "GradientDescentOptimizer": tf_keras.optimizers.SGD, "SGD": tf_keras.optimizers.SGD,
@@ -54,6 +55,11 @@ class TrainConfig:
     mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU
 
     def __post_init__(self):
+        for field in dataclasses.fields(self):  # types and finiteness, strictly
+            value = getattr(self, field.name)
+            if value is not None:
+                object.__setattr__(self, field.name, models_coerce(
+                    f"--{field.name}", field.default if field.default is not None else 0, value))
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"--optimizer: unknown {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         losses.get(self.label_loss)
@@ -65,6 +71,12 @@ class TrainConfig:
             raise ValueError(f"--max_steps must be >= 1, got {self.max_steps}")
         if self.base_learning_rate <= 0:
             raise ValueError(f"--base_learning_rate must be > 0, got {self.base_learning_rate}")
+        if not 0 < self.learning_rate_decay <= 1:
+            raise ValueError(f"--learning_rate_decay must be in (0, 1], got "
+                             f"{self.learning_rate_decay}")
+        for name in ("clip_gradient_norm", "regularization_penalty"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.warmup_steps < 0:
@@ -116,12 +128,25 @@ def precision_policy(enabled: bool) -> str:
     return name
 
 
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: the step is named, nothing is exported."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: a checkpoint of the last finished step was written."""
+
+
+NONFINITE_LOSS = "training loss is NaN or infinite"
+
+
 @dataclasses.dataclass
 class TrainResult:
     global_step: int
     examples: int
     seconds: float
     last_loss: float
+    labelled: int = -1  # videos with at least one label (-1: not counted)
+    exhausted: bool = False  # the dataset ended (not cut short by max_steps)
 
     @property
     def examples_per_sec(self) -> float:
@@ -148,8 +173,8 @@ class Trainer:
         # Every replica restores from the chief's folder; saving is collective, so the others
         # save too, into a scratch folder that close() removes.
         self.checkpoint_dir = checkpoint_dir
-        self._scratch = None if self.role.is_chief else tempfile.mkdtemp(
-            prefix=f"yt8m-{self.role.task_type}{self.role.task_index}-")
+        self._scratch = None if self.role.is_chief else io_utils.make_scratch(
+            f"{self.role.task_type}{self.role.task_index}")
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._scratch or checkpoint_dir,
                                                   max_to_keep=3, checkpoint_name="model.ckpt")
         self.writer = (tf.summary.create_file_writer(summary_dir)
@@ -177,6 +202,10 @@ class Trainer:
                 raise ValueError(f"checkpoint {latest} does not match the model being trained "
                                  f"({str(e).splitlines()[0][:200]}); pass --start_new_model or use "
                                  "another --train_dir") from None
+            except (tf.errors.OpError, IndexError) as e:  # IndexError: "Read less bytes ..."
+                raise ValueError(f"checkpoint {latest} is unreadable (truncated or damaged: "
+                                 f"{str(e).splitlines()[0][:200]}); delete its files to resume "
+                                 "from the one before, or pass --start_new_model") from None
         return int(self.optimizer.iterations.numpy())
 
     def _make_step(self):
@@ -201,11 +230,14 @@ class Trainer:
             self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
             return loss, preds
 
-        @tf.function
+        @tf.function(reduce_retracing=True)  # an epoch's last batch is smaller: one generic trace
         def step(x, y):
             loss, preds = self.strategy.run(replica_step, args=(x, y))
             loss = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None)
-            return loss, preds
+            labelled = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(
+                lambda t: tf.reduce_sum(tf.cast(tf.reduce_any(t > 0, axis=-1), tf.int64)),
+                args=(y,)), axis=None)
+            return tf.debugging.check_numerics(loss, NONFINITE_LOSS), preds, labelled
 
         return step
 
@@ -218,12 +250,33 @@ class Trainer:
             log(f"global step {step} already reached --max_steps {cfg.max_steps}; nothing to train")
             return TrainResult(step, 0, 0.0, float("nan"))
         dist = self.strategy.experimental_distribute_dataset(dataset)
-        start = window_start = time.time()
+        start = time.time()
+        try:
+            return self._loop(dist, step_fn, step, start, log)
+        except KeyboardInterrupt:
+            step = int(self.optimizer.iterations.numpy())
+            self.manager.save(checkpoint_number=step)
+            raise TrainingInterrupted(f"interrupted at global step {step}; checkpoint saved: the "
+                                      "same command resumes from it") from None
+
+    def _loop(self, dist, step_fn, step: int, start: float, log) -> TrainResult:
+        cfg = self.cfg
+        window_start = start
         examples = window_examples = 0
         loss_value = float("nan")
+        labelled = tf.constant(0, tf.int64)
+        exhausted = False
         trim = memory.PeriodicTrim()
         for x, y in dist:
-            loss, preds = step_fn(x, y)
+            try:
+                loss, preds, batch_labelled = step_fn(x, y)
+            except tf.errors.InvalidArgumentError as e:
+                if NONFINITE_LOSS not in str(e):
+                    raise
+                raise TrainingDiverged(
+                    f"{NONFINITE_LOSS} at global step {step + 1}: nothing exported, no checkpoint "
+                    "written for it; lower --base_learning_rate or check the inputs") from None
+            labelled += batch_labelled
             step += 1
             trim()
             n = self._batch_size(y)
@@ -238,10 +291,13 @@ class Trainer:
                 self.manager.save(checkpoint_number=step)
             if cfg.max_steps is not None and step >= cfg.max_steps:
                 break
+        else:
+            exhausted = True
         self.manager.save(checkpoint_number=step)
         if loss_value != loss_value:  # never logged: report the last batch
             loss_value = float(loss.numpy()) if examples else float("nan")
-        return TrainResult(step, examples, time.time() - start, loss_value)
+        return TrainResult(step, examples, time.time() - start, loss_value, int(labelled),
+                           exhausted)
 
     def use_averaged_weights(self) -> bool:
         """With --ema_decay, copies the moving averages into the model (call before export)."""

@@ -17,6 +17,11 @@ def run(args: argparse.Namespace) -> int:
     from trainer_module import ensemble
 
     dirs = tuple(d.strip() for d in args.train_dirs.split(",") if d.strip())
+    from trainer_module import io_utils
+
+    io_utils.refuse_overwriting_inputs(
+        {"--output_dir": args.output_dir, "--output_model_tgz": args.output_model_tgz},
+        {"--train_dirs": list(dirs)})
     ensemble.run(ensemble.EnsembleJob(dirs, args.output_dir, args.output_model_tgz,
                                       args.max_model_size_mb))
     return 0

@@ -28,21 +28,22 @@ def _fmt(value, spec=".4f"):
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's deprecation chatter
-    from pipeline import runs
+    from pipeline import outcome, runs
 
     store = runs.open_store(metadata_path(args))
+    live = outcome.run_in_progress(metadata_path(args))  # else RUNNING means killed
     if args.action == "show":
         run_ctx = runs.find_run(store, args.run)
-        summary = runs.summarize(store, run_ctx)
+        summary = runs.summarize(store, run_ctx, live=live)
         print(f"run {summary.run_id} started {summary.started}, {summary.seconds:.0f}s, model "
               f"{summary.model}, GAP {_fmt(summary.metrics.get('gap'))}, blessed {summary.blessed}")
-        for row in runs.lineage(store, run_ctx):
+        for row in runs.lineage(store, run_ctx, live):
             print(f"{row['node']} [{row['state']}, {row['seconds']:.1f}s]")
             for kind in ("inputs", "outputs"):
                 for type_name, uri in row[kind]:
                     print(f"    {'<-' if kind == 'inputs' else '->'} {type_name}: {uri}")
         return 0
-    summaries = runs.list_runs(store)
+    summaries = runs.list_runs(store, live=live)
     print(f"{'run id':28s} {'started':20s} {'secs':>6s} {'model':22s} {'GAP':>7s} {'Hit@1':>7s} "
           f"{'PERR':>7s} {'mAP':>7s} {'blessed':8s} pushed   components")
     for s in summaries:

@@ -20,6 +20,10 @@ def run(args: argparse.Namespace) -> int:
     from trainer_module import io_utils
     from trainer_module import score_job
 
+    io_utils.refuse_overwriting_inputs(
+        {"--output_json": args.output_json},
+        {"--predictions": [args.predictions], "--labels": [args.labels],
+         "--vocabulary": [args.vocabulary]})
     result = score_job.run(score_job.ScoreJob(args.predictions, args.labels, args.top_k,
                                               args.vocabulary, args.per_class))
     if args.output_json:

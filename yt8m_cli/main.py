@@ -11,7 +11,9 @@ import sys
 import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# 3: TensorFlow's C++ start-up lines ("Unable to register cuDNN factory ...") would otherwise be
+# the first lines a user sees; TensorFlow's errors still arrive as Python exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 warnings.filterwarnings("ignore", category=FutureWarning)  # Python 3.10 notices from google-*
 
@@ -33,12 +35,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    """The message of an error as one line: an OS error names its file; TensorFlow's op errors
+    lose their graph context."""
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename2 or error.filename}: {error.strerror}"  # rename: the target
+    if type(error).__module__.startswith("tensorflow"):
+        from trainer_module import records
+
+        return records.summarize(error)
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args._run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, commands.DataError) as e:
-        print(f"yt8m {args.command}: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"yt8m {args.command}: {str(e) or 'interrupted'}", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, commands.DataError) as e:
+        print(f"yt8m {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 (TensorFlow's op errors, protobuf's decode errors)
+        if type(e).__module__.split(".")[0] not in ("tensorflow", "google", "ml_metadata"):
+            raise
+        print(f"yt8m {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     return int(result or 0)
 

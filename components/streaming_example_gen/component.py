@@ -67,7 +67,7 @@ class _CopyShard(beam.DoFn):
         copied = 0
         with io_utils.atomic_path(output) as tmp, tf.io.TFRecordWriter(tmp, "GZIP") as writer:
             try:
-                for record in tf.compat.v1.io.tf_record_iterator(path, _compression(path)):
+                for record in records.iterate_records(path, _compression(path)):
                     writer.write(record)
                     copied += 1
             except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:

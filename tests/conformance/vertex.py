@@ -15,7 +15,6 @@ import concurrent.futures
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,8 @@ import threading
 import grpc
 from google.cloud.aiplatform_v1.types import custom_job as custom_job_pb
 from google.cloud.aiplatform_v1.types import job_service, job_state
+
+from tests.net import free_ports
 
 SERVICE = "google.cloud.aiplatform.v1.JobService"
 _POOL_TYPES = ("chief", "worker")
@@ -44,16 +45,6 @@ class Job:
     state: int = job_state.JobState.JOB_STATE_PENDING
     error: str = ""
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class JobService:
@@ -116,7 +107,7 @@ class JobService:
     def _run(self, job: Job, spec) -> None:
         pools = list(spec.job_spec.worker_pool_specs)
         counts = [int(p.replica_count or 1) for p in pools]
-        ports = iter(_free_ports(sum(counts)))
+        ports = iter(free_ports(sum(counts)))
         cluster = {}
         for pool_index, count in enumerate(counts):
             kind = _POOL_TYPES[pool_index]

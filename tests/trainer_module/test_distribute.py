@@ -2,12 +2,12 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from tests.net import free_ports
 from trainer_module import distribute
 
 
@@ -46,16 +46,6 @@ def test_writable_scratch_is_removed_for_non_chief(tmp_path):
     assert not os.path.exists(path) and not os.path.exists(target)
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _train_records(pattern):
     import tensorflow as tf
     return sum(1 for f in tf.io.gfile.glob(pattern) for _ in tf.data.TFRecordDataset(f))
@@ -69,7 +59,7 @@ def test_two_processes_train_one_model(tiny_data, tmp_path):
     train_dir = tmp_path / "train_dir"
     scratch_root = tmp_path / "scratch"
     scratch_root.mkdir()
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"chief": [f"127.0.0.1:{ports[0]}"], "worker": [f"127.0.0.1:{ports[1]}"]}
     procs = {}
     for task in ("chief", "worker"):

@@ -68,13 +68,45 @@ def get(name: str) -> ModelEntry:
 
 
 def resolve_hparams(name: str, overrides: dict | None = None) -> dict:
-    """The model's hyperparameters: its defaults updated with the given (non-None) overrides."""
+    """The model's hyperparameters: its defaults updated with the given (non-None) overrides.
+
+    Raises:
+      ValueError: a key the model does not read, or a value of the wrong type (a string for a
+        number, a non-finite float; booleans are true/false only).
+    """
     entry = get(name)
     hp = {k: default for k, (default, _) in entry.hparams.items()}
     for k, v in (overrides or {}).items():
-        if k in hp and v is not None:
-            hp[k] = type(hp[k])(v) if not isinstance(hp[k], bool) else bool(v)
+        if v is None:
+            continue
+        if k not in hp:
+            raise ValueError(f"hparams: {name} has no hyperparameter {k!r}; its hyperparameters: "
+                             f"{', '.join(sorted(hp)) or 'none'}")
+        hp[k] = coerce(f"hparams.{k}", hp[k], v)
     return hp
+
+
+def coerce(field: str, default, value):
+    """``value`` as the type of ``default``, strictly (no bool("false") == True, no "0.5")."""
+    import math
+
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{field} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(f"{field} must be an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        raise ValueError(f"{field} must be a finite number, got {value!r}")
+    if isinstance(value, type(default)):
+        return value
+    raise ValueError(f"{field} must be a {type(default).__name__}, got {value!r}")
 
 
 def build_model(name: str, spec: F.FeatureSpec, hparams: dict | None = None):

@@ -1,0 +1,515 @@
+"""Hostile input and faults, one or more tests per kind (the list in docs/hostile_inputs.md):
+each asserts the exit status, the one-line message naming the input, and that nothing was
+lost, overwritten or left partial."""
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+from trainer_module import archive
+from yt8m_cli.main import main
+
+TRAIN = ["--model", "LogisticModel", "--batch_size", "8", "--no_metagraph"]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data, tmp_path_factory):
+    """A tiny trained train_dir and its model .tgz."""
+    base = tmp_path_factory.mktemp("hostile")
+    train_dir = str(base / "train_dir")
+    pattern = os.path.join(tiny_data, "video", "train*.tfrecord")
+    assert main(["train", "--train_data_pattern", pattern, "--train_dir", train_dir,
+                 "--num_epochs", "1", *TRAIN]) == 0
+    tgz = str(base / "model.tgz")
+    assert main(["inference", "--train_dir", train_dir, "--output_model_tgz", tgz]) == 0
+    return train_dir, tgz, tiny_data
+
+
+def _one_line(capsys, *needles) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    for needle in needles:
+        assert needle in err[0], err[0]
+    return err[0]
+
+
+def _examples(path, examples):
+    import tensorflow as tf
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for ex in examples:
+            writer.write(ex if isinstance(ex, bytes) else ex.SerializeToString())
+    return str(path)
+
+
+def _video(vid=b"abcd", labels=(1,), value=0.1):
+    import tensorflow as tf
+    ex = tf.train.Example()
+    ex.features.feature["id"].bytes_list.value.append(vid)
+    ex.features.feature["labels"].int64_list.value.extend(labels)
+    ex.features.feature["mean_rgb"].float_list.value.extend([value] * 1024)
+    ex.features.feature["mean_audio"].float_list.value.extend([0.1] * 128)
+    return ex
+
+
+def _snapshot(folder) -> dict:
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, folder)] = f.read()
+    return out
+
+
+# 1. Archives -------------------------------------------------------------------------------
+def _escape_tgz(path, payload_name="outside/pwned.txt"):
+    """The CVE-2025-4517 pattern: a chain of short symlinks to 247-character folders makes
+    ``realpath`` give up (PATH_MAX) and resolve textually, so a link that looks inside the
+    destination points one level above it."""
+    comp, steps = "d" * 247, "abcdefghijklmnop"
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name, kind, link=""):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mode = kind, link, 0o755
+            tar.addfile(info)
+        prefix = ""
+        for s in steps:
+            add(os.path.join(prefix, comp), tarfile.DIRTYPE)
+            add(os.path.join(prefix, s), tarfile.SYMTYPE, comp)
+            prefix = os.path.join(prefix, comp)
+        long_link = os.path.join(*steps, "l" * 254)
+        add(long_link, tarfile.SYMTYPE, "../" * len(steps))
+        add("escape", tarfile.SYMTYPE, long_link + "/../")
+        payload = b"written outside the destination\n"
+        info = tarfile.TarInfo(f"escape/{payload_name}")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    return str(path)
+
+
+def test_archive_escape_through_chained_long_symlinks(tmp_path, capsys):
+    (tmp_path / "work" / "outside").mkdir(parents=True)
+    evil = _escape_tgz(tmp_path / "evil.tgz")
+    dest = tmp_path / "work" / "dest"
+    assert main(["inference", "--input_model_tgz", evil, "--untar_model_dir", str(dest),
+                 "--output_model_tgz", str(tmp_path / "out.tgz")]) == 2
+    _one_line(capsys, "evil.tgz: member 'a': refused: link to", "a model archive holds no links")
+    assert list((tmp_path / "work" / "outside").iterdir()) == []  # nothing escaped
+    assert not dest.exists() and not (tmp_path / "out.tgz").exists()
+    assert sorted(os.listdir(tmp_path / "work")) == ["outside"]  # no staging folder left
+
+
+def _tgz(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return str(path)
+
+
+def test_archive_bomb_member_count_and_existing_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(archive, "RATIO_FLOOR_BYTES", 1 << 20)
+    bomb = _tgz(tmp_path / "bomb.tgz", [("model_flags.json", b"{}"),
+                                        ("zeros.bin", b"\0" * (8 << 20))])
+    assert os.path.getsize(bomb) < 100_000
+    dest = tmp_path / "dest"
+    assert main(["inference", "--input_model_tgz", bomb, "--untar_model_dir", str(dest),
+                 "--output_model_tgz", str(tmp_path / "o.tgz")]) == 2
+    _one_line(capsys, "bomb.tgz: member 'zeros.bin': refused: expands more than 200x")
+    assert not dest.exists()
+
+    monkeypatch.setattr(archive, "MAX_MEMBERS", 100)
+    many = _tgz(tmp_path / "many.tgz", [(f"f{i}", b"x") for i in range(150)])
+    assert main(["inference", "--input_model_tgz", many, "--untar_model_dir", str(dest),
+                 "--output_model_tgz", str(tmp_path / "o.tgz")]) == 2
+    _one_line(capsys, "many.tgz: member 'f100': refused: more than 100 members")
+
+    existing = tmp_path / "existing_train_dir"
+    existing.mkdir()
+    (existing / "model_flags.json").write_text('{"mine": 1}')
+    good = _tgz(tmp_path / "good.tgz", [("model_flags.json", b"{}")])
+    assert main(["inference", "--input_model_tgz", good, "--untar_model_dir", str(existing),
+                 "--output_model_tgz", str(tmp_path / "o.tgz")]) == 2
+    _one_line(capsys, "existing_train_dir: refusing to unpack", "non-empty")
+    assert (existing / "model_flags.json").read_text() == '{"mine": 1}'  # untouched
+
+    junk = tmp_path / "junk.tgz"
+    junk.write_bytes(b"\x1f\x8b\x08\0garbage")
+    assert main(["inference", "--input_model_tgz", str(junk), "--untar_model_dir",
+                 str(tmp_path / "d2"), "--output_model_tgz", str(tmp_path / "o.tgz")]) == 2
+    _one_line(capsys, "junk.tgz: not a readable .tgz")
+
+
+# 2. --start_new_model --------------------------------------------------------------------------
+def test_start_new_model_removes_only_what_training_wrote(trained, tmp_path, capsys):
+    _, _, data = trained
+    pattern = os.path.join(data, "video", "train*.tfrecord")
+    dataset = tmp_path / "my_dataset"
+    shutil.copytree(os.path.join(data, "video"), dataset)
+    before = _snapshot(dataset)
+    assert main(["train", "--train_data_pattern", pattern, "--train_dir", str(dataset),
+                 "--start_new_model", *TRAIN]) == 2
+    _one_line(capsys, f"--train_dir {dataset} holds", "not a train_dir written by `yt8m train`")
+    assert _snapshot(dataset) == before  # nothing deleted
+
+    train_dir = tmp_path / "t"
+    assert main(["train", "--train_data_pattern", pattern, "--train_dir", str(train_dir),
+                 "--max_steps", "1", *TRAIN]) == 0
+    (train_dir / "my_notes.txt").write_text("keep me")
+    assert main(["train", "--train_data_pattern", pattern, "--train_dir", str(train_dir),
+                 "--max_steps", "1", "--start_new_model", *TRAIN]) == 0
+    assert "starting global step 0" in capsys.readouterr().out
+    assert (train_dir / "my_notes.txt").read_text() == "keep me"
+
+
+# 3. Outputs over inputs ----------------------------------------------------------------------------
+def test_no_command_writes_over_its_inputs(trained, tmp_path, capsys):
+    train_dir, tgz, data = trained
+    shard = tmp_path / "shard.tfrecord"
+    shutil.copy(os.path.join(data, "video", "test0000.tfrecord"), shard)
+    before = shard.read_bytes()
+    assert main(["inference", "--input_data_pattern", str(shard), "--train_dir", train_dir,
+                 "--output_file", str(shard)]) == 2
+    _one_line(capsys, f"--output_file {shard} is also an input (--input_data_pattern)")
+    assert shard.read_bytes() == before
+    tgz_bytes = open(tgz, "rb").read()
+    assert main(["inference", "--input_model_tgz", tgz, "--output_model_tgz", tgz]) == 2
+    _one_line(capsys, "--output_model_tgz", "is also an input (--input_model_tgz)")
+    assert open(tgz, "rb").read() == tgz_bytes
+    labels = os.path.join(data, "validate_labels.csv")
+    labels_bytes = open(labels, "rb").read()
+    assert main(["score", "--predictions", labels, "--labels", labels, "--output_json",
+                 labels]) == 2
+    _one_line(capsys, "--output_json", "is also an input")
+    assert open(labels, "rb").read() == labels_bytes
+
+
+# 4. Video ids in the CSV ------------------------------------------------------------------------
+def test_ids_are_quoted_and_read_back_empty_ids_refused(trained, tmp_path, capsys):
+    train_dir, _, _ = trained
+    ids = [b'a,b', b'say "hi"', b"line\nbreak", b"plain"]
+    shard = _examples(tmp_path / "odd.tfrecord", [_video(v, (i + 1,)) for i, v in enumerate(ids)])
+    out = tmp_path / "p.csv"
+    assert main(["inference", "--input_data_pattern", shard, "--train_dir", train_dir,
+                 "--output_file", str(out)]) == 0
+    labels = tmp_path / "labels.csv"
+    labels.write_text("VideoId,Labels\n" + "".join(
+        '"{}",{}\n'.format(v.decode().replace('"', '""'), i + 1) for i, v in enumerate(ids)))
+    metrics = tmp_path / "m.json"
+    assert main(["score", "--predictions", str(out), "--labels", str(labels),
+                 "--output_json", str(metrics)]) == 0
+    result = json.loads(metrics.read_text())
+    assert result["num_matched"] == 4 and result["missing_predictions"] == 0
+
+    capsys.readouterr()
+    empty = _examples(tmp_path / "empty_id.tfrecord", [_video(b"ok"), _video(b"")])
+    assert main(["inference", "--input_data_pattern", empty, "--train_dir", train_dir,
+                 "--output_file", str(tmp_path / "e.csv")]) == 2
+    _one_line(capsys, f"{empty}: record 1: empty video id")
+    assert not (tmp_path / "e.csv").exists()
+    bad_utf8 = _examples(tmp_path / "utf8.tfrecord", [_video(b"\xff\xfe")])
+    assert main(["inference", "--input_data_pattern", bad_utf8, "--train_dir", train_dir,
+                 "--output_file", str(tmp_path / "u.csv")]) == 2
+    _one_line(capsys, f"{bad_utf8}: record 0: video id", "is not valid UTF-8")
+
+
+# 5. Non-finite values ----------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_features_are_named(trained, tmp_path, capsys, value):
+    train_dir, _, _ = trained
+    shard = _examples(tmp_path / "nan.tfrecord", [_video(b"a"), _video(b"b", value=value)])
+    metrics = os.path.join(train_dir, "eval", "metrics.json")
+    for args in (["train", "--train_data_pattern", shard, "--train_dir", str(tmp_path / "t"),
+                  *TRAIN],
+                 ["eval", "--eval_data_pattern", shard, "--train_dir", train_dir, "--run_once"],
+                 ["inference", "--input_data_pattern", shard, "--train_dir", train_dir,
+                  "--output_file", str(tmp_path / "p.csv")]):
+        before = open(metrics).read() if os.path.exists(metrics) else None
+        assert main(args) == 2, args
+        _one_line(capsys, f"{shard}: record 1: features mean_rgb,mean_audio: NaN or infinity")
+        assert (open(metrics).read() if os.path.exists(metrics) else None) == before
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "t" / "export").exists()
+
+
+def test_diverging_training_stops_and_exports_nothing(trained, tmp_path, capsys):
+    _, _, data = trained
+    pattern = os.path.join(data, "video", "train*.tfrecord")
+    train_dir = tmp_path / "t"
+    assert main(["train", "--train_data_pattern", pattern, "--train_dir", str(train_dir),
+                 "--base_learning_rate", "3e38", "--clip_gradient_norm", "0",
+                 "--regularization_penalty", "0", "--optimizer", "SGD", *TRAIN]) == 2
+    _one_line(capsys, "training loss is NaN or infinite at global step", "nothing exported")
+    assert not (train_dir / "export").exists()
+
+
+def test_non_finite_weights_are_never_exported(tmp_path):
+    import tf_keras
+    from trainer_module import export
+    model = tf_keras.Sequential([tf_keras.layers.Dense(2, input_shape=(3,))])
+    weights = model.get_weights()
+    weights[0][0, 0] = np.nan
+    model.set_weights(weights)
+    with pytest.raises(ValueError, match="holds NaN or infinity: not exported"):
+        export.export_saved_model(model, str(tmp_path / "m"), lambda x: x)
+    assert not (tmp_path / "m").exists()
+
+
+def test_json_outputs_are_strict(tmp_path):
+    from trainer_module import io_utils
+    with pytest.raises(ValueError):
+        io_utils.write_json(str(tmp_path / "m.json"), {"gap": float("nan")})
+    assert not (tmp_path / "m.json").exists() and list(tmp_path.iterdir()) == []
+
+
+# 6. Unlabelled data --------------------------------------------------------------------------------
+def test_unlabelled_split_is_refused(trained, tmp_path, capsys):
+    train_dir, _, data = trained
+    test_split = os.path.join(data, "video", "test*.tfrecord")
+    metrics = os.path.join(train_dir, "eval", "metrics.json")
+    before = open(metrics).read() if os.path.exists(metrics) else None
+    assert main(["train", "--train_data_pattern", test_split, "--train_dir",
+                 str(tmp_path / "t"), *TRAIN]) == 2
+    _one_line(capsys, "training videos", "has a label: an unlabelled split")
+    assert not (tmp_path / "t" / "export").exists()
+    assert main(["eval", "--eval_data_pattern", test_split, "--train_dir", train_dir,
+                 "--run_once"]) == 2
+    _one_line(capsys, "has a label: an unlabelled split (test?) cannot be evaluated")
+    assert (open(metrics).read() if os.path.exists(metrics) else None) == before
+
+
+def test_one_unlabelled_video_in_a_batch_of_one(tmp_path):
+    shard = _examples(tmp_path / "mixed.tfrecord", [_video(b"a", (3,)), _video(b"b", ())])
+    train_dir = tmp_path / "t"
+    assert main(["train", "--train_data_pattern", shard, "--train_dir", str(train_dir),
+                 "--model", "LogisticModel", "--batch_size", "1", "--no_metagraph"]) == 0
+    from trainer_module import parsing
+    import tensorflow as tf
+    labels = parsing.multi_hot(tf.sparse.from_dense(tf.zeros([1, 0], tf.int64)))
+    assert labels.shape == (1, 3862) and float(tf.reduce_min(labels)) == 0.0  # not -inf
+    exported = os.listdir(train_dir / "export")
+    assert len(exported) == 1
+
+
+# 7. Float flags and config fields ---------------------------------------------------------------
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_float_flags_must_be_finite(trained, tmp_path, capsys, value):
+    _, _, data = trained
+    assert main(["train", "--train_data_pattern", os.path.join(data, "video", "train*"),
+                 "--train_dir", str(tmp_path / "t"), f"--base_learning_rate={value}", *TRAIN]) == 2
+    _one_line(capsys, "--base_learning_rate must be a finite number")
+    assert not (tmp_path / "t").exists()
+    config = tmp_path / "c.json"
+    config.write_text(f'{{"data_dir": "d", "base_learning_rate": {value.replace("nan", "NaN").replace("inf", "Infinity")}}}')
+    assert main(["pipeline", "run", "--config", str(config)]) == 2
+    _one_line(capsys, f"--config {config}: base_learning_rate must be a finite number")
+
+
+# 8. Level mismatch ------------------------------------------------------------------------------------
+def test_frame_model_on_video_records_and_back(trained, tmp_path, capsys):
+    _, _, data = trained
+    video = os.path.join(data, "video", "train0000.tfrecord")
+    frame = os.path.join(data, "frame", "train0000.tfrecord")
+    assert main(["train", "--frame_features", "--model", "FrameLevelLogisticModel",
+                 "--train_data_pattern", video, "--train_dir", str(tmp_path / "t")]) == 2
+    _one_line(capsys, f"{video}: record 0: a video-level tf.Example (no frame feature lists)")
+    assert main(["train", "--model", "LogisticModel", "--train_data_pattern", frame,
+                 "--train_dir", str(tmp_path / "t2")]) == 2
+    _one_line(capsys, f"{frame}: record 0: a frame-level tf.SequenceExample")
+    junk = tmp_path / "junk.tfrecord"
+    _examples(junk, [b"\xff\x01not a protocol buffer"])
+    assert main(["train", "--model", "LogisticModel", "--train_data_pattern", str(junk),
+                 "--train_dir", str(tmp_path / "t3")]) == 2
+    _one_line(capsys, f"{junk}: record 0: not a tf.Example or tf.SequenceExample")
+
+
+# 9. Checkpoints that do not fit ---------------------------------------------------------------------
+def test_eval_refuses_a_checkpoint_of_another_model_and_a_truncated_one(trained, tmp_path, capsys):
+    train_dir, _, data = trained
+    other = tmp_path / "other"
+    shutil.copytree(train_dir, other)
+    flags = json.loads((other / "model_flags.json").read_text())
+    flags.update(model="MoeModel", hparams={"moe_num_mixtures": 2})
+    (other / "model_flags.json").write_text(json.dumps(flags))
+    pattern = os.path.join(data, "video", "validate*.tfrecord")
+    assert main(["eval", "--eval_data_pattern", pattern, "--train_dir", str(other),
+                 "--run_once"]) == 2
+    _one_line(capsys, "does not fit the MoeModel of model_flags.json")
+    assert not (other / "eval" / "metrics.json").exists()
+
+    truncated = tmp_path / "truncated"
+    shutil.copytree(train_dir, truncated)
+    import tensorflow as tf
+    data_file = tf.train.latest_checkpoint(str(truncated)) + ".data-00000-of-00001"
+    with open(data_file, "r+b") as f:
+        f.truncate(100)
+    assert main(["eval", "--eval_data_pattern", pattern, "--train_dir", str(truncated),
+                 "--run_once"]) == 2
+    _one_line(capsys, "is unreadable (truncated or damaged")
+
+
+# 10. Concurrent pipeline runs, killed runs ----------------------------------------------------------
+def test_a_second_run_on_one_pipeline_root_is_refused(trained, tmp_path, capsys):
+    from pipeline import outcome
+    root = tmp_path / "root"
+    root.mkdir()
+    with outcome.run_lock(str(root / "metadata.sqlite")):
+        assert main(["pipeline", "run", "--data_dir", trained[2], "--pipeline_root",
+                     str(root)]) == 2
+    _one_line(capsys, "is in use by another `yt8m pipeline run` (pid", str(os.getpid()))
+    assert outcome.run_in_progress(str(root / "metadata.sqlite")) is False
+
+
+def test_a_killed_run_shows_as_killed(tmp_path, capsys):
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2 as pb
+    from pipeline import create, outcome
+    path = str(tmp_path / "metadata.sqlite")
+    store = metadata_store.MetadataStore(create.sqlite_connection(path))
+    run_type = store.put_context_type(pb.ContextType(name="pipeline_run"))
+    node_type = store.put_context_type(pb.ContextType(name="node"))
+    exec_type = store.put_execution_type(pb.ExecutionType(name="Trainer"))
+    [execution] = store.put_executions([pb.Execution(type_id=exec_type,
+                                                     last_known_state=pb.Execution.RUNNING)])
+    run, node = store.put_contexts([pb.Context(type_id=run_type, name="run-1"),
+                                    pb.Context(type_id=node_type, name="yt8m.Trainer")])
+    store.put_attributions_and_associations([], [pb.Association(context_id=c, execution_id=execution)
+                                                 for c in (run, node)])
+    assert main(["runs", "--pipeline_root", str(tmp_path)]) == 0
+    assert "Trainer:KILLED" in capsys.readouterr().out
+    with outcome.run_lock(path):
+        assert main(["runs", "--pipeline_root", str(tmp_path)]) == 0
+        assert "Trainer:running" in capsys.readouterr().out
+
+
+# 11. One-line errors -----------------------------------------------------------------------------------
+def test_config_values_of_the_wrong_type_name_the_key(tmp_path, capsys):
+    for body, needle in (('{"data_dir": null}', "data_dir must not be null"),
+                         ('{"data_dir": "d", "batch_size": "64"}', "batch_size must be an integer"),
+                         ('{"data_dir": "d", "top_k": [20]}', "top_k must be an integer"),
+                         ('{"data_dir": "d", "beam_args": "--x"}', "beam_args must be a list"),
+                         ('{"data_dir": "d", "float16_tgz": "yes"}',
+                          "float16_tgz must be true or false"),
+                         ('[1, 2]', "expected a JSON object")):
+        config = tmp_path / "c.json"
+        config.write_text(body)
+        assert main(["pipeline", "compile", "--config", str(config)]) == 2, body
+        _one_line(capsys, f"--config {config}", needle)
+
+
+def test_os_errors_and_bad_batch_sizes_are_one_line(trained, tmp_path, capsys):
+    train_dir, _, data = trained
+    shard = os.path.join(data, "video", "test0000.tfrecord")
+    folder = tmp_path / "a_folder.csv"
+    folder.mkdir()
+    assert main(["inference", "--input_data_pattern", shard, "--train_dir", train_dir,
+                 "--output_file", str(folder)]) == 2
+    _one_line(capsys, "a_folder.csv")
+    assert main(["inference", "--input_data_pattern", shard, "--train_dir", train_dir,
+                 "--output_file", str(tmp_path / "p.csv"), "--batch_size", "0"]) == 2
+    _one_line(capsys, "--batch_size must be >= 1, got 0")
+    damaged = tmp_path / "root"
+    damaged.mkdir()
+    (damaged / "metadata.sqlite").write_bytes(b"this is not a database" * 100)
+    assert main(["runs", "--pipeline_root", str(damaged)]) == 2
+    _one_line(capsys, "yt8m runs: error:")
+
+
+def test_first_line_is_the_real_one(tmp_path):
+    """No TensorFlow start-up lines (cuDNN/cuFFT/cuBLAS factories) or deprecation warnings
+    before the error: a fresh process, as a user runs it."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-m", "yt8m_cli.main", "train", "--train_data_pattern",
+                           str(tmp_path / "none*.tfrecord"), "--train_dir", str(tmp_path / "t")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"yt8m train: error: --train_data_pattern: no files match "
+        f"{str(tmp_path / 'none*.tfrecord')!r}"]
+
+
+# 12. Interrupts, debris, resume ---------------------------------------------------------------------
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_data, tmp_path):
+    train_dir = tmp_path / "t"
+    pattern = os.path.join(tiny_data, "video", "train*.tfrecord")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yt8m_cli.main", "train", "--train_data_pattern", pattern,
+         "--train_dir", str(train_dir), "--model", "LogisticModel", "--batch_size", "2",
+         "--num_epochs", "1000", "--log_every_steps", "1", "--no_metagraph"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+             "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:
+        if line.startswith("training step 3 "):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted at global step" in lines[0], lines
+    step = int(lines[0].split("global step ")[1].split(";")[0])
+    import tensorflow as tf
+    assert tf.train.latest_checkpoint(str(train_dir)).endswith(f"-{step}") and step >= 3
+
+
+def test_debris_of_a_killed_run_is_removed_and_resume_keeps_the_epoch_count(tiny_data, tmp_path,
+                                                                               capsys):
+    pattern = os.path.join(tiny_data, "video", "train*.tfrecord")
+    train_dir = tmp_path / "t"
+    args = ["train", "--train_data_pattern", pattern, "--train_dir", str(train_dir),
+            "--num_epochs", "1", *TRAIN]
+    assert main(args) == 0
+    steps_per_epoch = int(json.loads((train_dir / "progress.json").read_text())["global_step"])
+    (train_dir / "model.ckpt-999_temp").mkdir()  # TensorFlow's half-written checkpoint
+    (train_dir / ".model_flags.json.999999999.x.tmp").write_text("half")  # a dead writer's
+    (train_dir / "export" / "step_00000999.tmp").mkdir()
+    assert main(args) == 0  # the same command again: the epoch is done, nothing to train
+    out = capsys.readouterr().out
+    assert "1 of --num_epochs 1 epochs already trained; nothing to train" in out
+    leftovers = [p for p in os.listdir(train_dir) if p.endswith(("_temp", ".tmp"))]
+    assert leftovers == [] and os.listdir(train_dir / "export") == [
+        f"step_{steps_per_epoch:08d}"]
+    assert main([*args[:-len(TRAIN) - 2], "--num_epochs", "2", *TRAIN]) == 0
+    progress = json.loads((train_dir / "progress.json").read_text())
+    assert progress["epochs_done"] == 2 and progress["global_step"] == 2 * steps_per_epoch
+
+
+# 13. Hyperparameters in a config --------------------------------------------------------------------
+def test_unknown_hyperparameters_and_loose_booleans_are_refused(tmp_path, capsys):
+    for hparams, needle in (({"l2_penalty": 1e-8, "moe_num_mixtures": 4},
+                             "LogisticModel has no hyperparameter 'moe_num_mixtures'"),
+                            ({"no_such_knob": 1}, "has no hyperparameter 'no_such_knob'"),
+                            ({"dnn_context_gating": "no"}, "must be true or false"),
+                            ({"dnn_layers": "2"}, "hparams.dnn_layers must be an integer")):
+        config = tmp_path / "c.json"
+        model = "LogisticModel" if "l2_penalty" in hparams or "no_such_knob" in hparams else \
+            "GatedDnnModel"
+        config.write_text(json.dumps({"data_dir": "d", "model": model, "hparams": hparams}))
+        assert main(["pipeline", "compile", "--config", str(config)]) == 2
+        _one_line(capsys, needle)
+    config.write_text(json.dumps({"data_dir": "gs://b/d", "pipeline_root": "gs://b/r",
+                                  "image": "i:1", "model": "GatedDnnModel",
+                                  "hparams": {"dnn_context_gating": "false"}}))
+    assert main(["pipeline", "compile", "--config", str(config), "--output",
+                 str(tmp_path / "p.json")]) == 0
+
+
+def test_scratch_folders_of_dead_processes_are_removed(tmp_path, monkeypatch):
+    import tempfile
+    from trainer_module import io_utils
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / "yt8m-run-999999999-abc"  # a killed `yt8m pipeline run`'s scratch
+    alive = tmp_path / f"yt8m-worker0-{os.getpid()}-abc"
+    other = tmp_path / "someone-elses"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+    fresh = io_utils.make_scratch("run")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name,
+                                                  os.path.basename(fresh)])

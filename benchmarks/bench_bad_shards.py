@@ -17,7 +17,7 @@ import tempfile
 import tensorflow as tf
 
 from benchmarks import common
-from trainer_module import synthetic_data
+from trainer_module.data import synthetic as synthetic_data
 from yt8m_cli.main import main as cli
 
 

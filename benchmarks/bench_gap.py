@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from benchmarks import common
-from trainer_module import metrics as M
+from trainer_module.evaluation import metrics as M
 
 K = 20
 

@@ -7,7 +7,7 @@ import tempfile
 import time
 
 from benchmarks import common
-from trainer_module import synthetic_data
+from trainer_module.data import synthetic as synthetic_data
 
 
 def measure(num_videos: int, frame_level: bool) -> tuple[float, int]:

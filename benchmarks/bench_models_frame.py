@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks import common
 from benchmarks.bench_models_real import train_and_eval
-from trainer_module import synthetic_data
+from trainer_module.data import synthetic as synthetic_data
 
 BUDGET = ["--batch_size", "64", "--base_learning_rate", "0.003", "--num_epochs", "8"]
 CASES = {"FrameLevelLogisticModel": [],

@@ -16,9 +16,9 @@ import sys
 import tempfile
 
 from benchmarks import common
-from trainer_module import eval_job
 from trainer_module import models
-from trainer_module import train_job
+from trainer_module.jobs import eval as eval_job
+from trainer_module.jobs import train as train_job
 from yt8m_cli import cmd_train
 from yt8m_cli import main as cli
 

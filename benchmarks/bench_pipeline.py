@@ -30,12 +30,11 @@ import time
 
 import psutil
 
-from ml_metadata.metadata_store import metadata_store
 
 from benchmarks import common
-from pipeline import create
+from pipeline import metadata
 from pipeline import outcome
-from trainer_module import synthetic_data
+from trainer_module.data import synthetic as synthetic_data
 
 BASE_VIDEOS = 1_200
 ORDER = ["ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "CurateSchema",
@@ -68,8 +67,7 @@ def run_case(level: str, scale: int, work: str, epochs: int | None = None) -> di
     seconds = time.time() - start
     if status != 0:
         sys.exit(f"{' '.join(cmd)} failed; see {out.name}")
-    store = metadata_store.MetadataStore(create.sqlite_connection(
-        os.path.join(root, "metadata.sqlite")))
+    store = metadata.open_store(os.path.join(root, "metadata.sqlite"))
     times, rss = {}, {}
     for node, _, secs, execution in outcome.run_executions(store):
         times[node] = secs

@@ -30,13 +30,13 @@ import tensorflow as tf
 import tf_keras
 
 from benchmarks import common
-from trainer_module import features as F
-from trainer_module import input_pipeline
-from trainer_module import losses
 from trainer_module import models
-from trainer_module import parsing
-from trainer_module import synthetic_data
-from trainer_module import train_job
+from trainer_module.data import features as F
+from trainer_module.data import input_pipeline
+from trainer_module.data import parsing
+from trainer_module.data import synthetic as synthetic_data
+from trainer_module.jobs import train as train_job
+from trainer_module.train import losses
 from yt8m_cli import cmd_train
 from yt8m_cli import main as cli
 

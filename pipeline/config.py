@@ -9,10 +9,10 @@ import dataclasses
 import json
 import os
 
-from trainer_module import features as F
-from trainer_module import model_flags as MF
 from trainer_module import models
-from trainer_module import training
+from trainer_module.data import features as F
+from trainer_module.train import loop as training
+from trainer_module.train import model_flags as MF
 
 
 DATA_LAYOUTS = ("nested", "flat")

@@ -3,12 +3,12 @@
 ImportExampleGen -> StatisticsGen -> SchemaGen [-> CurateSchema for frame level] ->
 ExampleValidator -> Transform (materialize=False) -> Trainer -> Resolver(latest blessed) ->
 Evaluator -> Pusher -> KaggleExport -> RunReport. The same function serves LocalDagRunner and
-Kubeflow. ExampleGen (no reshuffle) and StatisticsGen (sketches) keep memory bounded by design.
+Kubeflow; the runner supplies ML Metadata (pipeline/metadata.py locally, the orchestrator's own
+store on Kubeflow / Vertex AI). ExampleGen (no reshuffle) and StatisticsGen (sketches) keep memory bounded by design.
 """
 from __future__ import annotations
 
 import tensorflow_data_validation as tfdv
-from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
@@ -20,10 +20,10 @@ from components.run_report.component import RunReport
 from components.streaming_example_gen.component import StreamingImportExampleGen
 from pipeline import eval_config
 from pipeline.config import PipelineConfig
-from trainer_module.transform import transform_custom_config
+from trainer_module.tfx_entry.transform import transform_custom_config
 
-PREPROCESSING_FN = "trainer_module.transform.preprocessing_fn"
-RUN_FN = "trainer_module.run_fn.run_fn"
+PREPROCESSING_FN = "trainer_module.tfx_entry.transform.preprocessing_fn"
+RUN_FN = "trainer_module.tfx_entry.run_fn.run_fn"
 
 
 
@@ -98,14 +98,6 @@ def _make_evaluator(config: PipelineConfig, example_gen, trainer):
     return baseline, evaluator
 
 
-def sqlite_connection(path: str) -> metadata_store_pb2.ConnectionConfig:
-    """MLMD sqlite connection config, built without touching the filesystem."""
-    conn = metadata_store_pb2.ConnectionConfig()
-    conn.sqlite.filename_uri = path
-    conn.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-    return conn
-
-
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """Builds the pipeline for ``config`` (no I/O, no side effects)."""
     example_gen = _make_example_gen(config)
@@ -144,8 +136,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                 node.with_beam_pipeline_args(list(config.beam_args))
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
-        components=components, enable_cache=config.enable_cache,
-        metadata_connection_config=sqlite_connection(config.resolved_metadata_path()))
+        components=components, enable_cache=config.enable_cache)
 
 
 def is_beam_node(node) -> bool:

@@ -5,11 +5,11 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 
-METRIC_MODULE = "trainer_module.tfma_metrics"
+METRIC_MODULE = "trainer_module.tfx_entry.tfma_metrics"
 METRIC_CLASS = "YT8MMetrics"
-EXTRACTORS_MODULE = "trainer_module.tfma_extractors"  # the Evaluator's module_path
+EXTRACTORS_MODULE = "trainer_module.tfx_entry.tfma_extractors"  # the Evaluator's module_path
 
 
 def make_eval_config(top_k: int, gap_threshold: float, change_tolerance: float,

@@ -11,10 +11,11 @@ import time
 from tfx import v1 as tfx
 
 from pipeline import create
+from pipeline import metadata
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from trainer_module import io_utils
-from trainer_module.memory import trim_heap
+from trainer_module.train.memory import trim_heap
 
 
 class _ComponentProgress(logging.Handler):
@@ -92,7 +93,10 @@ def run(config: PipelineConfig, log=print) -> dict:
     os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()
     with outcome.run_lock(config.resolved_metadata_path()), _progress(log), _scratch_dir():
-        tfx.orchestration.LocalDagRunner().run(create.create_pipeline(config))
+        pipeline = create.create_pipeline(config)
+        pipeline.metadata_connection_config = metadata.sqlite_connection(
+            config.resolved_metadata_path())
+        tfx.orchestration.LocalDagRunner().run(pipeline)
         result = outcome.latest_outcome(config)
     result["seconds"] = time.time() - start
     return result

@@ -5,11 +5,10 @@ import contextlib
 import fcntl
 import os
 
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components.run_report import report_lib
-from pipeline import create
+from pipeline import metadata
 from pipeline.config import PipelineConfig
 
 
@@ -105,7 +104,7 @@ def run_outputs(store, run) -> dict:
 
 def latest_outcome(config: PipelineConfig) -> dict:
     """The outcome of the newest run (this process's, under run_lock): its own artifacts."""
-    store = metadata_store.MetadataStore(create.sqlite_connection(config.resolved_metadata_path()))
+    store = metadata.open_store(config.resolved_metadata_path())
     runs = store.get_contexts_by_type("pipeline_run")
     outs = run_outputs(store, max(runs, key=lambda c: c.id)) if runs else {}
     evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")

@@ -6,7 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest  # noqa: E402
 
-from trainer_module import synthetic_data  # noqa: E402
+from trainer_module.data import synthetic as synthetic_data  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -77,8 +77,8 @@ def test_every_compiled_class_path_imports(tmp_path, shape):
     job = image_check.compile_all(str(tmp_path))[shape]
     paths = image_check.compiled_class_paths(job)
     assert image_check.import_errors(paths) == []
-    expected = {"trainer_module.run_fn.run_fn", "trainer_module.transform.preprocessing_fn",
-                "trainer_module.tfma_metrics.YT8MMetrics", "trainer_module.tfma_extractors",
+    expected = {"trainer_module.tfx_entry.run_fn.run_fn", "trainer_module.tfx_entry.transform.preprocessing_fn",
+                "trainer_module.tfx_entry.tfma_metrics.YT8MMetrics", "trainer_module.tfx_entry.tfma_extractors",
                 "components.fixed_batch_evaluator.component.FixedBatchExecutor",
                 "yt8m.ModelArchive", "yt8m.KaggleSubmission", "yt8m.RunReport",
                 "system.Metrics", "system.HTML"}

@@ -14,7 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainer_module import ensemble
+    from trainer_module.jobs import ensemble
 
     dirs = tuple(d.strip() for d in args.train_dirs.split(",") if d.strip())
     from trainer_module import io_utils

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainer_module import eval_job
+    from trainer_module.jobs import eval as eval_job
 
     eval_job.run(eval_job.EvalJob(args.eval_data_pattern, args.train_dir, args.batch_size,
                                   args.top_k, args.run_once, args.save_predictions,

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainer_module import synthetic_data
+    from trainer_module.data import synthetic as synthetic_data
 
     config = synthetic_data.GeneratorConfig(
         output_dir=args.output_dir, num_videos=args.num_videos, frame_level=args.frame_level,

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainer_module import inference_job
+    from trainer_module.jobs import inference as inference_job
 
     inference_job.run(inference_job.InferenceJob(
         input_data_pattern=args.input_data_pattern, output_file=args.output_file,

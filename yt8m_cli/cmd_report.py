@@ -24,8 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's deprecation chatter
     from trainer_module import io_utils
-    from trainer_module import report
-    from trainer_module import vocabulary as V
+    from trainer_module.data import vocabulary as V
+    from trainer_module.evaluation import report
 
     names = V.load(args.vocabulary).names if args.vocabulary else None
     if args.train_dir:
@@ -44,10 +44,10 @@ def _from_train_dir(args):
     import glob
     import json
 
-    from trainer_module import eval_job
-    from trainer_module import input_pipeline
-    from trainer_module import model_flags as MF
-    from trainer_module import report
+    from trainer_module.data import input_pipeline
+    from trainer_module.evaluation import report
+    from trainer_module.jobs import eval as eval_job
+    from trainer_module.train import model_flags as MF
     import tensorflow as tf
 
     if not args.eval_data_pattern:

@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trainer_module import io_utils
-    from trainer_module import score_job
+    from trainer_module.jobs import score as score_job
 
     io_utils.refuse_overwriting_inputs(
         {"--output_json": args.output_json},

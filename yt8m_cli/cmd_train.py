@@ -51,10 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_job(args):
-    from trainer_module import model_flags as MF
     from trainer_module import models
-    from trainer_module import train_job
-    from trainer_module import training
+    from trainer_module.jobs import train as train_job
+    from trainer_module.train import loop as training
+    from trainer_module.train import model_flags as MF
 
     model = args.model or (models.DEFAULT_FRAME_MODEL if args.frame_features
                            else models.DEFAULT_VIDEO_MODEL)
@@ -82,7 +82,7 @@ def build_job(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainer_module import train_job
+    from trainer_module.jobs import train as train_job
 
     train_job.run(build_job(args))
     return 0

@@ -41,7 +41,7 @@ def _one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename2 or error.filename}: {error.strerror}"  # rename: the target
     if type(error).__module__.startswith("tensorflow"):
-        from trainer_module import records
+        from trainer_module.data import records
 
         return records.summarize(error)
     text = " ".join(str(error).split())

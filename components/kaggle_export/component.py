@@ -15,10 +15,11 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
                                                         OutputArtifact, Parameter)
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import path_utils
 
 from components.artifacts import is_frame_level
 from components.kaggle_export import export_lib
-from trainer_module import features as F
+from trainer_module.data import features as F
 
 
 def _is_blessed(blessing: standard_artifacts.ModelBlessing) -> bool:
@@ -42,7 +43,7 @@ def KaggleExport(
             artifact.set_int_custom_property("skipped", 1)
         print("KaggleExport: model not blessed; nothing exported")
         return
-    serving_dir = os.path.join(model.uri, "Format-Serving")
+    serving_dir = path_utils.serving_model_dir(model.uri)
     split_uri = artifact_utils.get_split_uri([examples], split)
     csv_path = os.path.join(submission.uri, "predictions.csv")
     shards = os.path.join(submission.uri, "rows")  # rows-SSSSS-of-NNNNN.csv, merged below

@@ -11,12 +11,12 @@ import tempfile
 import apache_beam as beam
 import tensorflow as tf
 
-from trainer_module import export
-from trainer_module import inference_job
 from trainer_module import io_utils
-from trainer_module import model_flags as MF
+from trainer_module.export import archive
+from trainer_module.export import kaggle_csv
+from trainer_module.export import saved_model as export
+from trainer_module.train import model_flags as MF
 
-KAGGLE_DIR = "assets.extra"
 
 
 class PredictRows(beam.DoFn):
@@ -36,7 +36,7 @@ class PredictRows(beam.DoFn):
         ids = res["video_id"].numpy()
         classes, scores = res["top_k_classes"].numpy(), res["top_k_scores"].numpy()
         for i in range(len(ids)):
-            yield inference_job.format_row(inference_job.decode_id(ids[i]),
+            yield kaggle_csv.format_row(kaggle_csv.decode_id(ids[i]),
                                            classes[i, :self._top_k], scores[i, :self._top_k])
 
 
@@ -60,7 +60,7 @@ def merge_csv(shard_prefix: str, csv_path: str) -> int:
     shards = sorted(tf.io.gfile.glob(shard_prefix + "*.csv"))
     rows = 0
     with io_utils.atomic_path(csv_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        out.write(inference_job.CSV_HEADER)
+        out.write(kaggle_csv.CSV_HEADER)
         for shard in shards:
             with tf.io.gfile.GFile(shard) as f:
                 for chunk in iter(lambda: f.read(1 << 22), ""):  # noqa: B023 (f is the loop's)
@@ -90,13 +90,13 @@ def write_model_tgz(serving_model_dir: str, tgz_path: str, float16_weights: bool
     Packed from one local staging copy (local or gs:// model); io_utils.atomic_path uploads a
     remote tgz_path.
     """
-    kaggle = os.path.join(serving_model_dir, KAGGLE_DIR)
+    kaggle = os.path.join(serving_model_dir, export.KAGGLE_ASSETS_DIR)
     if not tf.io.gfile.exists(os.path.join(kaggle, MF.FILENAME)):
         raise FileNotFoundError(f"{kaggle}: no {MF.FILENAME}; the Trainer's run_fn writes it "
                                 "beside the SavedModel")
     with tempfile.TemporaryDirectory() as staging:
-        _copy_tree(serving_model_dir, os.path.join(staging, "saved_model"), skip=KAGGLE_DIR)
+        _copy_tree(serving_model_dir, os.path.join(staging, "saved_model"), skip=export.KAGGLE_ASSETS_DIR)
         for name in tf.io.gfile.listdir(kaggle):
             tf.io.gfile.copy(os.path.join(kaggle, name), os.path.join(staging, name))
         MF.load(staging)  # a malformed model_flags.json fails here, naming the key
-        return inference_job.pack_model(staging, tgz_path, float16_weights)
+        return archive.pack(staging, tgz_path, float16_weights)

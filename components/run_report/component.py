@@ -14,12 +14,13 @@ import yt8m
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import path_utils
 
 from components.artifacts import is_frame_level
 from components.run_report import report_lib
-from trainer_module import features as F
 from trainer_module import io_utils
-from trainer_module import report
+from trainer_module.data import features as F
+from trainer_module.evaluation import report
 
 
 @component
@@ -34,9 +35,9 @@ def RunReport(
     vocabulary: Parameter[str] = "",
     top_k: Parameter[int] = 20,
 ) -> None:
-    from trainer_module import vocabulary as V
+    from trainer_module.data import vocabulary as V
 
-    serving_dir = os.path.join(model.uri, "Format-Serving")
+    serving_dir = path_utils.serving_model_dir(model.uri)
     split_uri = artifact_utils.get_split_uri([examples], split)
     batches = report_lib.predict_batches(serving_dir, os.path.join(split_uri, "*"),
                                          F.inference_batch_records(is_frame_level(examples)))

@@ -9,9 +9,9 @@ import os
 
 import numpy as np
 
-from trainer_module import features as F
 from trainer_module import io_utils
-from trainer_module import report
+from trainer_module.data import features as F
+from trainer_module.evaluation import report
 
 DATA_FILE = "report_data.npz"
 HTML_FILE = "report.html"

@@ -32,9 +32,9 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs as specs
 from tfx.utils import proto_utils
 
-from trainer_module import input_pipeline
 from trainer_module import io_utils
-from trainer_module import records
+from trainer_module.data import input_pipeline
+from trainer_module.data import records
 from trainer_module.errors import DataError
 
 def _compression(path: str) -> str | None:

@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from components.kaggle_export import export_lib
-from trainer_module import inference_job
-from trainer_module import model_flags as MF
+from trainer_module.export import kaggle_csv
+from trainer_module.export import saved_model
+from trainer_module.train import model_flags as MF
 
 
 @pytest.mark.parametrize("remote", [False, True])
@@ -24,7 +25,7 @@ def test_merge_csv_joins_every_shard_under_one_header(tmp_path, remote):
     out = os.path.join(base, "predictions.csv")
     assert export_lib.merge_csv(prefix, out) == 3
     with tf.io.gfile.GFile(out) as f:
-        assert f.read() == inference_job.CSV_HEADER + "a,1 0.5\nb,2 0.4\nc,3 0.3\n"
+        assert f.read() == kaggle_csv.CSV_HEADER + "a,1 0.5\nb,2 0.4\nc,3 0.3\n"
     assert tf.io.gfile.listdir(base) == ["predictions.csv"]  # shards and the temporary name gone
 
 
@@ -37,21 +38,21 @@ def test_beam_rows_reach_the_merged_csv_once(tmp_path):
     out = str(tmp_path / "predictions.csv")
     assert export_lib.merge_csv(prefix, out) == 500
     lines = open(out).read().splitlines()
-    assert lines[0] + "\n" == inference_job.CSV_HEADER and sorted(lines[1:]) == sorted(rows)
+    assert lines[0] + "\n" == kaggle_csv.CSV_HEADER and sorted(lines[1:]) == sorted(rows)
 
 
 def test_model_tgz_from_a_remote_model_to_a_remote_path(tmp_path):
     model = f"ram://model{os.getpid()}"
     tf.io.gfile.makedirs(os.path.join(model, "variables"))
-    tf.io.gfile.makedirs(os.path.join(model, export_lib.KAGGLE_DIR))
+    tf.io.gfile.makedirs(os.path.join(model, saved_model.KAGGLE_ASSETS_DIR))
     for name, text in {"saved_model.pb": "pb", "variables/variables.index": "idx",
-                       f"{export_lib.KAGGLE_DIR}/inference_model.meta": "meta"}.items():
+                       f"{saved_model.KAGGLE_ASSETS_DIR}/inference_model.meta": "meta"}.items():
         with tf.io.gfile.GFile(os.path.join(model, name), "w") as f:
             f.write(text)
     local_flags = tmp_path / "flags"
     local_flags.mkdir()
     flags = MF.save(str(local_flags), MF.ModelFlags("LogisticModel", "mean_rgb", "1024", False))
-    tf.io.gfile.copy(flags, os.path.join(model, export_lib.KAGGLE_DIR, MF.FILENAME))
+    tf.io.gfile.copy(flags, os.path.join(model, saved_model.KAGGLE_ASSETS_DIR, MF.FILENAME))
 
     tgz = os.path.join(f"ram://out{os.getpid()}", "model.tgz")
     tf.io.gfile.makedirs(os.path.dirname(tgz))
@@ -66,7 +67,7 @@ def test_model_tgz_from_a_remote_model_to_a_remote_path(tmp_path):
 
 
 def test_model_tgz_without_model_flags_names_the_folder(tmp_path):
-    (tmp_path / "model" / export_lib.KAGGLE_DIR).mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match=f"{export_lib.KAGGLE_DIR}: no {MF.FILENAME}"):
+    (tmp_path / "model" / saved_model.KAGGLE_ASSETS_DIR).mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=f"{saved_model.KAGGLE_ASSETS_DIR}: no {MF.FILENAME}"):
         export_lib.write_model_tgz(str(tmp_path / "model"), str(tmp_path / "model.tgz"))
     assert not (tmp_path / "model.tgz").exists()

@@ -14,7 +14,7 @@ from tfx.utils import proto_utils
 
 from components.streaming_example_gen.component import StreamingExecutor
 from components.streaming_example_gen.component import StreamingImportExampleGen
-from trainer_module import synthetic_data
+from trainer_module.data import synthetic as synthetic_data
 from trainer_module.errors import DataError
 
 

@@ -67,7 +67,7 @@ def _csv_rows(text: str) -> dict:
 
 def _test_ids(tiny_data, level) -> set:
     import tensorflow as tf
-    from trainer_module import features as F, parsing
+    from trainer_module.data import features as F, parsing
 
     spec = F.FeatureSpec.default(level == "frame")
     files = tf.io.gfile.glob(os.path.join(tiny_data, level, "test*.tfrecord"))

@@ -10,12 +10,11 @@ import tempfile
 
 import pytest
 import tensorflow as tf
-from ml_metadata.metadata_store import metadata_store
 
-from pipeline import create, local_runner, outcome
+from pipeline import local_runner, metadata, outcome
 from pipeline.config import PipelineConfig
-from trainer_module import metrics as M
-from trainer_module import synthetic_data
+from trainer_module.data import synthetic as synthetic_data
+from trainer_module.evaluation import metrics as M
 from yt8m_cli.main import main
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +116,7 @@ def test_kaggle_csv_and_tgz(run, tmp_path):
 
 
 def _node_states(config) -> dict:
-    store = metadata_store.MetadataStore(create.sqlite_connection(config.resolved_metadata_path()))
+    store = metadata.open_store(config.resolved_metadata_path())
     return {node: state for node, state, _ in outcome.component_times(store)}
 
 

@@ -5,8 +5,8 @@ import tarfile
 
 import pytest
 
-from trainer_module import archive
 from trainer_module import io_utils
+from trainer_module.export import archive
 
 
 def _tgz(path, *members):

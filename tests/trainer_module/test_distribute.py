@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.net import free_ports
-from trainer_module import distribute
+from trainer_module.train import distribute
 
 
 def _tf_config(task_type, index=0, chiefs=1, workers=1):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import input_pipeline
+from trainer_module.data import features as F
+from trainer_module.data import input_pipeline
 
 
 def test_dequantize_matches_seed_formula_for_all_bytes():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from trainer_module import losses
+from trainer_module.train import losses
 
 
 def _data():

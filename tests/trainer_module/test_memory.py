@@ -6,11 +6,11 @@ import threading
 import psutil
 import pytest
 
-from trainer_module import features as F
-from trainer_module import input_pipeline
-from trainer_module import memory
 from trainer_module import models
-from trainer_module import training
+from trainer_module.data import features as F
+from trainer_module.data import input_pipeline
+from trainer_module.train import loop as training
+from trainer_module.train import memory
 
 glibc_only = pytest.mark.skipif(not psutil.LINUX, reason="malloc_trim is glibc's (Linux)")
 

@@ -1,5 +1,4 @@
-"""The Keras metric, the TFMA metric (inside a real TFMA run) and its Beam CombineFn agree with
-the NumPy core."""
+"""The TFMA metric (inside a real TFMA run) and its Beam CombineFn agree with the NumPy core."""
 import json
 import random
 
@@ -10,10 +9,9 @@ import tensorflow_model_analysis as tfma
 from apache_beam.testing.util import assert_that
 from tensorflow_model_analysis.metrics import metric_types
 
-from trainer_module import features as F
-from trainer_module import keras_metrics
-from trainer_module import metrics as M
-from trainer_module import tfma_metrics
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
+from trainer_module.tfx_entry import tfma_metrics
 
 
 def _data(n, seed, classes=F.NUM_CLASSES):
@@ -22,35 +20,6 @@ def _data(n, seed, classes=F.NUM_CLASSES):
     labels = (rng.random((n, classes)) < 3.0 / classes).astype(np.int64)  # [n, C]
     logits = rng.normal(-6.0, 1.5, (n, classes)) + 6.0 * labels
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32), labels
-
-
-def test_keras_histogram_gap_close_to_exact_and_additive():
-    preds, labels = _data(600, 0)
-    exact = M.gap(preds, labels, 20)
-    whole = keras_metrics.GlobalAveragePrecision(k=20)
-    whole.update_state(labels, preds)
-    batched = keras_metrics.GlobalAveragePrecision(k=20)
-    for chunk in np.array_split(np.arange(600), 5):
-        batched.update_state(labels[chunk], preds[chunk])
-    assert 0.2 < exact < 0.95
-    assert float(whole.result()) == pytest.approx(exact, abs=1e-3)
-    assert float(batched.result()) == pytest.approx(float(whole.result()), abs=1e-6)
-    batched.reset_state()
-    assert float(batched.result()) == 0.0
-
-
-def test_keras_metric_saturated_scores_and_config_round_trip():
-    preds = np.array([[1.0, 0.999999, 1e-9, 0.0]], np.float32)
-    labels = np.array([[0, 1, 1, 0]])
-    metric = keras_metrics.GlobalAveragePrecision(k=3, num_bins=1000, name="g")
-    metric.update_state(labels, preds)
-    # ranks: 1.0 (miss), 0.999999 (hit), 1e-9 (hit): exact GAP = (1/2 + 2/3) / 2
-    assert M.gap(preds, labels, 3) == pytest.approx((0.5 + 2 / 3) / 2)
-    assert float(metric.result()) == pytest.approx((0.5 + 2 / 3) / 2, abs=1e-6)
-    clone = keras_metrics.GlobalAveragePrecision.from_config(metric.get_config())
-    assert (clone.k, clone.num_bins, clone.name) == (3, 1000, "g")
-    with pytest.raises(ValueError, match="k must be a positive integer"):
-        keras_metrics.GlobalAveragePrecision(k=0)
 
 
 def _inputs(preds, labels):
@@ -118,8 +87,8 @@ def test_tfma_combiner_in_a_beam_pipeline():
         assert_that(result, check)
 
 
-def test_real_tfma_run_keras_and_tfma_metrics_match_numpy(tmp_path):
-    """tfma.analyze_raw_data: both metrics as they are configured in an EvalConfig."""
+def test_real_tfma_run_matches_numpy(tmp_path):
+    """tfma.analyze_raw_data: the metric as it is configured in an EvalConfig."""
     import pandas as pd
 
     preds, labels = _data(200, 3)
@@ -128,18 +97,15 @@ def test_real_tfma_run_keras_and_tfma_metrics_match_numpy(tmp_path):
         model_specs=[tfma.ModelSpec(label_key="label", prediction_key="prediction")],
         slicing_specs=[tfma.SlicingSpec()],
         metrics_specs=[tfma.MetricsSpec(metrics=[
-            tfma.MetricConfig(class_name="YT8MMetrics", module="trainer_module.tfma_metrics",
-                              config=json.dumps({"top_k": 20})),
-            tfma.MetricConfig(class_name="GlobalAveragePrecision",
-                              module="trainer_module.keras_metrics",
-                              config=json.dumps({"k": 20, "name": "gap_histogram"}))])])
+            tfma.MetricConfig(class_name="YT8MMetrics",
+                              module="trainer_module.tfx_entry.tfma_metrics",
+                              config=json.dumps({"top_k": 20}))])])
     result = tfma.analyze_raw_data(frame, eval_config, output_path=str(tmp_path))
     (_, metrics), = result.slicing_metrics
     values = {k: v["doubleValue"] for k, v in metrics[""][""].items()}
     core = M.MetricsAccumulator(F.NUM_CLASSES, 20)
     core.add(preds, labels)
     core = core.result()
-    assert set(values) == {"gap", "hit_at_one", "perr", "map", "gap_histogram"}
+    assert set(values) == {"gap", "hit_at_one", "perr", "map"}
     for name in ("gap", "hit_at_one", "perr", "map"):
         assert values[name] == pytest.approx(core[name], abs=1e-9), name
-    assert values["gap_histogram"] == pytest.approx(core["gap"], abs=1e-3)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from trainer_module import metrics as M
+from trainer_module.evaluation import metrics as M
 
 
 def _reference_gap(predictions, labels, k):

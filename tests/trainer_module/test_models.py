@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tf_keras
 
-from trainer_module import features as F
 from trainer_module import models
+from trainer_module.data import features as F
 
 TINY = {"moe_num_mixtures": 2, "dbof_cluster_size": 16, "dbof_hidden_size": 8, "iterations": 4,
         "lstm_cells": 8, "lstm_layers": 2, "dnn_hidden_size": 16, "dnn_head": "GatedMoeModel",

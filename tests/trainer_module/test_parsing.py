@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import parsing
+from trainer_module.data import features as F
+from trainer_module.data import parsing
 
 
 def _batch(pattern, n=None):

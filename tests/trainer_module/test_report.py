@@ -6,9 +6,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from trainer_module import features as F
-from trainer_module import metrics as M
-from trainer_module import report
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
+from trainer_module.evaluation import report
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from trainer_module import features as F
-from trainer_module import inference_job
-from trainer_module import metrics as M
-from trainer_module import score_job
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
+from trainer_module.export import kaggle_csv
+from trainer_module.jobs import score as score_job
 from yt8m_cli import main as cli
 
 
@@ -48,8 +48,8 @@ def test_score_equals_metrics_core_on_inference_rows(tmp_path):
     rows = []
     for v, p in zip(ids, preds):
         top = np.argsort(-p, kind="stable")[:20]
-        rows.append(inference_job.format_row(v, top, p[top]))
-    predictions = _write(tmp_path / "p.csv", [inference_job.CSV_HEADER.strip()] + rows)
+        rows.append(kaggle_csv.format_row(v, top, p[top]))
+    predictions = _write(tmp_path / "p.csv", [kaggle_csv.CSV_HEADER.strip()] + rows)
     result, class_aps, _ = score_job.score(score_job.ScoreJob(predictions, truth, top_k=20))
     core = M.MetricsAccumulator(F.NUM_CLASSES, 20)
     core.add(preds, labels)

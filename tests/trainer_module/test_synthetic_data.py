@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import synthetic_data as S
+from trainer_module.data import features as F
+from trainer_module.data import synthetic as S
 
 
 def _records(pattern):

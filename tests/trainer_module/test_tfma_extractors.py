@@ -7,7 +7,7 @@ from apache_beam.testing.util import assert_that
 from tensorflow_model_analysis import constants
 
 from pipeline import eval_config
-from trainer_module import tfma_extractors
+from trainer_module.tfx_entry import tfma_extractors
 
 
 @pytest.mark.parametrize("frame_level,size", [(True, 64), (False, 256)])

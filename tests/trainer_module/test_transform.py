@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from trainer_module import features as F
-from trainer_module import transform
-from trainer_module.model_flags import ModelFlags
+from trainer_module.data import features as F
+from trainer_module.tfx_entry import transform
+from trainer_module.train.model_flags import ModelFlags
 
 VIDEO_SPECS = {"id": tf.TensorSpec([None, 1], tf.string),
                "labels": tf.SparseTensorSpec([None, None], tf.int64),

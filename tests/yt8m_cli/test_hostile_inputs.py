@@ -13,7 +13,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from trainer_module import archive
+from trainer_module.export import archive
 from yt8m_cli.main import main
 
 TRAIN = ["--model", "LogisticModel", "--batch_size", "8", "--no_metagraph"]
@@ -252,7 +252,7 @@ def test_diverging_training_stops_and_exports_nothing(trained, tmp_path, capsys)
 
 def test_non_finite_weights_are_never_exported(tmp_path):
     import tf_keras
-    from trainer_module import export
+    from trainer_module.export import saved_model as export
     model = tf_keras.Sequential([tf_keras.layers.Dense(2, input_shape=(3,))])
     weights = model.get_weights()
     weights[0][0, 0] = np.nan
@@ -290,7 +290,7 @@ def test_one_unlabelled_video_in_a_batch_of_one(tmp_path):
     train_dir = tmp_path / "t"
     assert main(["train", "--train_data_pattern", shard, "--train_dir", str(train_dir),
                  "--model", "LogisticModel", "--batch_size", "1", "--no_metagraph"]) == 0
-    from trainer_module import parsing
+    from trainer_module.data import parsing
     import tensorflow as tf
     labels = parsing.multi_hot(tf.sparse.from_dense(tf.zeros([1, 0], tf.int64)))
     assert labels.shape == (1, 3862) and float(tf.reduce_min(labels)) == 0.0  # not -inf
@@ -368,11 +368,10 @@ def test_a_second_run_on_one_pipeline_root_is_refused(trained, tmp_path, capsys)
 
 
 def test_a_killed_run_shows_as_killed(tmp_path, capsys):
-    from ml_metadata.metadata_store import metadata_store
     from ml_metadata.proto import metadata_store_pb2 as pb
-    from pipeline import create, outcome
+    from pipeline import metadata, outcome
     path = str(tmp_path / "metadata.sqlite")
-    store = metadata_store.MetadataStore(create.sqlite_connection(path))
+    store = metadata.open_store(path)
     run_type = store.put_context_type(pb.ContextType(name="pipeline_run"))
     node_type = store.put_context_type(pb.ContextType(name="node"))
     exec_type = store.put_execution_type(pb.ExecutionType(name="Trainer"))

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import input_pipeline
 from trainer_module import models
-from trainer_module import training
+from trainer_module.data import features as F
+from trainer_module.data import input_pipeline
+from trainer_module.train import loop as training
 from yt8m_cli.main import main
 
 BASE = ["--batch_size", "8", "--log_every_steps", "1", "--no_metagraph"]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import metrics as M
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 from yt8m_cli.main import main
 
 TRAIN_ARGS = ["--model", "MoeModel", "--batch_size", "16", "--num_epochs", "1",
@@ -109,7 +109,7 @@ def test_inference_csv_tgz_and_metagraph(trained, tmp_path, monkeypatch):
 def _metagraph_predictions(model_dir: str, serialized):
     """Predictions of the Kaggle MetaGraph in model_dir on video-level records, and the dtypes
     of its stored variables."""
-    from trainer_module import parsing
+    from trainer_module.data import parsing
 
     inputs = parsing.parse_batch(serialized, F.FeatureSpec.default(), with_labels=False)
     with tf.Graph().as_default() as graph, tf.compat.v1.Session() as sess:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 from trainer_module.models import (dbof, frame_logistic, gated_dnn, logistic, lstm, moe, netvlad,
                                    nextvlad)
 

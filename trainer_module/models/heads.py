@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tf_keras
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 from trainer_module.models import layers as L
 
 HEAD_HPARAMS = {

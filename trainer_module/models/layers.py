@@ -4,7 +4,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 
 
 FRAME_SAMPLING_HPARAMS = {

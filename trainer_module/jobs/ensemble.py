@@ -14,12 +14,12 @@ import os
 import tensorflow as tf
 import tf_keras
 
-from trainer_module import archive
-from trainer_module import eval_job
 from trainer_module import io_utils
-from trainer_module import model_flags as MF
-from trainer_module import train_job
+from trainer_module.export import archive
+from trainer_module.jobs import eval as eval_job
+from trainer_module.jobs import train as train_job
 from trainer_module.models import layers as L
+from trainer_module.train import model_flags as MF
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,9 +9,9 @@ import dataclasses
 import json
 import os
 
-from trainer_module import features as F
 from trainer_module import io_utils
 from trainer_module import models
+from trainer_module.data import features as F
 
 FILENAME = "model_flags.json"
 _COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames", "hparams")

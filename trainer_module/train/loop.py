@@ -19,13 +19,13 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from trainer_module import distribute
-from trainer_module import features as F
 from trainer_module import io_utils
-from trainer_module import losses
-from trainer_module import memory
-from trainer_module import metrics as M
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 from trainer_module.models import coerce as models_coerce
+from trainer_module.train import distribute
+from trainer_module.train import losses
+from trainer_module.train import memory
 
 OPTIMIZERS = {"AdamOptimizer": tf_keras.optimizers.Adam, "Adam": tf_keras.optimizers.Adam,
               "GradientDescentOptimizer": tf_keras.optimizers.SGD, "SGD": tf_keras.optimizers.SGD,

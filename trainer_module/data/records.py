@@ -18,7 +18,7 @@ from typing import Iterator
 
 import tensorflow as tf
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 from trainer_module.errors import DataError
 
 

@@ -1,27 +1,24 @@
-"""TFX Trainer entry point (``trainer_module.run_fn.run_fn``): the CLI's training loop on the
+"""TFX Trainer entry point (``trainer_module.tfx_entry.run_fn.run_fn``): the CLI's training loop on the
 Transform graph, exported with serving and transform_features (labels for the Evaluator)
 signatures."""
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras
+from tfx_bsl.public import tfxio
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-import tf_keras  # noqa: E402
-from tfx_bsl.public import tfxio  # noqa: E402
+from trainer_module import models
+from trainer_module.data import features as F
+from trainer_module.data import parsing
+from trainer_module.export import metagraph as metagraph_export
+from trainer_module.export import saved_model as export
+from trainer_module.train import distribute
+from trainer_module.train import loop as training
+from trainer_module.train import model_flags as MF
 
-from trainer_module import distribute  # noqa: E402
-from trainer_module import export  # noqa: E402
-from trainer_module import features as F  # noqa: E402
-from trainer_module import metagraph_export  # noqa: E402
-from trainer_module import model_flags as MF  # noqa: E402
-from trainer_module import models  # noqa: E402
-from trainer_module import parsing  # noqa: E402
-from trainer_module import training  # noqa: E402
-
-KAGGLE_DIR = "assets.extra"  # beside the SavedModel: ignored by TF Serving, copied by Pusher
 
 
 def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
@@ -136,7 +133,7 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
             extra_signatures={"transform_features":
                               wrapped.transform_features.get_concrete_function()},
             extra_trackable=wrapped)
-        kaggle = os.path.join(serving_dir, KAGGLE_DIR)
+        kaggle = os.path.join(serving_dir, export.KAGGLE_ASSETS_DIR)
         tf.io.gfile.makedirs(kaggle)
         MF.save(kaggle, flags)
         if export_metagraph:

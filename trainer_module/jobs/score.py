@@ -25,8 +25,8 @@ from typing import Iterator
 
 import numpy as np
 
-from trainer_module import features as F
-from trainer_module import metrics as M
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 
 _HEADER = "videoid"
 
@@ -165,7 +165,7 @@ def per_class_report(class_aps: np.ndarray, positives: np.ndarray, names, n: int
 
 
 def run(job: ScoreJob, log=print) -> dict:
-    from trainer_module import vocabulary as V
+    from trainer_module.data import vocabulary as V
 
     vocab = V.load(job.vocabulary) if job.vocabulary else None
     result, class_aps, positives = score(job)

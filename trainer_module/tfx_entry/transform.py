@@ -7,14 +7,10 @@ and multi-hot labels. No analyzers: the graph is purely per example, so Transfor
 """
 from __future__ import annotations
 
-import os
+import tensorflow as tf
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import tensorflow as tf  # noqa: E402
-
-from trainer_module import features as F  # noqa: E402
-from trainer_module import parsing  # noqa: E402
+from trainer_module.data import features as F
+from trainer_module.data import parsing
 
 
 FEATURE_KEYS = ("feature_names", "feature_sizes", "frame_features", "max_frames")

@@ -12,10 +12,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import parsing
+from trainer_module.data import features as F
+from trainer_module.data import parsing
 
 SERVING_TOP_K = 20
+# Beside a pipeline SavedModel: the Kaggle MetaGraph and model_flags.json (TF Serving ignores
+# the folder, the Pusher copies it).
+KAGGLE_ASSETS_DIR = "assets.extra"
 SIGNATURE = "serving_default"
 EXAMPLES_INPUT = "examples"  # the serving signature's only input: serialized records [batch]
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)

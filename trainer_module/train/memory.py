@@ -3,10 +3,8 @@
 TensorFlow's tf.data threads, Beam's workers and protobuf parsing allocate many small and
 medium blocks from glibc's per-thread arenas. Freed blocks stay resident until glibc trims
 them, and it rarely does on its own: a training loop's resident set then creeps up the longer
-it runs. Measured in the pipeline's Trainer (DbofModel, 1,200 frame-level videos), highest
-resident sample after 3 / 30 epochs: 1,450 / 1,624 MiB untrimmed, 1,385 / 1,436 MiB with
-PeriodicTrim in the loop; TensorFlow's own in-use peak stayed at ~400-450 MiB in all of them.
-Everything here is a no-op where libc is not glibc.
+it runs (measurements: benchmarks/README.md). Everything here is a no-op where libc is not
+glibc.
 """
 from __future__ import annotations
 

@@ -20,18 +20,18 @@ import shutil
 
 import tensorflow as tf
 
-from trainer_module import distribute
-from trainer_module import export
-from trainer_module import input_pipeline
 from trainer_module import io_utils
-from trainer_module import metagraph_export
-from trainer_module import metrics as M
-from trainer_module import model_flags as MF
 from trainer_module import models
-from trainer_module import parsing
-from trainer_module import records
+from trainer_module.data import input_pipeline
+from trainer_module.data import parsing
+from trainer_module.data import records
 from trainer_module.errors import DataError
-from trainer_module import training
+from trainer_module.evaluation import metrics as M
+from trainer_module.export import metagraph as metagraph_export
+from trainer_module.export import saved_model as export
+from trainer_module.train import distribute
+from trainer_module.train import loop as training
+from trainer_module.train import model_flags as MF
 
 
 VALIDATION_FILE = "validation.json"
@@ -275,7 +275,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
     Returns:
       (the training totals, the global step of the best epoch).
     """
-    from trainer_module import eval_job  # eval_job imports training; keep this edge local
+    from trainer_module.jobs import eval as eval_job  # eval_job imports training; keep this edge local
 
     val_files = input_pipeline.list_files(job.validation_data_pattern, "--validation_data_pattern")
     state_path = os.path.join(job.train_dir, VALIDATION_FILE)

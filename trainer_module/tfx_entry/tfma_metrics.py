@@ -1,29 +1,25 @@
 """YT8M metrics for TFMA (the Evaluator): exact GAP@k, Hit@1, PERR and mAP from one combiner.
 
 Referenced from the EvalConfig as ``MetricConfig(class_name='YT8MMetrics',
-module='trainer_module.tfma_metrics', config='{"top_k": 20}')``. The Beam CombineFn folds every
+module='trainer_module.tfx_entry.tfma_metrics', config='{"top_k": 20}')``. The Beam CombineFn folds every
 example's 3862 scores into ``metrics.MetricsAccumulator`` (only the top-k pairs are kept), so the
 result is the NumPy core's, exactly, and a 3862-class multi-hot label yields 4 metric keys instead
 of thousands of per-class ones.
 """
 from __future__ import annotations
 
-import os
+import apache_beam as beam
+import numpy as np
+from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import apache_beam as beam  # noqa: E402
-import numpy as np  # noqa: E402
-from tensorflow_model_analysis.metrics import metric_types, metric_util  # noqa: E402
-
-from trainer_module import features as F  # noqa: E402
-from trainer_module import metrics as M  # noqa: E402
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 
 GAP = "gap"
 METRIC_NAMES = ("gap", "hit_at_one", "perr", "map")
 # Rows buffered before their top-k pairs are taken. TFMA combines every slice with a hot-key
 # fanout of 8, so 8 accumulators buffer at once: 64 rows x 3862 x 5 bytes x 8 is ~10 MB whatever
-# the split size (512 rows and float labels held ~126 MB, all of a split under 4,096 videos).
+# the split size.
 _FLUSH_ROWS = 64
 
 

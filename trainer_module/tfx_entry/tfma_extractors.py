@@ -4,21 +4,17 @@
 serialized records as the feature ``examples``, the serving signatures' input name. TFMA then
 calls the signatures by keyword; otherwise it calls them positionally, which a SavedModel
 signature refuses: TF formats the whole batch into the error message, drops it and retries
-through the flat signature (measured: ~13 GB of throw-away text for an 1,800-video frame-level
-eval split, and the Evaluator's heap grew with the split). The records per batch are fixed
-where they are read (``components.fixed_batch_evaluator``).
+through the flat signature, so the Evaluator's heap grew with the split (figures in
+benchmarks/README.md). The records per batch are fixed where they are read
+(``components.fixed_batch_evaluator``).
 """
 from __future__ import annotations
 
-import os
+import apache_beam as beam
+import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis import constants
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import apache_beam as beam  # noqa: E402
-import tensorflow_model_analysis as tfma  # noqa: E402
-from tensorflow_model_analysis import constants  # noqa: E402
-
-from trainer_module import export  # noqa: E402
+from trainer_module.export import saved_model as export
 
 RAW_RECORDS_STAGE_NAME = "RawRecordsAsFeature"
 FEATURES_STAGE_NAME = "ExtractFeatures"  # TFMA's features extractor

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 
 
 def example_feature_spec(spec: F.FeatureSpec, with_labels: bool = True) -> dict:

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from trainer_module import features as F
+from trainer_module.data import features as F
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,9 +25,9 @@ from typing import Iterator
 
 import numpy as np
 
-from trainer_module import features as F
 from trainer_module import io_utils
-from trainer_module import vocabulary as vocabulary_lib
+from trainer_module.data import features as F
+from trainer_module.data import vocabulary as vocabulary_lib
 
 SPLITS = ("train", "validate", "test")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

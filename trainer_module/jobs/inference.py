@@ -14,17 +14,16 @@ import time
 
 import numpy as np
 
-from trainer_module import archive
-from trainer_module import export
-from trainer_module import float16_export
-from trainer_module import input_pipeline
 from trainer_module import io_utils
-from trainer_module import model_flags as MF
-from trainer_module import records
+from trainer_module.data import input_pipeline
+from trainer_module.data import records
 from trainer_module.errors import DataError
-from trainer_module import train_job
+from trainer_module.export import archive
+from trainer_module.export import kaggle_csv
+from trainer_module.export import saved_model as export
+from trainer_module.jobs import train as train_job
+from trainer_module.train import model_flags as MF
 
-CSV_HEADER = "VideoId,LabelConfidencePairs\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,44 +52,6 @@ class InferenceJob:
             raise ValueError("nothing to do: give --output_file and/or --output_model_tgz")
 
 
-def format_row(video_id: str, classes: np.ndarray, scores: np.ndarray) -> str:
-    """``id,label score label score ...`` sorted by score (classes/scores already sorted); an id
-    holding a comma, a quote or a line break is quoted as RFC 4180 says (``yt8m score`` and
-    Kaggle read it back).
-
-    Raises:
-      ValueError: the id is empty.
-    """
-    if not video_id:
-        raise ValueError("empty video id: every record needs a non-empty 'id'")
-    if any(c in video_id for c in ',"\r\n'):
-        video_id = '"' + video_id.replace('"', '""') + '"'
-    return video_id + "," + " ".join(f"{int(c)} {float(s):g}" for c, s in zip(classes, scores))
-
-
-def decode_id(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"video id {raw!r} is not valid UTF-8") from None
-
-
-def locate_bad_id(files: list[str], compression: str | None = None) -> str | None:
-    """``file: record i: reason`` of the first record whose id is missing, empty or not UTF-8."""
-    import tensorflow as tf
-
-    for path in files:
-        for i, raw in enumerate(tf.data.TFRecordDataset(path, compression_type=compression)):
-            # Example and SequenceExample share field 1 (features / context): one parse for both
-            context = tf.train.SequenceExample.FromString(raw.numpy()).context.feature
-            ids = context["id"].bytes_list.value if "id" in context else []
-            try:
-                format_row(decode_id(ids[0]) if ids else "", np.zeros(0), np.zeros(0))
-            except ValueError as e:
-                return f"{path}: record {i}: {e}"
-    return None
-
-
 def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int, batch_size: int,
                           log=print, skip_corrupt: bool = False) -> int:
     """Runs the serving signature over every record and writes the CSV atomically.
@@ -103,17 +64,17 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
     rows, start = 0, time.time()
     with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as out, \
             records.corruption_named(files, lambda b: serve(examples=b)):
-        out.write(CSV_HEADER)
+        out.write(kaggle_csv.CSV_HEADER)
         for batch in ds:
             res = serve(examples=batch)
             ids = res["video_id"].numpy()
             classes, scores = res["top_k_classes"].numpy(), res["top_k_scores"].numpy()
             try:
                 for i in range(len(ids)):
-                    out.write(format_row(decode_id(ids[i]), classes[i, :top_k],
+                    out.write(kaggle_csv.format_row(kaggle_csv.decode_id(ids[i]), classes[i, :top_k],
                                          scores[i, :top_k]) + "\n")
             except ValueError as e:
-                raise DataError(locate_bad_id(files) or str(e)) from None
+                raise DataError(kaggle_csv.locate_bad_id(files) or str(e)) from None
             rows += len(ids)
             log(f"num examples processed: {rows}; {rows / max(time.time() - start, 1e-9):.1f} videos/s")
         if rows == 0:  # inside the atomic block: no header-only CSV is left behind
@@ -122,14 +83,6 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
     for line in report.lines(rows, "videos"):
         log(line)
     return rows
-
-
-def pack_model(model_dir: str, tgz_path: str, float16_weights: bool = False) -> str:
-    """The model folder as a .tgz, optionally with its weights stored as float16."""
-    if not float16_weights:
-        return archive.make_tgz(model_dir, tgz_path)
-    with tempfile.TemporaryDirectory(prefix="yt8m_float16_") as half:
-        return archive.make_tgz(float16_export.halve(model_dir, half), tgz_path)
 
 
 def run(job: InferenceJob, log=print) -> dict:
@@ -157,7 +110,7 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
         {"--output_file": job.output_file, "--output_model_tgz": job.output_model_tgz},
         {"--input_data_pattern": files, "--input_model_tgz": [job.input_model_tgz]})
     if job.output_model_tgz:
-        out["model_tgz"] = pack_model(model_dir, job.output_model_tgz, job.float16_weights)
+        out["model_tgz"] = archive.pack(model_dir, job.output_model_tgz, job.float16_weights)
         log(f"wrote model archive {job.output_model_tgz}"
             + (" (float16 weights)" if job.float16_weights else ""))
     if job.output_file:

@@ -12,17 +12,17 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module.errors import DataError
-from trainer_module import input_pipeline
 from trainer_module import io_utils
-from trainer_module import losses
-from trainer_module import metrics as M
-from trainer_module import model_flags as MF
 from trainer_module import models
-from trainer_module import parsing
-from trainer_module import records
-from trainer_module import training
+from trainer_module.data import features as F
+from trainer_module.data import input_pipeline
+from trainer_module.data import parsing
+from trainer_module.data import records
+from trainer_module.errors import DataError
+from trainer_module.evaluation import metrics as M
+from trainer_module.train import loop as training
+from trainer_module.train import losses
+from trainer_module.train import model_flags as MF
 
 
 @dataclasses.dataclass(frozen=True)

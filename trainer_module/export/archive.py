@@ -37,6 +37,16 @@ def make_tgz(src_dir: str, out_path: str) -> str:
     return out_path
 
 
+def pack(model_dir: str, tgz_path: str, float16_weights: bool = False) -> str:
+    """The model folder as a .tgz, optionally with its weights stored as float16."""
+    if not float16_weights:
+        return make_tgz(model_dir, tgz_path)
+    from trainer_module.export import float16
+
+    with tempfile.TemporaryDirectory(prefix="yt8m_float16_") as half:
+        return make_tgz(float16.halve(model_dir, half), tgz_path)
+
+
 class _Refused(ValueError):
     pass
 

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants
 
-from trainer_module import export
+from trainer_module.export import saved_model as export
 
 MIN_BYTES = 1024  # smaller float32 constants (BN epsilons, scalars) stay as they are
 METAGRAPH = "inference_model"

@@ -17,8 +17,8 @@ import io
 
 import numpy as np
 
-from trainer_module import features as F
-from trainer_module import metrics as M
+from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 
 
 @dataclasses.dataclass

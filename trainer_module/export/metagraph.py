@@ -4,7 +4,7 @@ A TF1 MetaGraph with collections ``input_batch_raw`` ([None, 1152] or [None, max
 ``num_frames`` (int32 [None]) and ``predictions`` ([None, 3862]), loadable with
 ``tf.compat.v1.train.import_meta_graph``. Building a Keras model inside a tf.Graph invalidates
 eager models of the same process, so the export runs in a subprocess
-(``python -m trainer_module.metagraph_export WEIGHTS.npz FLAGS.json OUT_PREFIX``).
+(``python -m trainer_module.export.metagraph WEIGHTS.npz FLAGS.json OUT_PREFIX``).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def export_metagraph(model, model_flags: dict, out_prefix: str) -> None:
         with open(flags, "w") as f:
             json.dump(model_flags, f)
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        proc = subprocess.run([sys.executable, "-m", "trainer_module.metagraph_export", weights,
+        proc = subprocess.run([sys.executable, "-m", "trainer_module.export.metagraph", weights,
                                flags, out_prefix], env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"MetaGraph export failed: {proc.stderr.strip()[-2000:]}")
@@ -35,9 +35,9 @@ def export_metagraph(model, model_flags: dict, out_prefix: str) -> None:
 def _export_in_graph(weights_file: str, flags_file: str, out_prefix: str) -> None:
     import tensorflow as tf
 
-    from trainer_module import features as F
     from trainer_module import models
-    from trainer_module import model_flags as MF
+    from trainer_module.data import features as F
+    from trainer_module.train import model_flags as MF
 
     flags = MF.ModelFlags.from_dict(json.load(open(flags_file)))
     spec = flags.feature_spec()

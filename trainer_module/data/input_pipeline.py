@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from trainer_module import features as F
-from trainer_module import parsing
-from trainer_module import records
+from trainer_module.data import features as F
+from trainer_module.data import parsing
+from trainer_module.data import records
 
 
 def list_files(data_pattern: str, flag: str = "--data_pattern") -> list[str]:

@@ -1,0 +1,79 @@
+"""The import rules of the README's layout section, checked on every import statement (those
+inside functions too): imports only point downward, CLI -> pipeline/kubeflow -> components,
+trainer_module; nothing but the CLI imports the jobs."""
+import ast
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGES = ("trainer_module", "components", "pipeline", "kubeflow", "yt8m", "system", "yt8m_cli")
+
+# (where: path prefix, forbidden: module prefix, why)
+RULES = (
+    ("trainer_module/", "yt8m_cli", "the library never imports the CLI"),
+    ("trainer_module/", "pipeline", "executor code never imports the pipeline definition"),
+    ("trainer_module/", "kubeflow", "executor code never imports the Kubeflow runner"),
+    ("components/", "yt8m_cli", "components never import the CLI"),
+    ("components/", "pipeline", "executor code never imports the pipeline definition"),
+    ("components/", "kubeflow", "executor code never imports the Kubeflow runner"),
+    ("components/", "trainer_module.jobs", "components never import a CLI job"),
+    ("pipeline/", "kubeflow", "the pipeline definition knows no runner but its own"),
+    ("pipeline/", "yt8m_cli", "the pipeline never imports the CLI"),
+    ("kubeflow/", "yt8m_cli", "the Kubeflow runner never imports the CLI"),
+    ("yt8m/", "trainer_module", "artifact types import only TFX"),
+    ("system/", "trainer_module", "artifact types import only TFX"),
+)
+JOBS = "trainer_module.jobs"
+
+
+def _imports(path):
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def violations(root: str) -> list[str]:
+    """``path:line imports module (rule)`` for every import that breaks a rule under root."""
+    found = []
+    for package in PACKAGES:
+        for folder, _, files in os.walk(os.path.join(root, package)):
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(folder, name)
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                for module, line in _imports(path):
+                    for where, forbidden, why in RULES:
+                        if rel.startswith(where) and _under(module, forbidden):
+                            found.append(f"{rel}:{line} imports {module} ({why})")
+                    if _under(module, JOBS) and not rel.startswith(("yt8m_cli/",
+                                                                    "trainer_module/jobs/")):
+                        found.append(f"{rel}:{line} imports {module} (only the CLI imports jobs)")
+    return found
+
+
+def test_the_project_keeps_its_import_rules():
+    assert violations(ROOT) == []
+
+
+def test_a_broken_rule_is_reported(tmp_path):
+    """The checker itself: an executor module that imports a job and the pipeline."""
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+    (tmp_path / "trainer_module" / "tfx_entry").mkdir()
+    (tmp_path / "trainer_module" / "tfx_entry" / "run_fn.py").write_text(
+        "def run_fn(args):\n    from trainer_module.jobs import train\n    import pipeline.create\n")
+    (tmp_path / "components" / "c.py").write_text("from yt8m_cli import main\n")
+    assert violations(str(tmp_path)) == [
+        "trainer_module/tfx_entry/run_fn.py:2 imports trainer_module.jobs.train "
+        "(only the CLI imports jobs)",
+        "trainer_module/tfx_entry/run_fn.py:3 imports pipeline.create (executor code never "
+        "imports the pipeline definition)",
+        "components/c.py:1 imports yt8m_cli.main (components never import the CLI)"]

@@ -93,10 +93,17 @@ def atomic_path(path: str) -> Iterator[str]:
         with _atomic_remote(path) as tmp:
             yield tmp
         return
-    tmp = _tmp_name(path)
+    try:
+        tmp = _tmp_name(path)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, path) from None
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        if e.filename in (None, tmp):  # a write of this output (disk full, read-only folder)
+            raise OSError(e.errno, e.strerror, path) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

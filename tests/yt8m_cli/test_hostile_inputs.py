@@ -512,3 +512,27 @@ def test_scratch_folders_of_dead_processes_are_removed(tmp_path, monkeypatch):
     fresh = io_utils.make_scratch("run")
     assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name,
                                                   os.path.basename(fresh)])
+
+
+@pytest.mark.parametrize("mount_options, reason", [("size=4k", "No space left on device"),
+                                                    ("size=1m,ro", "Read-only file system")])
+def test_full_disk_and_read_only_folder(trained, tmp_path, mount_options, reason):
+    """A full disk and a read-only folder, made real with a tmpfs in a private mount namespace
+    (root here ignores permission bits): one line, exit 2, no partial CSV left."""
+    train_dir, _, data = trained
+    target = tmp_path / "mnt"
+    target.mkdir()
+    pattern = os.path.join(data, "video", "*.tfrecord")  # all splits: a CSV larger than 4 KiB
+    script = (f"mount -t tmpfs -o {mount_options} tmpfs {target} || exit 99; "
+              f"{sys.executable} -m yt8m_cli.main inference --input_data_pattern '{pattern}' "
+              f"--train_dir {train_dir} --output_file {target}/p.csv; echo \"rc=$?\"; "
+              f"ls -A {target}")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode == 99 or "rc=" not in proc.stdout:
+        pytest.skip(f"no private tmpfs mount here: {proc.stderr.strip()[:200]}")
+    err = [ln for ln in proc.stderr.strip().splitlines() if ln]
+    assert err == [f"yt8m inference: error: {target}/p.csv: {reason}"], err
+    rc_line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("rc="))
+    assert rc_line == "rc=2"
+    assert proc.stdout.strip().splitlines()[-1] == "rc=2"  # the folder is empty: nothing partial

@@ -21,8 +21,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from typing import Callable
@@ -170,9 +172,16 @@ class SpecRunner:
         if leftover:
             raise ValueError(f"{label}: unsupported placeholder in {leftover[0][:120]}")
         log_path = os.path.join(self._logs, f"{label.split(' ')[0]}{'.driver' * (' ' in label)}.log")
-        with open(log_path, "w", encoding="utf-8") as out:
-            proc = subprocess.run(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                  check=False, cwd=self.state_dir)
+        # A fresh temp folder per task, removed afterwards, as a container's own /tmp would be
+        # (TFX's Beam executors leave a ~50 MB repackaged copy of TFX there).
+        scratch = tempfile.mkdtemp(prefix="task-", dir=self.state_dir)
+        env = {**(os.environ if self.env is None else self.env), "TMPDIR": scratch}
+        try:
+            with open(log_path, "w", encoding="utf-8") as out:
+                proc = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      check=False, cwd=self.state_dir)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         if proc.returncode != 0:
             with open(log_path, encoding="utf-8") as f:
                 tail = f.read()[-4000:]

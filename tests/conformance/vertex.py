@@ -15,8 +15,10 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 
 import grpc
@@ -113,14 +115,17 @@ class JobService:
             kind = _POOL_TYPES[pool_index]
             cluster.setdefault(kind, []).extend(f"127.0.0.1:{next(ports)}" for _ in range(count))
         job.state = job_state.JobState.JOB_STATE_RUNNING
-        procs = []
+        procs, scratches = [], []
         for pool_index, pool in enumerate(pools):
             kind = _POOL_TYPES[pool_index]
             for index in range(len(cluster[kind]) if kind == "worker" else 1):
                 replica = Replica(kind, index)
                 task = {"type": kind, "index": index}
+                scratch = tempfile.mkdtemp(prefix=f"{kind}{index}-", dir=self.log_dir)
+                scratches.append(scratch)  # each replica's own /tmp, as in its container
                 env = dict(self.env, TF_CONFIG=json.dumps({"cluster": cluster, "task": task}),
-                           CLUSTER_SPEC=json.dumps({"cluster": cluster, "task": task}))
+                           CLUSTER_SPEC=json.dumps({"cluster": cluster, "task": task}),
+                           TMPDIR=scratch)
                 command = [sys.executable if c == "python" else c
                            for c in pool.container_spec.command] + list(pool.container_spec.args)
                 replica.log = os.path.join(self.log_dir, f"{job.name.rsplit('/', 1)[-1]}-"
@@ -131,6 +136,8 @@ class JobService:
                 job.replicas.append(replica)
         for replica, proc in procs:
             replica.returncode = proc.wait()
+        for scratch in scratches:
+            shutil.rmtree(scratch, ignore_errors=True)
         failed = [r for r in job.replicas if r.returncode != 0]
         if failed:
             with open(failed[0].log) as f:

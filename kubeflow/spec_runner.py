@@ -29,8 +29,6 @@ import time
 import uuid
 from typing import Callable
 
-import tensorflow as tf
-
 _PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.metadata\['(\w+)'\]\}\}")
 _PARAM_KIND = {"STRING": "stringValue", "INT": "intValue", "DOUBLE": "doubleValue"}
 
@@ -292,5 +290,7 @@ def _write_json(path, obj) -> None:
 
 
 def _gfile_bytes(uri: str) -> bytes:
+    import tensorflow as tf  # only when no read_bytes is given: importing the runner stays light
+
     with tf.io.gfile.GFile(uri, "rb") as f:
         return f.read()

@@ -9,8 +9,13 @@ import dataclasses
 import json
 import os
 
+from pipeline import metadata
+from trainer_module import errors
 from trainer_module import models
 from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
+from trainer_module.export.saved_model import SERVING_TOP_K
+from trainer_module.models import hparams as H
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
 
@@ -56,7 +61,7 @@ class PipelineConfig:
     warmup_steps: int = 0
     ema_decay: float = 0.0
     mixed_precision: bool = False
-    top_k: int = 20
+    top_k: int = M.DEFAULT_TOP_K
     float16_tgz: bool = False  # KaggleExport's model.tgz stores weights as float16
     gap_threshold: float = 0.0
     gap_change_tolerance: float = 1e-10
@@ -86,35 +91,34 @@ class PipelineConfig:
     def __post_init__(self):
         self._check_types()
         if not self.data_dir:
-            raise ValueError("data_dir is required")
+            raise ValueError("`data_dir` is required")
         if self.data_layout not in DATA_LAYOUTS:
-            raise ValueError(f"data_layout must be one of {', '.join(DATA_LAYOUTS)}, got "
+            raise ValueError(f"`data_layout` must be one of {', '.join(DATA_LAYOUTS)}, got "
                              f"{self.data_layout!r}")
-        models.get(self.model_name)
         self.model_flags()  # validates features, level and hyperparameters together
-        if not 1 <= self.top_k <= 20:
-            raise ValueError(f"top_k must be between 1 and 20, got {self.top_k}")
+        if not 1 <= self.top_k <= SERVING_TOP_K:
+            raise ValueError(f"`top_k` must be between 1 and {SERVING_TOP_K}, got {self.top_k}")
         if not 0 <= self.gap_threshold <= 1:
-            raise ValueError(f"gap_threshold must be in [0, 1], got {self.gap_threshold}")
+            raise ValueError(f"`gap_threshold` must be in [0, 1], got {self.gap_threshold}")
         if self.gap_change_tolerance < 0:
-            raise ValueError(f"gap_change_tolerance must be >= 0, got {self.gap_change_tolerance}")
+            raise ValueError(f"`gap_change_tolerance` must be >= 0, got {self.gap_change_tolerance}")
         for name in ("trainer_cpu_limit", "trainer_memory_limit"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
         if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
-            raise ValueError("--gpu_type and --gpu_count go together (e.g. NVIDIA_TESLA_T4 and 1), "
+            raise ValueError("`trainer_gpu_type` and `trainer_gpu_count` go together (e.g. NVIDIA_TESLA_T4 and 1), "
                              f"got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
         if self.trainer_backend not in ("pipeline", "vertex_training"):
-            raise ValueError(f"trainer_backend must be 'pipeline' or 'vertex_training', got "
+            raise ValueError(f"`trainer_backend` must be 'pipeline' or 'vertex_training', got "
                              f"{self.trainer_backend!r}")
         if self.trainer_backend == "vertex_training" and not (self.vertex_project
                                                                and self.vertex_region):
-            raise ValueError("trainer_backend 'vertex_training' needs vertex_project and "
-                             "vertex_region (--project and --region)")
+            raise ValueError("`trainer_backend` 'vertex_training' needs `vertex_project` and "
+                             "`vertex_region`")
         if self.trainer_worker_count < 1:
-            raise ValueError(f"trainer_worker_count must be >= 1, got {self.trainer_worker_count}")
+            raise ValueError(f"`trainer_worker_count` must be >= 1, got {self.trainer_worker_count}")
         if self.train_steps is not None and self.train_steps < 1:
-            raise ValueError(f"train_steps must be >= 1, got {self.train_steps}")
+            raise ValueError(f"`train_steps` must be >= 1, got {self.train_steps}")
         training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
 
     def _check_types(self) -> None:
@@ -127,25 +131,23 @@ class PipelineConfig:
             kinds = [k.strip() for k in str(field.type).split("|")]
             if value is None:
                 if "None" not in kinds:
-                    raise ValueError(f"{field.name} must not be null")
+                    raise ValueError(f"`{field.name}` must not be null")
                 continue
             if kinds[0].startswith("tuple"):
                 if isinstance(value, list):
                     value = tuple(value)
                 if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
-                    raise ValueError(f"{field.name} must be a list of strings, got {value!r}")
+                    raise ValueError(f"`{field.name}` must be a list of strings, got {value!r}")
             elif kinds[0] == "dict":
                 if not isinstance(value, dict):
-                    raise ValueError(f"{field.name} must be an object, got {value!r}")
+                    raise ValueError(f"`{field.name}` must be an object, got {value!r}")
             else:
-                value = models.coerce(field.name, samples[kinds[0]], value)
+                value = H.coerce(field.name, samples[kinds[0]], value)
             object.__setattr__(self, field.name, value)
 
     @property
     def model_name(self) -> str:
-        if self.model:
-            return self.model
-        return models.DEFAULT_FRAME_MODEL if self.frame_features else models.DEFAULT_VIDEO_MODEL
+        return self.model or models.default_model(self.frame_features)
 
     @property
     def input_base(self) -> str:
@@ -158,23 +160,14 @@ class PipelineConfig:
         return f"{'frame' if self.frame_features else 'video'}/{pattern}"
 
     def model_flags(self) -> MF.ModelFlags:
-        default_names = "rgb,audio" if self.frame_features else "mean_rgb,mean_audio"
-        flags = MF.ModelFlags(
-            model=self.model_name, feature_names=self.feature_names or default_names,
-            feature_sizes=self.feature_sizes or "1024,128", frame_features=self.frame_features,
-            max_frames=self.max_frames, hparams=models.resolve_hparams(self.model_name, self.hparams),
-            label_loss=self.label_loss)
-        if models.get(flags.model).frame_level != flags.frame_features:
-            models.build_model(flags.model, flags.feature_spec(), flags.hparams)  # raises
-        return flags
+        return MF.ModelFlags.resolve(self.model, self.frame_features, self.feature_names,
+                                     self.feature_sizes, self.max_frames, self.hparams,
+                                     self.label_loss)
 
     def training_settings(self) -> dict:
         """The model's default training settings with this config's overrides applied."""
-        defaults = models.get(self.model_name).training
-        out = dict(defaults)
-        for key in ("batch_size", "base_learning_rate", "num_epochs"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
+        out = models.training_settings(self.model_name, {
+            k: getattr(self, k) for k in ("batch_size", "base_learning_rate", "num_epochs")})
         return {**out, "max_steps": self.train_steps, "label_loss": self.label_loss,
                 "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
                 "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision}
@@ -183,7 +176,7 @@ class PipelineConfig:
         return self.serving_dir or os.path.join(self.pipeline_root, "serving_model")
 
     def resolved_metadata_path(self) -> str:
-        return self.metadata_path or os.path.join(self.pipeline_root, "metadata.sqlite")
+        return self.metadata_path or metadata.default_path(self.pipeline_root)
 
     def replace(self, **changes) -> "PipelineConfig":
         return dataclasses.replace(self, **changes)
@@ -195,16 +188,16 @@ class PipelineConfig:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"--config {path}: {e}") from None
+            raise ValueError(f"{path}: {e}") from None
         if not isinstance(data, dict):
-            raise ValueError(f"--config {path}: expected a JSON object of config fields")
+            raise ValueError(f"{path}: expected a JSON object of config fields")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"--config {path}: unknown keys {', '.join(unknown)}; valid: "
+            raise ValueError(f"{path}: unknown keys {', '.join(unknown)}; valid: "
                              f"{', '.join(sorted(known))}")
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data)
-        except ValueError as e:
-            raise ValueError(f"--config {path}: {e}") from None
+        except ValueError as e:  # the file's keys, not flags, whichever side set the value
+            raise ValueError(f"{path}: {errors.plain_fields(str(e))}") from None

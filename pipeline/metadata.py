@@ -5,8 +5,18 @@ the orchestrator brings its own store.
 """
 from __future__ import annotations
 
+import os
+
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+
+
+FILENAME = "metadata.sqlite"
+
+
+def default_path(pipeline_root: str) -> str:
+    """Where the local runner keeps a pipeline root's store unless told otherwise."""
+    return os.path.join(pipeline_root, FILENAME)
 
 
 def sqlite_connection(path: str) -> metadata_store_pb2.ConnectionConfig:

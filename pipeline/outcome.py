@@ -7,6 +7,7 @@ import os
 
 from ml_metadata.proto import metadata_store_pb2
 
+import yt8m
 from components.run_report import report_lib
 from pipeline import metadata
 from pipeline.config import PipelineConfig
@@ -39,7 +40,7 @@ def run_lock(metadata_path: str):
             f.seek(0)
             holder = f.read().strip() or "?"
             raise ValueError(f"{metadata_path} is in use by another `yt8m pipeline run` (pid "
-                             f"{holder}): wait for it to finish or use another --pipeline_root"
+                             f"{holder}): wait for it to finish or use another `pipeline_root`"
                              ) from None
         f.seek(0)
         f.truncate()
@@ -108,8 +109,8 @@ def latest_outcome(config: PipelineConfig) -> dict:
     runs = store.get_contexts_by_type("pipeline_run")
     outs = run_outputs(store, max(runs, key=lambda c: c.id)) if runs else {}
     evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")
-    pushed, submission = outs.get("PushedModel"), outs.get("yt8m.KaggleSubmission")
-    archive, report = outs.get("yt8m.ModelArchive"), outs.get("yt8m.RunReport")
+    pushed, submission = outs.get("PushedModel"), outs.get(yt8m.KaggleSubmission.TYPE_NAME)
+    archive, report = outs.get(yt8m.ModelArchive.TYPE_NAME), outs.get(yt8m.RunReport.TYPE_NAME)
     out = {"metrics": report_lib.evaluator_metrics(evaluation.uri) if evaluation else {},
            "blessed": bool(custom_property(blessing, "blessed")),
            "pushed": bool(custom_property(pushed, "pushed")),

@@ -9,18 +9,20 @@ import os
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+import yt8m
 from components.run_report import report_lib
 from pipeline import metadata
 from pipeline import outcome
 
 _INPUT = metadata_store_pb2.Event.INPUT
 _OUTPUT = metadata_store_pb2.Event.OUTPUT
+REPORT_TYPE = yt8m.RunReport.TYPE_NAME
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     if not os.path.isfile(metadata_path):
         raise FileNotFoundError(f"no pipeline metadata at {metadata_path}: run `yt8m pipeline "
-                                "run` first or pass the --pipeline_root of an earlier run")
+                                "run` first or pass the `pipeline_root` of an earlier run")
     try:
         return metadata.open_store(metadata_path)
     except RuntimeError as e:  # ml_metadata's own error for a file that is no sqlite store
@@ -45,16 +47,20 @@ def _run_contexts(store):
     return sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id, reverse=True)
 
 
-def find_run(store, run_id: str | None):
-    """The run context named ``run_id`` (or a unique prefix of it); the newest when None."""
+def find_run(store, run_id: str | None, having: str | None = None):
+    """The run context named ``run_id`` (or a unique prefix of it); the newest when None.
+    With ``having``, only runs that produced an artifact of that type name count."""
     runs = _run_contexts(store)
+    if having:
+        runs = [r for r in runs if having in outcome.run_outputs(store, r)]
     if not runs:
-        raise ValueError("the metadata store holds no pipeline runs")
+        raise ValueError(f"the metadata store holds no pipeline runs{' with a ' + having if having else ''}")
     if run_id is None:
         return runs[0]
     matches = [r for r in runs if r.name == run_id] or [r for r in runs if r.name.startswith(run_id)]
     if len(matches) != 1:
-        raise ValueError(f"run {run_id!r} {'is ambiguous' if matches else 'not found'}; "
+        raise ValueError(f"run {run_id!r} {'is ambiguous' if matches else 'not found'}"
+                         f"{' among runs with a ' + having if having else ''}; "
                          "`yt8m runs` lists the run ids")
     return matches[0]
 
@@ -107,3 +113,13 @@ def lineage(store, run, live: bool = True) -> list[dict]:
         rows.append({"node": node, "state": state, "seconds": seconds,
                      "inputs": side(_INPUT), "outputs": side(_OUTPUT)})
     return rows
+
+
+def report_of(store, run_id: str | None):
+    """(ReportData, GAP history over every run, details) of the run's RunReport artifact."""
+    chosen = summarize(store, find_run(store, run_id, having=REPORT_TYPE))
+    data = report_lib.load(chosen.artifacts[REPORT_TYPE])
+    history = [(s.run_id[:19], s.metrics["gap"]) for s in reversed(list_runs(store))
+               if s.metrics.get("gap") is not None]
+    return data, history, {"run": chosen.run_id, "model": chosen.model, "blessed": chosen.blessed,
+                           "pushed version": chosen.pushed_version}

@@ -1,8 +1,10 @@
-"""The import rules of the README's layout section, checked on every import statement (those
+"""The layer rules of the README's layout section, checked on every import statement (those
 inside functions too): imports only point downward, CLI -> pipeline/kubeflow -> components,
-trainer_module; nothing but the CLI imports the jobs."""
+trainer_module; nothing but the CLI imports the jobs; the library's errors name config fields,
+never CLI flags."""
 import ast
 import os
+import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("trainer_module", "components", "pipeline", "kubeflow", "yt8m", "system", "yt8m_cli")
@@ -77,3 +79,41 @@ def test_a_broken_rule_is_reported(tmp_path):
         "trainer_module/tfx_entry/run_fn.py:3 imports pipeline.create (executor code never "
         "imports the pipeline definition)",
         "components/c.py:1 imports yt8m_cli.main (components never import the CLI)"]
+
+
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_]*")
+LIBRARY = ("trainer_module", "components", "pipeline")
+
+
+def flag_names_in_errors(root: str) -> list[str]:
+    """``path:line: text`` for every string in a ``raise`` statement of the library that names a
+    command-line flag (``--top_k``) instead of a config field (`` `top_k` ``)."""
+    found = []
+    for package in LIBRARY:
+        for folder, _, files in os.walk(os.path.join(root, package)):
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as f:
+                    tree = ast.parse(f.read(), path)
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                for node in ast.walk(tree):
+                    if not isinstance(node, ast.Raise):
+                        continue
+                    for const in ast.walk(node):
+                        if isinstance(const, ast.Constant) and isinstance(const.value, str) \
+                                and FLAG.search(const.value):
+                            found.append(f"{rel}:{const.lineno}: {const.value.strip()}")
+    return found
+
+
+def test_library_errors_name_config_fields_not_flags():
+    assert flag_names_in_errors(ROOT) == []
+
+
+def test_a_flag_in_a_library_error_is_reported(tmp_path):
+    for package in LIBRARY:
+        (tmp_path / package).mkdir()
+    (tmp_path / "pipeline" / "c.py").write_text(
+        'def check(k):\n    if k < 1:\n        raise ValueError(f"--top_k must be >= 1, got {k}")\n'
+        '    raise ValueError("`top_k` is fine, and so is a--b")\n')
+    assert flag_names_in_errors(str(tmp_path)) == ["pipeline/c.py:3: --top_k must be >= 1, got"]

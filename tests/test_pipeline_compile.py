@@ -94,7 +94,7 @@ def test_import_errors_are_reported():
 
 
 def test_gpu_flags_validated():
-    with pytest.raises(ValueError, match="--gpu_type and --gpu_count"):
+    with pytest.raises(ValueError, match="`trainer_gpu_type` and `trainer_gpu_count`"):
         PipelineConfig(data_dir="d", trainer_gpu_count=1)
 
 
@@ -118,7 +118,7 @@ def test_vertex_training_backend_carries_worker_pools(tmp_path):
                                      "accelerator_type": "NVIDIA_TESLA_V100", "accelerator_count": 4}
     assert chief["container_spec"]["image_uri"] == "gcr.io/p/yt8m:1"
     assert "model_flags" in custom  # the run_fn's own settings ride along
-    with pytest.raises(ValueError, match="needs vertex_project and vertex_region"):
+    with pytest.raises(ValueError, match="needs `vertex_project` and `vertex_region`"):
         PipelineConfig(data_dir="d", trainer_backend="vertex_training")
 
 
@@ -133,7 +133,7 @@ def test_training_options_reach_the_trainer_and_are_validated(tmp_path):
     settings = create._custom_config(config)["training"]
     assert (settings["warmup_steps"], settings["ema_decay"], settings["mixed_precision"]) == (
         50, 0.99, True)
-    with pytest.raises(ValueError, match="--ema_decay must be in"):
+    with pytest.raises(ValueError, match="`ema_decay` must be in"):
         PipelineConfig(data_dir="d", ema_decay=1.5)
 
 
@@ -176,7 +176,7 @@ def test_data_layout_is_in_the_split_patterns(tmp_path):
                                               "video/test*.tfrecord"]
     assert patterns(frame_features=True)[1][0]["pattern"] == "frame/train*.tfrecord"
     assert patterns(data_layout="flat")[1][0]["pattern"] == "train*.tfrecord"
-    with pytest.raises(ValueError, match="data_layout must be one of nested, flat"):
+    with pytest.raises(ValueError, match="`data_layout` must be one of nested, flat"):
         PipelineConfig(data_dir="d", data_layout="deep")
 
 

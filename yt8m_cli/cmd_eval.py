@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from trainer_module.evaluation import metrics as M
 from yt8m_cli import flags as FL
 
 HELP = "Evaluate the latest checkpoint of a train_dir: Hit@1, PERR, mAP, GAP."
@@ -12,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval_data_pattern", required=True)
     p.add_argument("--train_dir", required=True)
     p.add_argument("--batch_size", type=int, default=1024)
-    p.add_argument("--top_k", type=int, default=20)
+    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K)
     p.add_argument("--run_once", type=FL.str2bool, nargs="?", const=True, default=False)
     p.add_argument("--save_predictions", default=None, help="write ids/predictions/labels to .npz")
     FL.add_skip_corrupt_flag(p)

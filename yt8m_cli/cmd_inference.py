@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from trainer_module.evaluation import metrics as M
 from yt8m_cli import flags as FL
 
 HELP = "Write the Kaggle CSV (VideoId,LabelConfidencePairs) and/or a model .tgz."
@@ -18,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output_model_tgz", default=None, help="also pack the model into this .tgz")
     p.add_argument("--float16_weights", action="store_true",
                    help="store the .tgz's weights as float16 (half the size; computed in float32)")
-    p.add_argument("--top_k", type=int, default=20)
+    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K)
     p.add_argument("--batch_size", type=int, default=1024)
 
 

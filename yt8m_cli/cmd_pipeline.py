@@ -6,6 +6,11 @@ import json
 
 from yt8m_cli import flags as FL
 
+# PipelineConfig fields whose flag has another name (every other field is its own flag).
+FIELD_FLAGS = {"trainer_gpu_type": "--gpu_type", "trainer_gpu_count": "--gpu_count",
+               "trainer_cpu_limit": "--cpu_limit", "trainer_memory_limit": "--memory_limit",
+               "vertex_project": "--project", "vertex_region": "--region",
+               "enable_cache": "--no_cache"}
 HELP = "Run the TFX pipeline locally (run), compile it for Kubeflow/Vertex (compile), submit it."
 
 
@@ -85,17 +90,16 @@ def config_from_args(args):
         "data_dir", "data_layout", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
         "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
-        "top_k", "float16_tgz", "max_frames", "vocabulary")}
+        "top_k", "float16_tgz", "max_frames", "vocabulary", "image", "trainer_backend",
+        "trainer_machine_type", "trainer_worker_count")}
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams
-    kf = {"image": args.image, "trainer_gpu_type": args.gpu_type, "trainer_gpu_count": args.gpu_count,
-          "trainer_cpu_limit": args.cpu_limit, "trainer_memory_limit": args.memory_limit,
-          "trainer_backend": args.trainer_backend, "trainer_machine_type": args.trainer_machine_type,
-          "trainer_worker_count": args.trainer_worker_count,
-          "vertex_project": args.project if args.trainer_backend == "vertex_training" else None,
-          "vertex_region": args.region if args.trainer_backend == "vertex_training" else None}
-    overrides.update(kf)
+    for field, flag in FIELD_FLAGS.items():
+        if field.startswith("vertex_") and args.trainer_backend != "vertex_training":
+            continue  # --project/--region of `submit` name the Vertex AI run, not the Trainer
+        if field != "enable_cache":
+            overrides[field] = getattr(args, flag.removeprefix("--"))
     beam_args = list(args.beam_args or [])
     if args.dataflow_project:
         if not args.image:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 
 HELP = "List local pipeline runs (newest first) or show one run's lineage."
 
@@ -11,12 +10,20 @@ HELP = "List local pipeline runs (newest first) or show one run's lineage."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     p.add_argument("run", nargs="?", default=None, help="run id (or a unique prefix) for show")
+    add_store_flags(p)
+
+
+def add_store_flags(p: argparse.ArgumentParser) -> None:
+    """Where the local runs' ML Metadata store is (shared with `yt8m report`)."""
     p.add_argument("--pipeline_root", default="pipeline_output")
-    p.add_argument("--metadata_path", default=None, help="default PIPELINE_ROOT/metadata.sqlite")
+    p.add_argument("--metadata_path", default=None,
+                   help="default PIPELINE_ROOT/metadata.sqlite, as `yt8m pipeline run` writes it")
 
 
 def metadata_path(args) -> str:
-    return args.metadata_path or os.path.join(args.pipeline_root, "metadata.sqlite")
+    from pipeline import metadata
+
+    return args.metadata_path or metadata.default_path(args.pipeline_root)
 
 
 _SHORT = {"COMPLETE": "ok", "CACHED": "cached", "FAILED": "FAILED", "RUNNING": "running"}

@@ -56,18 +56,10 @@ def build_job(args):
     from trainer_module.train import loop as training
     from trainer_module.train import model_flags as MF
 
-    model = args.model or (models.DEFAULT_FRAME_MODEL if args.frame_features
-                           else models.DEFAULT_VIDEO_MODEL)
-    entry = models.get(model)
-    names, sizes = FL.feature_strings(args)
-    hparams = models.resolve_hparams(model, FL.hparam_overrides(args))
-    flags = MF.ModelFlags(model=model, feature_names=names, feature_sizes=sizes,
-                          frame_features=bool(args.frame_features), max_frames=args.max_frames,
-                          hparams=hparams, label_loss=args.label_loss)
-    if entry.frame_level != flags.frame_features:
-        models.build_model(model, flags.feature_spec(), hparams)  # raises the level mismatch
-    settings = {k: getattr(args, k) if getattr(args, k) is not None else entry.training[k]
-                for k in _TRAINING}
+    flags = MF.ModelFlags.resolve(args.model, args.frame_features, args.feature_names,
+                                  args.feature_sizes, args.max_frames, FL.hparam_overrides(args),
+                                  args.label_loss)
+    settings = models.training_settings(flags.model, {k: getattr(args, k) for k in _TRAINING})
     cfg = training.TrainConfig(
         **settings, max_steps=args.max_steps, optimizer=args.optimizer,
         clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,

@@ -3,6 +3,26 @@ from __future__ import annotations
 
 import argparse
 
+from trainer_module import errors
+
+
+def render_fields(text: str, parser: argparse.ArgumentParser, renames: dict | None = None) -> str:
+    """The library's error text with its `config_field` names as this command's flags.
+
+    The library names settings by their config field in backticks (``hparams.x`` for a model
+    hyperparameter); a field that is a flag of ``parser`` (its dest, or renamed in
+    ``renames``: field -> flag) becomes that flag, any other keeps its field name.
+    """
+    flags = {a.dest: a.option_strings[-1] for a in parser._actions
+             if a.option_strings and a.dest != "help"}
+    flags.update(renames or {})
+
+    def flag(match: re.Match) -> str:
+        field = match.group(1)
+        return flags.get(field.removeprefix("hparams."), field)
+
+    return errors.FIELD.sub(flag, text)
+
 
 def str2bool(v: str) -> bool:
     if isinstance(v, bool):
@@ -23,19 +43,18 @@ def add_feature_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_frames", type=int, default=300, help="frames kept per video")
 
 
-def feature_strings(args) -> tuple[str, str]:
-    if args.frame_features:
-        return args.feature_names or "rgb,audio", args.feature_sizes or "1024,128"
-    return args.feature_names or "mean_rgb,mean_audio", args.feature_sizes or "1024,128"
-
-
 def add_hparam_flags(p: argparse.ArgumentParser) -> None:
     from trainer_module import models
 
+    from trainer_module.models import hparams as H
+
     g = p.add_argument_group("model hyperparameters (defaults per model)")
-    for name, (default, doc) in sorted(models.all_hparams().items()):
-        kind = str2bool if isinstance(default, bool) else type(default)
-        g.add_argument(f"--{name}", type=kind, default=None, help=f"{doc} (default {default})")
+    for name, field in sorted(models.all_hparams().items()):
+        kind = str2bool if isinstance(field.default, bool) else type(field.default)
+        allowed = H.describe_range(field.metadata)
+        g.add_argument(f"--{name}", type=kind, default=None, choices=field.metadata["choices"] or None,
+                       help=f"{field.metadata['help']}{'; ' + allowed if allowed else ''} "
+                            f"(default {field.default})")
 
 
 def hparam_overrides(args) -> dict:

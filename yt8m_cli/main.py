@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 warnings.filterwarnings("ignore", category=FutureWarning)  # Python 3.10 notices from google-*
 
-from yt8m_cli import commands  # noqa: E402  (after the environment is set)
+from yt8m_cli import commands, flags  # noqa: E402  (after the environment is set)
 
 
 class UserError(Exception):
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _parser=p,
+                       _renames=getattr(module, "FIELD_FLAGS", {}))
     return parser
 
 
@@ -55,13 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         print(f"yt8m {args.command}: {str(e) or 'interrupted'}", file=sys.stderr)
         return 130
-    except (ValueError, OSError, commands.DataError) as e:
-        print(f"yt8m {args.command}: error: {_one_line(e)}", file=sys.stderr)
-        return 2
     except Exception as e:  # noqa: BLE001 (TensorFlow's op errors, protobuf's decode errors)
-        if type(e).__module__.split(".")[0] not in ("tensorflow", "google", "ml_metadata"):
+        if not isinstance(e, (ValueError, OSError, commands.DataError)) and \
+                type(e).__module__.split(".")[0] not in ("tensorflow", "google", "ml_metadata"):
             raise
-        print(f"yt8m {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        text = flags.render_fields(_one_line(e), args._parser, args._renames)
+        print(f"yt8m {args.command}: error: {text}", file=sys.stderr)
         return 2
     return int(result or 0)
 

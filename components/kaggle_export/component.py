@@ -20,6 +20,7 @@ from tfx.utils import path_utils
 from components.artifacts import is_frame_level
 from components.kaggle_export import export_lib
 from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 
 
 def _is_blessed(blessing: standard_artifacts.ModelBlessing) -> bool:
@@ -33,7 +34,7 @@ def KaggleExport(
     examples: InputArtifact[standard_artifacts.Examples],
     submission: OutputArtifact[yt8m.KaggleSubmission],
     model_archive: OutputArtifact[yt8m.ModelArchive],
-    top_k: Parameter[int] = 20,
+    top_k: Parameter[int] = M.DEFAULT_TOP_K,
     split: Parameter[str] = "test",
     float16_weights: Parameter[bool] = False,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,

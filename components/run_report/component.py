@@ -20,6 +20,7 @@ from components.artifacts import is_frame_level
 from components.run_report import report_lib
 from trainer_module import io_utils
 from trainer_module.data import features as F
+from trainer_module.evaluation import metrics as M
 from trainer_module.evaluation import report
 
 
@@ -33,7 +34,7 @@ def RunReport(
     report_page: OutputArtifact[system.HTML],
     split: Parameter[str] = "eval",
     vocabulary: Parameter[str] = "",
-    top_k: Parameter[int] = 20,
+    top_k: Parameter[int] = M.DEFAULT_TOP_K,
 ) -> None:
     from trainer_module.data import vocabulary as V
 

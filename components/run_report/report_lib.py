@@ -45,7 +45,7 @@ def save(data: report.ReportData, directory: str) -> str:
         np.savez_compressed(
             f, class_aps=data.class_aps, positives_per_class=data.positives_per_class,
             pooled_scores=data.pooled_scores, pooled_hits=data.pooled_hits,
-            labels_per_video=data.labels_per_video,
+            labels_per_video=data.labels_per_video, top_k=data.top_k,
             metric_names=np.array(list(data.metrics)),
             metric_values=np.array([float(v) for v in data.metrics.values()]))
     return path
@@ -60,7 +60,8 @@ def load(directory: str) -> report.ReportData:
         metrics = dict(zip(z["metric_names"].tolist(), z["metric_values"].tolist()))
         metrics["num_videos"] = int(metrics["num_videos"])
         return report.ReportData(metrics, z["class_aps"], z["positives_per_class"],
-                                 z["pooled_scores"], z["pooled_hits"], z["labels_per_video"])
+                                 z["pooled_scores"], z["pooled_hits"], z["labels_per_video"],
+                                 int(z["top_k"]))
 
 
 def evaluator_metrics(eval_uri: str) -> dict:

@@ -34,5 +34,5 @@ def test_softmax():
 
 
 def test_unknown_loss():
-    with pytest.raises(ValueError, match="--label_loss.*CrossEntropyLoss"):
+    with pytest.raises(ValueError, match="`label_loss`.*CrossEntropyLoss"):
         losses.get("L1")

@@ -79,7 +79,7 @@ def test_k_larger_than_classes_and_invalid_k():
     preds, labels = rng.random((5, 4)), rng.random((5, 4)) > 0.6
     assert M.gap(preds, labels, 100) == pytest.approx(_reference_gap(preds, labels, 100), abs=1e-12)
     for bad in (0, -3, 2.5):
-        with pytest.raises(ValueError, match="--top_k"):
+        with pytest.raises(ValueError, match="`top_k`"):
             M.gap(preds, labels, bad)
 
 

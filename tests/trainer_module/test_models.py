@@ -1,4 +1,6 @@
 """Every registered model at tiny sizes: output contract, masking, config round trip."""
+import dataclasses
+
 import numpy as np
 import pytest
 import tf_keras
@@ -15,7 +17,7 @@ TINY = {"moe_num_mixtures": 2, "dbof_cluster_size": 16, "dbof_hidden_size": 8, "
 
 def _tiny(name, extra=None):
     """TINY's sizes for the hyperparameters that ``name`` reads (others are refused)."""
-    return {k: v for k, v in {**TINY, **(extra or {})}.items() if k in models.get(name).hparams}
+    return {k: v for k, v in {**TINY, **(extra or {})}.items() if k in models.get(name).hparams.names()}
 
 
 def _inputs(spec, batch=3, seed=0):
@@ -81,7 +83,7 @@ def test_masked_poolings_match_numpy():
                                [x[0, :2].max(0), x[1].max(0), np.zeros(4)], atol=1e-6)
     np.testing.assert_allclose(MaskedMeanPooling()([x, n]).numpy(),
                                [x[0, :2].mean(0), x[1].mean(0), np.zeros(4)], atol=1e-5)
-    with pytest.raises(ValueError, match="--lstm_pooling must be one of last, mean, max"):
+    with pytest.raises(ValueError, match=r"`hparams.lstm_pooling` must be one of last, mean, max"):
         models.build_model("LstmModel", F.FeatureSpec.default(True, 4),
                            _tiny("LstmModel", {"lstm_pooling": "attention"}))
 
@@ -113,3 +115,34 @@ def test_context_gating_bottleneck_matches_numpy():
     assert ContextGating.from_config(layer.get_config()).reduction == 4
     with pytest.raises(ValueError, match="reduction must be >= 1"):
         ContextGating(reduction=0)
+
+
+@pytest.mark.parametrize("model, overrides, message", [
+    ("GatedDnnModel", {"dnn_dropout": 1.0}, r"`hparams.dnn_dropout` must be in \[0.0, 1.0\), got 1.0"),
+    ("GatedDnnModel", {"dnn_hidden_size": 0}, r"`hparams.dnn_hidden_size` must be >= 1, got 0"),
+    ("GatedDnnModel", {"dnn_head": "Moe"}, r"`hparams.dnn_head` must be one of LogisticModel, "
+                                          r"MoeModel, GatedMoeModel, got 'Moe'"),
+    ("GatedDnnModel", {"dnn_layers": 1.5}, r"`hparams.dnn_layers` must be an integer, got 1.5"),
+    ("GatedDnnModel", {"dnn_context_gating": 1}, r"`hparams.dnn_context_gating` must be true or "
+                                                 r"false, got 1"),
+    ("MoeModel", {"moe_num_mixtures": 0}, r"`hparams.moe_num_mixtures` must be >= 1, got 0"),
+    ("DbofModel", {"dbof_pooling_method": "sum"}, r"`hparams.dbof_pooling_method` must be one of "
+                                                  r"max, average, got 'sum'"),
+    ("LogisticModel", {"moe_num_mixtures": 4}, r"`hparams`: LogisticModel has no hyperparameter "
+                                               r"'moe_num_mixtures'; its hyperparameters: l2_penalty"),
+])
+def test_hyperparameters_are_checked_where_declared(model, overrides, message):
+    """Types, choices and ranges come from each model's dataclass, before any layer is built."""
+    with pytest.raises(ValueError, match=message):
+        models.resolve_hparams(model, overrides)
+
+
+def test_hyperparameters_round_trip_and_share_one_declaration():
+    hp = models.get("GatedDnnModel").hparams.from_overrides("GatedDnnModel", {"dnn_layers": 2})
+    assert hp.dnn_layers == 2 and hp.dnn_hidden_size == 2048 and hp.l2_penalty == 1e-8
+    assert type(hp).from_overrides("GatedDnnModel", hp.to_dict()) == hp  # model_flags.json
+    fields = models.all_hparams()
+    assert fields["dnn_head"].metadata["choices"] == ("LogisticModel", "MoeModel", "GatedMoeModel")
+    assert fields["video_level_classifier_model"].default == "MoeModel"  # DBoF and LSTM agree
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hp.dnn_layers = 3

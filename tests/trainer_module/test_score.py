@@ -63,7 +63,7 @@ def test_score_equals_metrics_core_on_inference_rows(tmp_path):
 @pytest.mark.parametrize("rows, message", [
     (["aaaa,1 0.9 2"], r"p\.csv:1: expected 'label score' pairs"),
     (["aaaa,1 0.9", "aaaa,2 0.5"], r"p\.csv:2: video id 'aaaa' listed twice"),
-    (["zzzz,1 0.9"], r"p\.csv:1: video id 'zzzz' is not in --labels"),
+    (["zzzz,1 0.9"], r"p\.csv:1: video id 'zzzz' is not in `labels`"),
     (["aaaa,3862 0.9"], r"p\.csv:1: label 3862 outside \[0, 3862\)"),
     (["aaaa,1 nan"], r"p\.csv:1: a confidence is not finite"),
     (["aaaa,1 0.9,extra"], r"p\.csv:1: expected 2 fields"),
@@ -83,9 +83,9 @@ def test_bad_label_rows_and_flags(tmp_path):
     bad = _write(tmp_path / "t2.csv", ["aaaa,1 9999"])
     with pytest.raises(ValueError, match=r"t2\.csv:1: label 9999 outside"):
         score_job.score(score_job.ScoreJob(preds, bad))
-    with pytest.raises(ValueError, match="--top_k must be a positive integer"):
+    with pytest.raises(ValueError, match="`top_k` must be a positive integer"):
         score_job.ScoreJob(preds, bad, top_k=0)
-    with pytest.raises(ValueError, match="--labels .*missing.csv: cannot read"):
+    with pytest.raises(ValueError, match="`labels` .*missing.csv: cannot read"):
         score_job.score(score_job.ScoreJob(preds, str(tmp_path / "missing.csv")))
 
 

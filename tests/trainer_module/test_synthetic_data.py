@@ -126,12 +126,12 @@ def test_ids_unique():
 
 
 @pytest.mark.parametrize("kwargs,needle", [
-    ({"num_videos": 0}, "--num_videos"),
-    ({"num_shards": 0}, "--num_shards"),
+    ({"num_videos": 0}, "`num_videos`"),
+    ({"num_shards": 0}, "`num_shards`"),
     ({"validate_fraction": 0.6, "test_fraction": 0.5}, "sum to < 1"),
-    ({"min_frames": 10, "max_frames": 5}, "--min_frames"),
-    ({"label_classes": 0}, "--label_classes"),
-    ({"label_classes": F.NUM_CLASSES + 1}, "--label_classes"),
+    ({"min_frames": 10, "max_frames": 5}, "`min_frames`"),
+    ({"label_classes": 0}, "`label_classes`"),
+    ({"label_classes": F.NUM_CLASSES + 1}, "`label_classes`"),
 ])
 def test_bad_arguments(kwargs, needle, tmp_path):
     args = {"output_dir": str(tmp_path), "num_videos": 10, **kwargs}

@@ -51,22 +51,22 @@ class FeatureSpec:
 
     def __post_init__(self):
         if not self.names:
-            raise ValueError("--feature_names is empty: expected a comma-separated list such as "
+            raise ValueError("`feature_names` is empty: expected a comma-separated list such as "
                              f"{','.join(self._known())}")
         if len(self.names) != len(self.sizes):
-            raise ValueError(f"--feature_names has {len(self.names)} entries ({','.join(self.names)}) "
-                             f"but --feature_sizes has {len(self.sizes)} "
+            raise ValueError(f"`feature_names` has {len(self.names)} entries ({','.join(self.names)}) "
+                             f"but `feature_sizes` has {len(self.sizes)} "
                              f"({','.join(map(str, self.sizes))}): they must have the same length")
         if len(set(self.names)) != len(self.names):
-            raise ValueError(f"--feature_names repeats a name: {','.join(self.names)}")
+            raise ValueError(f"`feature_names` repeats a name: {','.join(self.names)}")
         known = self._known()
         level = "frame-level (--frame_features)" if self.frame_level else "video-level"
         for name, size in zip(self.names, self.sizes):
             if name not in known:
-                raise ValueError(f"--feature_names: unknown {level} feature {name!r}; expected one of "
+                raise ValueError(f"`feature_names`: unknown {level} feature {name!r}; expected one of "
                                  f"{', '.join(known)}")
             if size != known[name]:
-                raise ValueError(f"--feature_sizes: feature {name!r} has size {known[name]} in YT8M "
+                raise ValueError(f"`feature_sizes`: feature {name!r} has size {known[name]} in YT8M "
                                  f"data, got {size}")
         if not 1 <= self.max_frames <= 100_000:
             raise ValueError(f"max_frames must be a positive frame count, got {self.max_frames}")
@@ -85,6 +85,12 @@ class FeatureSpec:
         return cls(tuple(sizes), tuple(sizes.values()), frame_level, max_frames)
 
     @classmethod
+    def default_flags(cls, frame_level: bool) -> tuple[str, str]:
+        """The seed's default --feature_names / --feature_sizes strings for a level."""
+        spec = cls.default(frame_level)
+        return ",".join(spec.names), ",".join(map(str, spec.sizes))
+
+    @classmethod
     def from_flags(cls, feature_names: str, feature_sizes: str, frame_features: bool,
                    max_frames: int = MAX_FRAMES) -> "FeatureSpec":
         """Parses the seed's comma-separated --feature_names / --feature_sizes strings.
@@ -96,7 +102,7 @@ class FeatureSpec:
         try:
             sizes = tuple(int(s) for s in feature_sizes.split(",") if s.strip())
         except ValueError:
-            raise ValueError(f"--feature_sizes must be comma-separated integers, got {feature_sizes!r}"
+            raise ValueError(f"`feature_sizes` must be comma-separated integers, got {feature_sizes!r}"
                              ) from None
         return cls(names, sizes, frame_features, max_frames)
 

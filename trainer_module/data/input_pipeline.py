@@ -13,7 +13,7 @@ from trainer_module.data import parsing
 from trainer_module.data import records
 
 
-def list_files(data_pattern: str, flag: str = "--data_pattern") -> list[str]:
+def list_files(data_pattern: str, flag: str = "`data_pattern`") -> list[str]:
     """Expands a comma-separated list of glob patterns.
 
     Raises:
@@ -48,7 +48,7 @@ def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, trai
         ``report`` then lists them.
     """
     if batch_size < 1:
-        raise ValueError(f"--batch_size must be >= 1, got {batch_size}")
+        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
     ds = records.record_dataset(files, skip_corrupt, compression, report, interleave=True,
                                 shuffle_seed=seed, shuffle_files=training)
     if training:

@@ -61,12 +61,12 @@ def check_level(files: list[str], frame_level: bool) -> None:
     lists = sorted(record.feature_lists.feature_list)
     if frame_level and not lists:
         raise DataError(f"{files[0]}: record 0: a video-level tf.Example (no frame feature "
-                        "lists), but frame-level data was asked for (--frame_features); drop "
-                        "--frame_features or give frame-level records")
+                        "lists), but frame-level data was asked for (`frame_features`); drop "
+                        "`frame_features` or give frame-level records")
     if not frame_level and lists:
         raise DataError(f"{files[0]}: record 0: a frame-level tf.SequenceExample (feature lists "
                         f"{', '.join(lists)}), but video-level data was asked for; pass "
-                        "--frame_features or give video-level records")
+                        "`frame_features` or give video-level records")
 
 
 def scan_file(path: str, compression: str | None = None) -> FileScan:
@@ -196,7 +196,7 @@ def corruption_named(files: list[str], check_batch=None,
     except tf.errors.DataLossError as e:
         scan = first_corruption(files, compression)
         where = describe(scan) if scan else f"one of {len(files)} files: {str(e).splitlines()[0]}"
-        raise DataError(f"{where}; pass --skip_corrupt_records to use the readable part "
+        raise DataError(f"{where}; set `skip_corrupt_records` to use the readable part "
                         "of damaged files") from None
     except tf.errors.InvalidArgumentError as e:
         where = locate_bad_record(files, check_batch, compression) if check_batch else None

@@ -54,24 +54,24 @@ class GeneratorConfig:
 
     def __post_init__(self):
         if self.num_videos < 1 or self.num_videos > len(_ID_ALPHABET) ** 4:
-            raise ValueError(f"--num_videos must be between 1 and {len(_ID_ALPHABET) ** 4}, "
+            raise ValueError(f"`num_videos` must be between 1 and {len(_ID_ALPHABET) ** 4}, "
                              f"got {self.num_videos}")
         if self.num_shards < 1:
-            raise ValueError(f"--num_shards must be >= 1, got {self.num_shards}")
+            raise ValueError(f"`num_shards` must be >= 1, got {self.num_shards}")
         if self.signal < 0 or self.noise <= 0:
-            raise ValueError(f"--signal must be >= 0 and noise > 0, got {self.signal}, {self.noise}")
+            raise ValueError(f"`signal` must be >= 0 and noise > 0, got {self.signal}, {self.noise}")
         if not 1 <= self.label_classes <= F.NUM_CLASSES:
-            raise ValueError(f"--label_classes must be between 1 and {F.NUM_CLASSES}, "
+            raise ValueError(f"`label_classes` must be between 1 and {F.NUM_CLASSES}, "
                              f"got {self.label_classes}")
         fractions = (self.validate_fraction, self.test_fraction)
         if any(f < 0 for f in fractions) or sum(fractions) >= 1:
-            raise ValueError("--validate_fraction and --test_fraction must be >= 0 and sum to < 1, "
+            raise ValueError("`validate_fraction` and `test_fraction` must be >= 0 and sum to < 1, "
                              f"got {fractions}")
         if not 1 <= self.min_frames <= self.max_frames <= F.MAX_FRAMES:
-            raise ValueError(f"frames per video must satisfy 1 <= --min_frames <= --max_frames <= "
+            raise ValueError(f"frames per video must satisfy 1 <= `min_frames` <= `max_frames` <= "
                              f"{F.MAX_FRAMES}, got {self.min_frames}, {self.max_frames}")
         if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
-            raise ValueError(f"--output_dir {self.output_dir!r} exists and is not a directory")
+            raise ValueError(f"`output_dir` {self.output_dir!r} exists and is not a directory")
 
     def split_sizes(self) -> dict[str, int]:
         n_val = int(round(self.num_videos * self.validate_fraction))

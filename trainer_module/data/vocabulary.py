@@ -39,5 +39,5 @@ def load(path: str) -> Vocabulary:
                     raise ValueError(f"{path}:{line_no}: expected an Index column in "
                                      f"[0, {F.NUM_CLASSES}) and a numeric TrainVideoCount") from None
     except OSError as e:
-        raise ValueError(f"--vocabulary {path}: cannot read ({e.strerror})") from None
+        raise ValueError(f"`vocabulary` {path}: cannot read ({e.strerror})") from None
     return Vocabulary(tuple(names), counts)

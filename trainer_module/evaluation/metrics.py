@@ -26,12 +26,12 @@ import os
 
 import numpy as np
 
-DEFAULT_TOP_K = 20
+DEFAULT_TOP_K = 20  # the Kaggle metric, GAP@20; Kaggle rows list 20 predictions
 
 
 def _check_top_k(top_k: int) -> None:
     if int(top_k) != top_k or top_k <= 0:
-        raise ValueError(f"--top_k must be a positive integer, got {top_k}")
+        raise ValueError(f"`top_k` must be a positive integer, got {top_k}")
 
 
 def _check_shapes(predictions: np.ndarray, labels: np.ndarray) -> None:

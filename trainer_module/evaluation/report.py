@@ -31,6 +31,7 @@ class ReportData:
     pooled_scores: np.ndarray  # [n * k] top-k scores of every video
     pooled_hits: np.ndarray  # [n * k]
     labels_per_video: np.ndarray  # [n]
+    top_k: int = M.DEFAULT_TOP_K  # GAP@top_k; predictions kept per video
 
 
 def reduce_batches(batches, top_k: int = M.DEFAULT_TOP_K,
@@ -45,7 +46,7 @@ def reduce_batches(batches, top_k: int = M.DEFAULT_TOP_K,
     scores, _, hits = acc.pairs()
     counts = np.concatenate(labels_per_video) if labels_per_video else np.zeros(0, np.int64)
     return ReportData(acc.result(), acc.class_aps(), acc.positives_per_class.copy(), scores, hits,
-                      counts)
+                      counts, top_k)
 
 
 def reduce_predictions(predictions: np.ndarray, labels: np.ndarray,
@@ -83,7 +84,7 @@ def _plots(data: ReportData, history: list[tuple[str, float]]) -> dict:
         ax.plot(range(len(history)), [g for _, g in history], marker="o")
         ax.set_xticks(range(len(history)), [h for h, _ in history], rotation=45, ha="right",
                       fontsize=7)
-        ax.set_ylabel("GAP@20"), ax.set_title("GAP over runs / checkpoints")
+        ax.set_ylabel(f"GAP@{data.top_k}"), ax.set_title("GAP over runs / checkpoints")
         out["history"] = _png(fig)
     present = data.positives_per_class > 0
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -96,7 +97,7 @@ def _plots(data: ReportData, history: list[tuple[str, float]]) -> dict:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(recall, precision)
     ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.02)
-    ax.set_title("Precision-recall of the pooled top-20 predictions")
+    ax.set_title(f"Precision-recall of the pooled top-{data.top_k} predictions")
     out["pr"] = _png(fig)
     fig, ax = plt.subplots(figsize=(5, 3))
     counts = data.labels_per_video
@@ -125,7 +126,7 @@ def render(title: str, data: ReportData, history: list[tuple[str, float]] | None
     plots = _plots(data, history or [])
     m = data.metrics
     headline = "".join(f"<div class='metric'><b>{html.escape(k)}</b><span>{v}</span></div>"
-                       for k, v in (("GAP@20", f"{m['gap']:.4f}"),
+                       for k, v in ((f"GAP@{data.top_k}", f"{m['gap']:.4f}"),
                                     ("Hit@1", f"{m['hit_at_one']:.4f}"),
                                     ("PERR", f"{m['perr']:.4f}"), ("mAP", f"{m['map']:.4f}"),
                                     ("videos", f"{m['num_videos']:,}")))

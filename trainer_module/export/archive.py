@@ -133,7 +133,7 @@ def safe_extract(tgz: str, dest: str) -> str:
       FileNotFoundError: tgz does not exist.
     """
     if not os.path.isfile(tgz):
-        raise FileNotFoundError(f"--input_model_tgz {tgz!r} does not exist")
+        raise FileNotFoundError(f"`input_model_tgz` {tgz!r} does not exist")
     dest = os.path.abspath(dest)
     if os.path.lexists(dest) and not (os.path.isdir(dest) and not os.listdir(dest)):
         raise FileExistsError(f"{dest}: refusing to unpack {tgz} into an existing non-empty "

@@ -14,8 +14,9 @@ import tensorflow as tf
 
 from trainer_module.data import features as F
 from trainer_module.data import parsing
+from trainer_module.evaluation import metrics as M
 
-SERVING_TOP_K = 20
+SERVING_TOP_K = M.DEFAULT_TOP_K  # (class, score) pairs the serving signature returns
 # Beside a pipeline SavedModel: the Kaggle MetaGraph and model_flags.json (TF Serving ignores
 # the folder, the Pusher copies it).
 KAGGLE_ASSETS_DIR = "assets.extra"

@@ -11,15 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import tensorflow as tf
 import tf_keras
 
 from trainer_module import io_utils
 from trainer_module.export import archive
-from trainer_module.jobs import eval as eval_job
 from trainer_module.jobs import train as train_job
 from trainer_module.models import layers as L
-from trainer_module.train import model_flags as MF
+from trainer_module.train import checkpoints
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,15 +29,11 @@ class EnsembleJob:
 
     def __post_init__(self):
         if len(self.train_dirs) < 2:
-            raise ValueError("--train_dirs needs at least two train_dirs, comma-separated")
+            raise ValueError("`train_dirs` needs at least two train_dirs, comma-separated")
 
 
 def load_member(train_dir: str, index: int):
-    flags = MF.load(train_dir)
-    latest = tf.train.latest_checkpoint(train_dir)
-    if latest is None:
-        raise FileNotFoundError(f"--train_dirs: {train_dir} holds no checkpoint")
-    model = eval_job.restore_model(flags, latest)
+    flags, model, _ = checkpoints.restore_latest(train_dir, "train_dirs")
     model._name = f"member_{index}_{flags.model}"  # unique names inside the ensemble
     return flags, model
 
@@ -48,7 +42,7 @@ def build_ensemble(members: list) -> tf_keras.Model:
     """Nests the member models; predictions [b, 3862] = mean of the members' predictions."""
     specs = {flags.feature_spec() for flags, _ in members}
     if len(specs) != 1:
-        raise ValueError("--train_dirs: the members read different features "
+        raise ValueError("`train_dirs`: the members read different features "
                          f"({', '.join(sorted(str(s) for s in specs))}); an ensemble needs one")
     features, num_frames = L.model_inputs(specs.pop())
     outputs = [model({"features": features, "num_frames": num_frames}) for _, model in members]

@@ -13,13 +13,13 @@ import numpy as np
 import tensorflow as tf
 
 from trainer_module import io_utils
-from trainer_module import models
 from trainer_module.data import features as F
 from trainer_module.data import input_pipeline
 from trainer_module.data import parsing
 from trainer_module.data import records
 from trainer_module.errors import DataError
 from trainer_module.evaluation import metrics as M
+from trainer_module.train import checkpoints
 from trainer_module.train import loop as training
 from trainer_module.train import losses
 from trainer_module.train import model_flags as MF
@@ -35,26 +35,6 @@ class EvalJob:
     save_predictions: str | None = None
     poll_seconds: float = 30.0
     skip_corrupt_records: bool = False
-
-
-def restore_model(flags: MF.ModelFlags, checkpoint: str):
-    """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored).
-
-    Raises:
-      ValueError: a model variable has no value in the checkpoint (another model's checkpoint),
-        or the checkpoint files are unreadable (truncated), naming the checkpoint.
-    """
-    model = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
-    try:
-        status = tf.train.Checkpoint(model=model).restore(checkpoint)
-        status.assert_existing_objects_matched().expect_partial()  # the optimizer may be left
-    except (AssertionError, ValueError) as e:
-        raise ValueError(f"checkpoint {checkpoint} does not fit the {flags.model} of "
-                         f"model_flags.json ({str(e).splitlines()[0][:200]})") from None
-    except (tf.errors.OpError, OSError, IndexError) as e:  # IndexError: "Read less bytes"
-        raise ValueError(f"checkpoint {checkpoint} is unreadable (truncated or damaged?): "
-                         f"{records.summarize(e) if isinstance(e, tf.errors.OpError) else e}") from None
-    return model
 
 
 def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int, top_k: int,
@@ -93,7 +73,7 @@ def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int
 
 def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files, log=print) -> dict:
     spec = flags.feature_spec()
-    model = restore_model(flags, checkpoint)
+    model = checkpoints.restore_model(flags, checkpoint)
     step = int(checkpoint.rsplit("-", 1)[-1])
     metrics, saved = evaluate_model(model, files, spec, job.batch_size, job.top_k, flags.label_loss,
                                     keep_predictions=bool(job.save_predictions),
@@ -117,13 +97,13 @@ def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, fil
 
 def run(job: EvalJob, log=print) -> dict | None:
     flags = MF.load(job.train_dir)
-    files = input_pipeline.list_files(job.eval_data_pattern, "--eval_data_pattern")
+    files = input_pipeline.list_files(job.eval_data_pattern, "`eval_data_pattern`")
     records.check_level(files, flags.frame_features)
     last = None
     while True:
         latest = tf.train.latest_checkpoint(job.train_dir)
         if latest is None and job.run_once:
-            raise FileNotFoundError(f"--train_dir {job.train_dir}: no checkpoint to evaluate")
+            checkpoints.require_latest(job.train_dir)  # raises, naming train_dir
         if latest and latest != last:
             last_result = evaluate_checkpoint(job, flags, latest, files, log)
             last = latest

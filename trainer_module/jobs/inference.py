@@ -18,6 +18,7 @@ from trainer_module import io_utils
 from trainer_module.data import input_pipeline
 from trainer_module.data import records
 from trainer_module.errors import DataError
+from trainer_module.evaluation import metrics as M
 from trainer_module.export import archive
 from trainer_module.export import kaggle_csv
 from trainer_module.export import saved_model as export
@@ -34,22 +35,22 @@ class InferenceJob:
     input_model_tgz: str | None = None
     untar_model_dir: str | None = None
     output_model_tgz: str | None = None
-    top_k: int = 20
+    top_k: int = M.DEFAULT_TOP_K
     batch_size: int = 1024
     skip_corrupt_records: bool = False
     float16_weights: bool = False  # the .tgz stores weights as float16 (float16_export)
 
     def __post_init__(self):
         if self.float16_weights and not self.output_model_tgz:
-            raise ValueError("--float16_weights applies to --output_model_tgz, which is not given")
+            raise ValueError("`float16_weights` applies to `output_model_tgz`, which is not given")
         if bool(self.train_dir) == bool(self.input_model_tgz):
-            raise ValueError("give exactly one of --train_dir and --input_model_tgz")
+            raise ValueError("give exactly one of `train_dir` and `input_model_tgz`")
         if self.batch_size < 1:
-            raise ValueError(f"--batch_size must be >= 1, got {self.batch_size}")
+            raise ValueError(f"`batch_size` must be >= 1, got {self.batch_size}")
         if not 1 <= self.top_k <= export.SERVING_TOP_K:
-            raise ValueError(f"--top_k must be between 1 and {export.SERVING_TOP_K}, got {self.top_k}")
+            raise ValueError(f"`top_k` must be between 1 and {export.SERVING_TOP_K}, got {self.top_k}")
         if not self.output_file and not self.output_model_tgz:
-            raise ValueError("nothing to do: give --output_file and/or --output_model_tgz")
+            raise ValueError("nothing to do: give `output_file` and/or `output_model_tgz`")
 
 
 def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int, batch_size: int,
@@ -104,11 +105,11 @@ def run(job: InferenceJob, log=print) -> dict:
 
 def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
     out = {"model_dir": model_dir}
-    files = (input_pipeline.list_files(job.input_data_pattern, "--input_data_pattern")
+    files = (input_pipeline.list_files(job.input_data_pattern, "`input_data_pattern`")
              if job.output_file else [])
     io_utils.refuse_overwriting_inputs(
-        {"--output_file": job.output_file, "--output_model_tgz": job.output_model_tgz},
-        {"--input_data_pattern": files, "--input_model_tgz": [job.input_model_tgz]})
+        {"`output_file`": job.output_file, "`output_model_tgz`": job.output_model_tgz},
+        {"`input_data_pattern`": files, "`input_model_tgz`": [job.input_model_tgz]})
     if job.output_model_tgz:
         out["model_tgz"] = archive.pack(model_dir, job.output_model_tgz, job.float16_weights)
         log(f"wrote model archive {job.output_model_tgz}"

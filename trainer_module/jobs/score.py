@@ -41,9 +41,9 @@ class ScoreJob:
 
     def __post_init__(self):
         if int(self.top_k) != self.top_k or self.top_k <= 0:
-            raise ValueError(f"--top_k must be a positive integer, got {self.top_k}")
+            raise ValueError(f"`top_k` must be a positive integer, got {self.top_k}")
         if self.per_class < 0:
-            raise ValueError(f"--per_class must be >= 0, got {self.per_class}")
+            raise ValueError(f"`per_class` must be >= 0, got {self.per_class}")
 
 
 def _rows(path: str, flag: str) -> Iterator[tuple[int, list[str]]]:
@@ -77,7 +77,7 @@ def _label(token: str, where: str) -> int:
 def read_labels(path: str) -> dict[str, np.ndarray]:
     """Ground truth {video id: sorted unique label ids int64}."""
     truth: dict[str, np.ndarray] = {}
-    for line_no, fields in _rows(path, "--labels"):
+    for line_no, fields in _rows(path, "`labels`"):
         where = f"{path}:{line_no}"
         if len(fields) != 2:
             raise ValueError(f"{where}: expected 2 fields 'VideoId,Labels', got {len(fields)}")
@@ -124,13 +124,13 @@ def score(job: ScoreJob) -> tuple[dict, np.ndarray, np.ndarray]:
     seen: set[str] = set()
     s_all, c_all, h_all = [], [], []
     hit1 = perr = 0.0
-    for line_no, fields in _rows(job.predictions, "--predictions"):
+    for line_no, fields in _rows(job.predictions, "`predictions`"):
         where = f"{job.predictions}:{line_no}"
         vid, classes, scores = parse_prediction_row(fields, where, job.top_k)
         if vid in seen:
             raise ValueError(f"{where}: video id {vid!r} listed twice")
         if vid not in truth:
-            raise ValueError(f"{where}: video id {vid!r} is not in --labels {job.labels}")
+            raise ValueError(f"{where}: video id {vid!r} is not in `labels` {job.labels}")
         seen.add(vid)
         positives = truth[vid]
         hits = np.isin(classes, positives)  # [<=k]

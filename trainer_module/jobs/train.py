@@ -53,15 +53,15 @@ class TrainJob:
 
     def __post_init__(self):
         if self.train.ema_decay and self.validation_data_pattern:
-            raise ValueError("--ema_decay with --validation_data_pattern is not supported: pick "
+            raise ValueError("`ema_decay` with `validation_data_pattern` is not supported: pick "
                              "one way to smooth the exported weights")
         if self.max_model_size_mb <= 0:
-            raise ValueError(f"--max_model_size_mb must be > 0, got {self.max_model_size_mb}")
+            raise ValueError(f"`max_model_size_mb` must be > 0, got {self.max_model_size_mb}")
         if self.early_stopping_patience < 0:
-            raise ValueError(f"--early_stopping_patience must be >= 0, got "
+            raise ValueError(f"`early_stopping_patience` must be >= 0, got "
                              f"{self.early_stopping_patience}")
         if self.early_stopping_patience and not self.validation_data_pattern:
-            raise ValueError("--early_stopping_patience needs --validation_data_pattern")
+            raise ValueError("`early_stopping_patience` needs `validation_data_pattern`")
 
 
 def prepare_train_dir(job: TrainJob, log=print, role: distribute.Role | None = None) -> None:
@@ -94,7 +94,7 @@ def remove_training_outputs(train_dir: str) -> list[str]:
     """
     entries = os.listdir(train_dir)
     if entries and MF.FILENAME not in entries:
-        raise ValueError(f"--train_dir {train_dir} holds {len(entries)} entries but no "
+        raise ValueError(f"`train_dir` {train_dir} holds {len(entries)} entries but no "
                          f"{MF.FILENAME}: not a train_dir written by `yt8m train`; refusing to "
                          "remove anything (pass an empty or new folder)")
     removed = [os.path.join(train_dir, e) for e in entries
@@ -133,7 +133,7 @@ def latest_export(train_dir: str) -> str:
     done = sorted(d for d in (os.listdir(root) if os.path.isdir(root) else [])
                   if d.startswith("step_") and os.path.exists(os.path.join(root, d, MF.FILENAME)))
     if not done:
-        raise FileNotFoundError(f"--train_dir {train_dir}: no exported model under {root}; "
+        raise FileNotFoundError(f"`train_dir` {train_dir}: no exported model under {root}; "
                                 "run `yt8m train` to completion first")
     return os.path.join(root, done[-1])
 
@@ -160,7 +160,7 @@ def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool
                                               os.path.join(tmp, "inference_model"))
         size = dir_size_mb(tmp)
         if max_size_mb is not None and size > max_size_mb:
-            raise ValueError(f"the exported model is {size:.0f} MB, above --max_model_size_mb "
+            raise ValueError(f"the exported model is {size:.0f} MB, above `max_model_size_mb` "
                              f"{max_size_mb:g} ({model.count_params():,} parameters): use a "
                              "smaller model or raise the limit")
         MF.save(tmp, flags)  # written last: marks the export complete
@@ -175,12 +175,12 @@ def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool
 def run(job: TrainJob, log=print) -> training.TrainResult:
     role = distribute.role_from_env()
     if role.replicas > 1 and job.validation_data_pattern:
-        raise ValueError("--validation_data_pattern is single-process only: it keeps the best "
+        raise ValueError("`validation_data_pattern` is single-process only: it keeps the best "
                          "epoch's weights in one train_dir (TF_CONFIG names a cluster of "
                          f"{role.replicas})")
     prepare_train_dir(job, log, role)
     spec = job.flags.feature_spec()
-    files = input_pipeline.list_files(job.train_data_pattern, "--train_data_pattern")
+    files = input_pipeline.list_files(job.train_data_pattern, "`train_data_pattern`")
     records.check_level(files, spec.frame_level)
     tf.random.set_seed(job.train.seed)
     trainer = training.Trainer(
@@ -277,7 +277,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
     """
     from trainer_module.jobs import eval as eval_job  # eval_job imports training; keep this edge local
 
-    val_files = input_pipeline.list_files(job.validation_data_pattern, "--validation_data_pattern")
+    val_files = input_pipeline.list_files(job.validation_data_pattern, "`validation_data_pattern`")
     state_path = os.path.join(job.train_dir, VALIDATION_FILE)
     best_prefix = os.path.join(job.train_dir, "best", "weights")
     state = io_utils.read_json(state_path) if os.path.exists(state_path) else {

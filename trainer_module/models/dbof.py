@@ -4,41 +4,43 @@ Sample ``iterations`` frames, project each into ``dbof_cluster_size`` clusters (
 ReLU6), pool over frames (max or average), a ``dbof_hidden_size`` hidden layer (batch norm,
 ReLU6), then the video-level classifier ``video_level_classifier_model``.
 """
+import dataclasses
+
 import tf_keras
 
 from trainer_module.models import heads
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 
-HPARAMS = {
-    **heads.HEAD_HPARAMS,
-    **L.FRAME_SAMPLING_HPARAMS,
-    "dbof_cluster_size": (8192, "clusters of the frame projection"),
-    "dbof_hidden_size": (1024, "units of the hidden layer after pooling"),
-    "dbof_add_batch_norm": (True, "batch normalization on input, clusters and hidden layer"),
-    "dbof_pooling_method": ("max", "pooling over frames: max or average"),
-    "video_level_classifier_model": ("MoeModel", "classifier on the pooled video representation"),
-}
 
 
-def build(spec, hp: dict) -> tf_keras.Model:
-    if hp["dbof_pooling_method"] not in ("max", "average"):
-        raise ValueError(f"--dbof_pooling_method must be max or average, got "
-                         f"{hp['dbof_pooling_method']!r}")
-    bn = hp["dbof_add_batch_norm"]
+@dataclasses.dataclass(frozen=True)
+class HPARAMS(heads.HeadHParams, L.FrameSamplingHParams):
+    dbof_cluster_size: int = H.hp(8192, "clusters of the frame projection", low=1)
+    dbof_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
+    dbof_add_batch_norm: bool = H.hp(True, "batch normalization on input, clusters and hidden "
+                                           "layer")
+    dbof_pooling_method: str = H.hp("max", "pooling over frames", choices=("max", "average"))
+    video_level_classifier_model: str = H.hp("MoeModel", "classifier on the pooled video "
+                                                         "representation", choices=heads.HEAD_NAMES)
+
+
+def build(spec, hp) -> tf_keras.Model:
+    bn = hp.dbof_add_batch_norm
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     if bn:
         x = tf_keras.layers.BatchNormalization(name="input_bn")(x)
-    x = tf_keras.layers.Dense(hp["dbof_cluster_size"], use_bias=not bn, name="clusters")(x)
+    x = tf_keras.layers.Dense(hp.dbof_cluster_size, use_bias=not bn, name="clusters")(x)
     if bn:
         x = tf_keras.layers.BatchNormalization(name="cluster_bn")(x)
     x = tf_keras.layers.ReLU(max_value=6.0, name="cluster_relu6")(x)  # [b, S, K]
-    pool = (tf_keras.layers.GlobalMaxPooling1D if hp["dbof_pooling_method"] == "max"
+    pool = (tf_keras.layers.GlobalMaxPooling1D if hp.dbof_pooling_method == "max"
             else tf_keras.layers.GlobalAveragePooling1D)
     x = pool(name="pool")(x)  # [b, K]
-    x = tf_keras.layers.Dense(hp["dbof_hidden_size"], use_bias=not bn, name="hidden")(x)
+    x = tf_keras.layers.Dense(hp.dbof_hidden_size, use_bias=not bn, name="hidden")(x)
     if bn:
         x = tf_keras.layers.BatchNormalization(name="hidden_bn")(x)
     x = tf_keras.layers.ReLU(max_value=6.0, name="hidden_relu6")(x)  # [b, H]
-    probs = heads.classify(hp["video_level_classifier_model"], x, hp)  # [b, 3862]
+    probs = heads.classify(hp.video_level_classifier_model, x, hp)  # [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="DbofModel")

@@ -6,36 +6,40 @@ a classifier head (``dnn_head``: LogisticModel, MoeModel or GatedMoeModel). Thes
 the 2017/2018 leaders used on aggregated features; on small real samples they beat the seed's
 Logistic/MoE by a wide margin because batch norm and dropout keep 1152-d inputs from overfitting.
 """
+import dataclasses
+
 import tf_keras
 
 from trainer_module.models import heads
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 
-HPARAMS = {
-    **heads.HEAD_HPARAMS,
-    "dnn_hidden_size": (2048, "units per hidden layer"),
-    "dnn_layers": (1, "number of hidden layers"),
-    "dnn_dropout": (0.5, "dropout rate after each hidden layer"),
-    "dnn_input_batch_norm": (True, "batch-normalize the input features"),
-    "dnn_context_gating": (True, "context gating on the last hidden layer"),
-    "dnn_head": ("LogisticModel", "classifier head: LogisticModel, MoeModel or GatedMoeModel"),
-    "dnn_l2_penalty": (1e-6, "L2 penalty on the hidden layers"),
-}
+
+@dataclasses.dataclass(frozen=True)
+class HPARAMS(heads.HeadHParams):
+    dnn_hidden_size: int = H.hp(2048, "units per hidden layer", low=1)
+    dnn_layers: int = H.hp(1, "number of hidden layers", low=0)
+    dnn_dropout: float = H.hp(0.5, "dropout rate after each hidden layer", low=0.0, high=1.0,
+                              high_open=True)
+    dnn_input_batch_norm: bool = H.hp(True, "batch-normalize the input features")
+    dnn_context_gating: bool = H.hp(True, "context gating on the last hidden layer")
+    dnn_head: str = H.hp("LogisticModel", "classifier head", choices=heads.HEAD_NAMES)
+    dnn_l2_penalty: float = H.hp(1e-6, "L2 penalty on the hidden layers", low=0.0)
 
 
-def build(spec, hp: dict) -> tf_keras.Model:
+def build(spec, hp) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, dim], [b]
     x = features
-    if hp["dnn_input_batch_norm"]:
+    if hp.dnn_input_batch_norm:
         x = tf_keras.layers.BatchNormalization(name="input_bn")(x)
-    for i in range(hp["dnn_layers"]):
-        x = tf_keras.layers.Dense(hp["dnn_hidden_size"], use_bias=False,
-                                  kernel_regularizer=L.l2(hp["dnn_l2_penalty"]),
+    for i in range(hp.dnn_layers):
+        x = tf_keras.layers.Dense(hp.dnn_hidden_size, use_bias=False,
+                                  kernel_regularizer=L.l2(hp.dnn_l2_penalty),
                                   name=f"hidden_{i}")(x)  # [b, hidden]
         x = tf_keras.layers.BatchNormalization(name=f"hidden_bn_{i}")(x)
         x = tf_keras.layers.ReLU(name=f"hidden_relu_{i}")(x)
-        x = tf_keras.layers.Dropout(hp["dnn_dropout"], name=f"dropout_{i}")(x)
-    if hp["dnn_context_gating"]:
+        x = tf_keras.layers.Dropout(hp.dnn_dropout, name=f"dropout_{i}")(x)
+    if hp.dnn_context_gating:
         x = L.ContextGating(batch_norm=True, name="context_gating")(x)
-    probs = heads.classify(hp["dnn_head"], x, hp)  # [b, 3862]
+    probs = heads.classify(hp.dnn_head, x, hp)  # [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="GatedDnnModel")

@@ -7,39 +7,49 @@ probabilities would tie in the GAP ranking.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import tf_keras
 
 from trainer_module.data import features as F
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 
-HEAD_HPARAMS = {
-    "l2_penalty": (1e-8, "L2 penalty on the classifier weights"),
-    "moe_num_mixtures": (2, "experts per class in MoE heads"),
-}
+HEAD_NAMES = ("LogisticModel", "MoeModel", "GatedMoeModel")
 
 
-def logistic(x, hp: dict):
+@dataclasses.dataclass(frozen=True)
+class L2HParams(H.HParams):
+    l2_penalty: float = H.hp(1e-8, "L2 penalty on the classifier weights", low=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadHParams(L2HParams):
+    moe_num_mixtures: int = H.hp(2, "experts per class in MoE heads", low=1)
+
+
+def logistic(x, hp):
     return tf_keras.layers.Dense(F.NUM_CLASSES, activation="sigmoid", dtype="float32",
-                                 kernel_regularizer=L.l2(hp["l2_penalty"]), name="logistic")(x)
+                                 kernel_regularizer=L.l2(hp.l2_penalty), name="logistic")(x)
 
 
-def moe(x, hp: dict):
-    return L.MixtureOfExperts(F.NUM_CLASSES, hp["moe_num_mixtures"], hp["l2_penalty"], name="moe",
+def moe(x, hp):
+    return L.MixtureOfExperts(F.NUM_CLASSES, hp.moe_num_mixtures, hp.l2_penalty, name="moe",
                               dtype="float32")(x)
 
 
-def gated_moe(x, hp: dict):
+def gated_moe(x, hp):
     """MoE followed by context gating on its output (the 2017/2018 winners' classifier)."""
     probs = moe(x, hp)
     return L.ContextGating(batch_norm=True, name="output_gating", dtype="float32")(probs)
 
 
-HEADS = {"LogisticModel": logistic, "MoeModel": moe, "GatedMoeModel": gated_moe}
+HEADS = dict(zip(HEAD_NAMES, (logistic, moe, gated_moe)))
 
 
-def classify(name: str, x, hp: dict):
+def classify(name: str, x, hp):
     """Applies the named head; raises ValueError listing the valid heads."""
     if name not in HEADS:
-        raise ValueError(f"--video_level_classifier_model: unknown {name!r}; valid: "
+        raise ValueError(f"`video_level_classifier_model`: unknown {name!r}; valid: "
                          f"{', '.join(sorted(HEADS))}")
     return HEADS[name](x, hp)

@@ -1,21 +1,25 @@
 """Custom tf_keras layers shared by the model zoo (each with get_config for round trips)."""
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 import tf_keras
 
 from trainer_module.data import features as F
+from trainer_module.models import hparams as H
 
 
-FRAME_SAMPLING_HPARAMS = {
-    "iterations": (30, "frames sampled per video"),
-    "sample_random_frames": (True, "sample frames at random while training (else evenly spaced)"),
-}
+@dataclasses.dataclass(frozen=True)
+class FrameSamplingHParams(H.HParams):
+    iterations: int = H.hp(30, "frames sampled per video", low=1)
+    sample_random_frames: bool = H.hp(True, "sample frames at random while training (else "
+                                            "evenly spaced)")
 
 
-def sample_frames(features, num_frames, hp: dict):
+def sample_frames(features, num_frames, hp):
     """[b, F, dim] -> [b, iterations, dim]: real frames only (see FrameSampler)."""
-    return FrameSampler(hp["iterations"], hp["sample_random_frames"], name="sample_frames")(
+    return FrameSampler(hp.iterations, hp.sample_random_frames, name="sample_frames")(
         [features, num_frames])
 
 

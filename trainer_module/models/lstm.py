@@ -5,37 +5,39 @@ classifier sees: ``last`` (the seed: the last layer's final state), or the ``mea
 last layer's outputs over the real frames — the pooled forms keep evidence from early frames
 that the final state has forgotten, and give the gradient a path to every frame.
 """
+import dataclasses
+
 import tf_keras
 
 from trainer_module.models import heads
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 
-POOLING = ("last", "mean", "max")
-HPARAMS = {
-    **heads.HEAD_HPARAMS,
-    "lstm_cells": (1024, "units per LSTM layer"),
-    "lstm_layers": (2, "stacked LSTM layers"),
-    "lstm_pooling": ("last", "classifier input: last (final state, seed), mean or max of the "
-                             "last layer's outputs over the real frames"),
-    "video_level_classifier_model": ("MoeModel", "classifier on the pooled LSTM state"),
-}
 
 
-def build(spec, hp: dict) -> tf_keras.Model:
-    if hp["lstm_pooling"] not in POOLING:
-        raise ValueError(f"--lstm_pooling must be one of {', '.join(POOLING)}, "
-                         f"got {hp['lstm_pooling']!r}")
+@dataclasses.dataclass(frozen=True)
+class HPARAMS(heads.HeadHParams):
+    lstm_cells: int = H.hp(1024, "units per LSTM layer", low=1)
+    lstm_layers: int = H.hp(2, "stacked LSTM layers", low=1)
+    lstm_pooling: str = H.hp("last", "classifier input: last (final state, seed), mean or max of "
+                                     "the last layer's outputs over the real frames",
+                             choices=("last", "mean", "max"))
+    video_level_classifier_model: str = H.hp("MoeModel", "classifier on the pooled LSTM state",
+                                             choices=heads.HEAD_NAMES)
+
+
+def build(spec, hp) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     mask = L.FrameMask(spec.max_frames, name="frame_mask")(num_frames)  # [b, F] bool
-    pooled = hp["lstm_pooling"] != "last"
+    pooled = hp.lstm_pooling != "last"
     x = features
-    for i in range(hp["lstm_layers"]):
-        sequences = pooled or i < hp["lstm_layers"] - 1
-        x = tf_keras.layers.LSTM(hp["lstm_cells"], return_sequences=sequences,
+    for i in range(hp.lstm_layers):
+        sequences = pooled or i < hp.lstm_layers - 1
+        x = tf_keras.layers.LSTM(hp.lstm_cells, return_sequences=sequences,
                                  name=f"lstm_{i}")(x, mask=mask)  # [b, F, cells] / [b, cells]
-    if hp["lstm_pooling"] == "mean":
+    if hp.lstm_pooling == "mean":
         x = L.MaskedMeanPooling(name="output_mean")([x, num_frames])  # [b, cells]
-    elif hp["lstm_pooling"] == "max":
+    elif hp.lstm_pooling == "max":
         x = L.MaskedMaxPooling(name="output_max")([x, num_frames])  # [b, cells]
-    probs = heads.classify(hp["video_level_classifier_model"], x, hp)  # [b, 3862]
+    probs = heads.classify(hp.video_level_classifier_model, x, hp)  # [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="LstmModel")

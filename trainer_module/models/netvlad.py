@@ -1,22 +1,27 @@
 """NetVladModel (Willow, 1st place 2017): sampled frames -> NetVLAD -> hidden layer with batch
 norm (ReLU6) -> optional context gating -> the video-level classifier (gated MoE by default)."""
+import dataclasses
+
 import tf_keras
 
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 from trainer_module.models import vlad_layers as V
 
-HPARAMS = {
-    **V.VLAD_HPARAMS,
-    "netvlad_cluster_size": (64, "NetVLAD clusters"),
-    "netvlad_hidden_size": (1024, "units of the hidden layer after pooling"),
-    "vlad_dropout": (0.0, "NetVLAD: dropout on the pooled descriptor"),
-}
 
 
-def build(spec, hp: dict) -> tf_keras.Model:
+@dataclasses.dataclass(frozen=True)
+class HPARAMS(V.VladHParams):
+    netvlad_cluster_size: int = H.hp(64, "NetVLAD clusters", low=1)
+    netvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
+    vlad_dropout: float = H.hp(0.0, "NetVLAD: dropout on the pooled descriptor", low=0.0,
+                               high=1.0, high_open=True)
+
+
+def build(spec, hp) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
-    x = V.NetVladPooling(hp["netvlad_cluster_size"], name="netvlad")(x)  # [b, K * dim]
-    probs = V.vlad_classifier(x, hp["netvlad_hidden_size"], hp, dropout=hp["vlad_dropout"],
+    x = V.NetVladPooling(hp.netvlad_cluster_size, name="netvlad")(x)  # [b, K * dim]
+    probs = V.vlad_classifier(x, hp.netvlad_hidden_size, hp, dropout=hp.vlad_dropout,
                               relu_max=6.0)  # [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="NetVladModel")

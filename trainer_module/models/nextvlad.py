@@ -3,28 +3,35 @@ NeXtVLAD (expansion, groups with attention, clusters) -> dropout (0.5) -> hidden
 batch norm -> context gating through a squeeze-and-excitation bottleneck (reduction 8) -> the
 video-level classifier (gated MoE by default), as in the authors' model, except for a ReLU after
 the hidden layer (their linear one trained worse here: benchmarks/README.md)."""
+import dataclasses
+
 import tf_keras
 
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 from trainer_module.models import vlad_layers as V
 
-HPARAMS = {
-    **V.VLAD_HPARAMS,
-    "nextvlad_cluster_size": (64, "NeXtVLAD clusters"),
-    "nextvlad_groups": (8, "groups the expanded frame feature is split into"),
-    "nextvlad_expansion": (2, "expansion factor of the frame feature before grouping"),
-    "nextvlad_hidden_size": (1024, "units of the hidden layer after pooling"),
-    "nextvlad_dropout": (0.5, "dropout on the pooled descriptor"),
-    "nextvlad_gating_reduction": (8, "bottleneck reduction of the context gating (SE)"),
-}
 
 
-def build(spec, hp: dict) -> tf_keras.Model:
+@dataclasses.dataclass(frozen=True)
+class HPARAMS(V.VladHParams):
+    nextvlad_cluster_size: int = H.hp(64, "NeXtVLAD clusters", low=1)
+    nextvlad_groups: int = H.hp(8, "groups the expanded frame feature is split into", low=1)
+    nextvlad_expansion: int = H.hp(2, "expansion factor of the frame feature before grouping",
+                                   low=1)
+    nextvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
+    nextvlad_dropout: float = H.hp(0.5, "dropout on the pooled descriptor", low=0.0, high=1.0,
+                                   high_open=True)
+    nextvlad_gating_reduction: int = H.hp(8, "bottleneck reduction of the context gating (SE)",
+                                          low=1)
+
+
+def build(spec, hp) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
-    x = V.NextVladPooling(hp["nextvlad_cluster_size"], hp["nextvlad_groups"],
-                          hp["nextvlad_expansion"], name="nextvlad")(x)  # [b, K * λdim / G]
-    probs = V.vlad_classifier(x, hp["nextvlad_hidden_size"], hp, dropout=hp["nextvlad_dropout"],
-                              gating_reduction=hp["nextvlad_gating_reduction"])
+    x = V.NextVladPooling(hp.nextvlad_cluster_size, hp.nextvlad_groups,
+                          hp.nextvlad_expansion, name="nextvlad")(x)  # [b, K * λdim / G]
+    probs = V.vlad_classifier(x, hp.nextvlad_hidden_size, hp, dropout=hp.nextvlad_dropout,
+                              gating_reduction=hp.nextvlad_gating_reduction)
     # probs: [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="NeXtVladModel")

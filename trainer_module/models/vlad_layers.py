@@ -6,21 +6,23 @@ assignment, summed over frames, intra-normalized per cluster and L2-normalized.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 import tf_keras
 
 from trainer_module.models import heads
+from trainer_module.models import hparams as H
 from trainer_module.models import layers as L
 
-VLAD_HPARAMS = {
-    **heads.HEAD_HPARAMS,
-    **L.FRAME_SAMPLING_HPARAMS,
-    "vlad_context_gating": (True, "context gating after the hidden layer"),
-    "vlad_classifier_model": ("GatedMoeModel", "classifier on the video descriptor"),
-}
+@dataclasses.dataclass(frozen=True)
+class VladHParams(heads.HeadHParams, L.FrameSamplingHParams):
+    vlad_context_gating: bool = H.hp(True, "context gating after the hidden layer")
+    vlad_classifier_model: str = H.hp("GatedMoeModel", "classifier on the video descriptor",
+                                      choices=heads.HEAD_NAMES)
 
 
-def vlad_classifier(descriptor, hidden_size: int, hp: dict, dropout: float = 0.0,
+def vlad_classifier(descriptor, hidden_size: int, hp, dropout: float = 0.0,
                     relu_max: float | None = None, gating_reduction: int = 1):
     """Pooled descriptor -> [dropout] -> hidden (BN, ReLU) -> [context gating, optionally
     through an SE bottleneck of ``gating_reduction``] -> classifier."""
@@ -30,9 +32,9 @@ def vlad_classifier(descriptor, hidden_size: int, hp: dict, dropout: float = 0.0
     x = tf_keras.layers.Dense(hidden_size, use_bias=False, name="hidden")(x)
     x = tf_keras.layers.BatchNormalization(name="hidden_bn")(x)
     x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
-    if hp["vlad_context_gating"]:
+    if hp.vlad_context_gating:
         x = L.ContextGating(batch_norm=True, reduction=gating_reduction, name="context_gating")(x)
-    return heads.classify(hp["vlad_classifier_model"], x, hp)  # [b, 3862]
+    return heads.classify(hp.vlad_classifier_model, x, hp)  # [b, 3862]
 
 
 @tf_keras.utils.register_keras_serializable("yt8m")
@@ -76,7 +78,7 @@ class NextVladPooling(tf_keras.layers.Layer):
     def build(self, input_shape):
         dim = int(input_shape[-1]) * self.expansion
         if dim % self.groups:
-            raise ValueError(f"--nextvlad_groups {self.groups} must divide the expanded feature "
+            raise ValueError(f"`nextvlad_groups` {self.groups} must divide the expanded feature "
                              f"size {dim}")
         self.group_dim = dim // self.groups
         self.expand = tf_keras.layers.Dense(dim, name="expand")

@@ -22,7 +22,7 @@ import tf_keras
 from trainer_module import io_utils
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
-from trainer_module.models import coerce as models_coerce
+from trainer_module.models.hparams import coerce
 from trainer_module.train import distribute
 from trainer_module.train import losses
 from trainer_module.train import memory
@@ -58,31 +58,31 @@ class TrainConfig:
         for field in dataclasses.fields(self):  # types and finiteness, strictly
             value = getattr(self, field.name)
             if value is not None:
-                object.__setattr__(self, field.name, models_coerce(
-                    f"--{field.name}", field.default if field.default is not None else 0, value))
+                object.__setattr__(self, field.name, coerce(
+                    field.name, field.default if field.default is not None else 0, value))
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"--optimizer: unknown {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+            raise ValueError(f"`optimizer`: unknown {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         losses.get(self.label_loss)
         for name in ("batch_size", "num_epochs", "log_every_steps", "export_model_steps",
                      "learning_rate_decay_examples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"--max_steps must be >= 1, got {self.max_steps}")
+            raise ValueError(f"`max_steps` must be >= 1, got {self.max_steps}")
         if self.base_learning_rate <= 0:
-            raise ValueError(f"--base_learning_rate must be > 0, got {self.base_learning_rate}")
+            raise ValueError(f"`base_learning_rate` must be > 0, got {self.base_learning_rate}")
         if not 0 < self.learning_rate_decay <= 1:
-            raise ValueError(f"--learning_rate_decay must be in (0, 1], got "
+            raise ValueError(f"`learning_rate_decay` must be in (0, 1], got "
                              f"{self.learning_rate_decay}")
         for name in ("clip_gradient_norm", "regularization_penalty"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"--label_smoothing must be in [0, 1), got {self.label_smoothing}")
+            raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}")
         if self.warmup_steps < 0:
-            raise ValueError(f"--warmup_steps must be >= 0, got {self.warmup_steps}")
+            raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}")
         if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"--ema_decay must be in [0, 1), got {self.ema_decay}")
+            raise ValueError(f"`ema_decay` must be in [0, 1), got {self.ema_decay}")
 
 
 @tf_keras.utils.register_keras_serializable("yt8m")
@@ -200,12 +200,12 @@ class Trainer:
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
             except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as e:
                 raise ValueError(f"checkpoint {latest} does not match the model being trained "
-                                 f"({str(e).splitlines()[0][:200]}); pass --start_new_model or use "
-                                 "another --train_dir") from None
+                                 f"({str(e).splitlines()[0][:200]}); set `start_new_model` or use "
+                                 "another `train_dir`") from None
             except (tf.errors.OpError, IndexError) as e:  # IndexError: "Read less bytes ..."
                 raise ValueError(f"checkpoint {latest} is unreadable (truncated or damaged: "
                                  f"{str(e).splitlines()[0][:200]}); delete its files to resume "
-                                 "from the one before, or pass --start_new_model") from None
+                                 "from the one before, or set `start_new_model`") from None
         return int(self.optimizer.iterations.numpy())
 
     def _make_step(self):
@@ -247,7 +247,7 @@ class Trainer:
         step_fn = self._step_fn = self._step_fn or self._make_step()
         step = int(self.optimizer.iterations.numpy())
         if cfg.max_steps is not None and step >= cfg.max_steps:
-            log(f"global step {step} already reached --max_steps {cfg.max_steps}; nothing to train")
+            log(f"global step {step} already reached `max_steps` {cfg.max_steps}; nothing to train")
             return TrainResult(step, 0, 0.0, float("nan"))
         dist = self.strategy.experimental_distribute_dataset(dataset)
         start = time.time()
@@ -275,7 +275,7 @@ class Trainer:
                     raise
                 raise TrainingDiverged(
                     f"{NONFINITE_LOSS} at global step {step + 1}: nothing exported, no checkpoint "
-                    "written for it; lower --base_learning_rate or check the inputs") from None
+                    "written for it; lower `base_learning_rate` or check the inputs") from None
             labelled += batch_labelled
             step += 1
             trim()

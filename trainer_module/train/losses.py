@@ -44,5 +44,5 @@ LOSSES = {"CrossEntropyLoss": cross_entropy_loss, "HingeLoss": hinge_loss,
 
 def get(name: str):
     if name not in LOSSES:
-        raise ValueError(f"--label_loss: unknown loss {name!r}; valid: {', '.join(LOSSES)}")
+        raise ValueError(f"`label_loss`: unknown loss {name!r}; valid: {', '.join(LOSSES)}")
     return LOSSES[name]

@@ -28,8 +28,25 @@ class ModelFlags:
     label_loss: str = "CrossEntropyLoss"
 
     def __post_init__(self):
-        models.get(self.model)
-        self.feature_spec()
+        models.check_level(self.model, self.feature_spec())
+
+    @classmethod
+    def resolve(cls, model: str | None = None, frame_features: bool = False,
+                feature_names: str | None = None, feature_sizes: str | None = None,
+                max_frames: int = F.MAX_FRAMES, hparams: dict | None = None,
+                label_loss: str = "CrossEntropyLoss") -> "ModelFlags":
+        """The one place defaults are filled in (CLI and pipeline config alike): the level's
+        default model and features, the model's hyperparameters with ``hparams`` applied.
+
+        Raises:
+          ValueError: unknown model, bad features, a model of the other level, bad hparams.
+        """
+        model = model or models.default_model(frame_features)
+        names, sizes = F.FeatureSpec.default_flags(frame_features)
+        return cls(model=model, feature_names=feature_names or names,
+                   feature_sizes=feature_sizes or sizes, frame_features=bool(frame_features),
+                   max_frames=max_frames, hparams=models.resolve_hparams(model, hparams),
+                   label_loss=label_loss)
 
     def feature_spec(self) -> F.FeatureSpec:
         return F.FeatureSpec.from_flags(self.feature_names, self.feature_sizes, self.frame_features,
@@ -84,4 +101,4 @@ def check_compatible(stored: ModelFlags, requested: ModelFlags, train_dir: str) 
     diffs = [f"{k}: stored {a[k]!r}, given {b[k]!r}" for k in _COMPARED if a[k] != b[k]]
     if diffs:
         raise ValueError(f"{train_dir}/{FILENAME} disagrees with the flags ({'; '.join(diffs)}); "
-                         "pass --start_new_model to start over, or a new --train_dir")
+                         "set `start_new_model` to start over, or a new `train_dir`")

@@ -61,12 +61,12 @@ def check_compilable(config: PipelineConfig) -> None:
       ValueError: naming the config field and what it needs.
     """
     if not config.image:
-        raise ValueError("image is required: the container image every task runs (built from "
+        raise ValueError("`image` is required: the container image every task runs (built from "
                          "this project's Dockerfile)")
     for field in REMOTE_FIELDS:
         value = getattr(config, field)
         if value and not value.startswith("gs://"):
-            raise ValueError(f"{field} must be a gs:// URI that the pipeline's workers can read, "
+            raise ValueError(f"`{field}` must be a gs:// URI that the pipeline's workers can read, "
                              f"got {value!r}")
 
 

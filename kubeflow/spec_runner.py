@@ -9,13 +9,17 @@ output definitions and the upstream tasks' output artifacts (URIs and metadata);
 executor as the launcher leaves it. Resolver tasks answer their ``outputArtifactQueries`` from
 the artifacts that earlier runs and tasks produced. A task whose ``cachingOptions.enableCache``
 is set reuses the outputs of an earlier execution with the same cache key (its component,
-container, parameters, input artifacts and driver output); the others always run.
+container, parameters, input artifacts and driver output); the others always run. A task's
+``triggerPolicy.condition`` (the CEL that TFX compiles a ``tfx.dsl.Cond`` into) is evaluated on
+its input artifacts as the KFP driver does: false means the task, and every task that depends
+on it, is SKIPPED.
 
 State (artifacts and cache entries) lives in ``state_dir`` as JSON, so a second ``run`` sees
 the first run's outputs, as the metadata store of a Vertex AI project would.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
@@ -40,7 +44,7 @@ class TaskFailed(RuntimeError):
 @dataclasses.dataclass
 class TaskResult:
     name: str
-    state: str  # SUCCEEDED, CACHED
+    state: str  # SUCCEEDED, CACHED, SKIPPED
     seconds: float
     outputs: dict  # output key -> list of runtime artifacts (dicts)
     log: str | None = None  # the task's output file (container tasks that ran)
@@ -128,7 +132,12 @@ class SpecRunner:
     def _run_task(self, job_id, name, task, results) -> TaskResult:
         component = self.spec["components"][task["componentRef"]["name"]]
         executor = self.spec["deploymentSpec"]["executors"][component["executorLabel"]]
+        if any(results[d].state == "SKIPPED" for d in _dependencies(task)):
+            return TaskResult(name, "SKIPPED", 0.0, {})
         inputs = self._input_artifacts(task, component, results)
+        condition = task.get("triggerPolicy", {}).get("condition")
+        if condition and not evaluate_condition(condition, inputs):
+            return TaskResult(name, "SKIPPED", 0.0, {})
         if "resolver" in executor:
             outputs = self._resolve(executor["resolver"], component, inputs)
             return TaskResult(name, "SUCCEEDED", 0.0, outputs)
@@ -228,6 +237,45 @@ class SpecRunner:
             for a in outputs[key]:
                 a.pop("created", None), a.pop("state", None)
         return outputs
+
+
+def evaluate_condition(expression: str, artifacts: dict) -> bool:
+    """A KFP ``triggerPolicy.condition`` on a task's input artifacts: the CEL subset TFX's
+    compiler writes (``inputs.artifacts['K'].artifacts[0].metadata['blessed'] == 1.0``, ``.uri``,
+    numbers, strings, ``== < >``, ``!``, ``&&``, ``||``, ``+``), evaluated without ``eval``.
+
+    Raises:
+      ValueError: any other construct; KeyError: a missing artifact or metadata key (KFP fails
+        the task as well).
+    """
+    python = re.sub(r"!(?!=)", " not ", expression.replace("&&", " and ").replace("||", " or "))
+    tree = ast.parse(python.strip(), mode="eval")
+    return bool(_cel(tree.body, {"inputs": {"artifacts": artifacts}}))
+
+
+def _cel(node, names):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in names:
+        return names[node.id]
+    if isinstance(node, ast.Attribute):
+        return _cel(node.value, names)[node.attr]
+    if isinstance(node, ast.Subscript):
+        return _cel(node.value, names)[_cel(node.slice, names)]
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        lhs, rhs = _cel(node.left, names), _cel(node.comparators[0], names)
+        ops = {ast.Eq: lambda a, b: a == b, ast.Lt: lambda a, b: a < b,
+               ast.Gt: lambda a, b: a > b}
+        if type(node.ops[0]) in ops:
+            return ops[type(node.ops[0])](lhs, rhs)
+    if isinstance(node, ast.BoolOp):
+        values = (_cel(v, names) for v in node.values)
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _cel(node.operand, names)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _cel(node.left, names) + _cel(node.right, names)
+    raise ValueError(f"unsupported condition construct {ast.dump(node)[:80]}")
 
 
 def _metadata_of(inputs, key, field):

@@ -71,6 +71,9 @@ class PipelineConfig:
     # Empty = Beam's defaults (in-process DirectRunner, one worker). TFX repackages itself for
     # remote workers whenever any Beam argument is given (see local_runner._scratch_dir).
     beam_args: tuple[str, ...] = ()
+    # > 0: the Beam components run on this many local worker processes (the DirectRunner's
+    # multi_processing mode); 0: in the component's own process (fastest on small data).
+    beam_workers: int = 0
     enable_cache: bool = True
     export_metagraph: bool = True
     # Kubeflow / Vertex AI Pipelines (used only when compiling with kubeflow/runner.py)
@@ -117,6 +120,12 @@ class PipelineConfig:
                              "`vertex_region`")
         if self.trainer_worker_count < 1:
             raise ValueError(f"`trainer_worker_count` must be >= 1, got {self.trainer_worker_count}")
+        if self.beam_workers < 0:
+            raise ValueError(f"`beam_workers` must be >= 0, got {self.beam_workers}")
+        runner = _flag_value(self.beam_args, "--runner")
+        if self.beam_workers and runner not in (None, "DirectRunner"):
+            raise ValueError(f"`beam_workers` runs the local DirectRunner's worker processes, but "
+                             f"`beam_args` choose the {runner}: set one or the other")
         if self.train_steps is not None and self.train_steps < 1:
             raise ValueError(f"`train_steps` must be >= 1, got {self.train_steps}")
         training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
@@ -172,6 +181,13 @@ class PipelineConfig:
                 "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
                 "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision}
 
+    def resolved_beam_args(self) -> tuple[str, ...]:
+        """``beam_args`` plus, with ``beam_workers``, the DirectRunner's multi-processing mode."""
+        if not self.beam_workers:
+            return self.beam_args
+        return (*self.beam_args, "--direct_running_mode=multi_processing",
+                f"--direct_num_workers={self.beam_workers}")
+
     def resolved_serving_dir(self) -> str:
         return self.serving_dir or os.path.join(self.pipeline_root, "serving_model")
 
@@ -201,3 +217,14 @@ class PipelineConfig:
             return cls(**data)
         except ValueError as e:  # the file's keys, not flags, whichever side set the value
             raise ValueError(f"{path}: {errors.plain_fields(str(e))}") from None
+
+
+def _flag_value(args: tuple[str, ...], flag: str) -> str | None:
+    """The value of ``--flag=value`` or ``--flag value`` in a Beam argument list (the last)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+        elif arg == flag and i + 1 < len(args):
+            value = args[i + 1]
+    return value

@@ -2,7 +2,8 @@
 
 ImportExampleGen -> StatisticsGen -> SchemaGen [-> CurateSchema for frame level] ->
 ExampleValidator -> Transform (materialize=False) -> Trainer -> Resolver(latest blessed) ->
-Evaluator -> Pusher -> KaggleExport -> RunReport. The same function serves LocalDagRunner and
+Evaluator -> Pusher, and KaggleExport only when the Evaluator blessed the model (a
+``tfx.dsl.Cond`` in the DAG) -> RunReport. The same function serves LocalDagRunner and
 Kubeflow; the runner supplies ML Metadata (pipeline/metadata.py locally, the orchestrator's own
 store on Kubeflow / Vertex AI). ExampleGen (no reshuffle) and StatisticsGen (sketches) keep memory bounded by design.
 """
@@ -123,17 +124,18 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=config.resolved_serving_dir())))
-    kaggle = KaggleExport(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-                          examples=example_gen.outputs["examples"], top_k=config.top_k,
-                          float16_weights=config.float16_tgz)
+    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        kaggle = KaggleExport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
+                              top_k=config.top_k, float16_weights=config.float16_tgz)
     run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
                            evaluation=evaluator.outputs["evaluation"], vocabulary=config.vocabulary or "", top_k=config.top_k)
     components = [example_gen, statistics, *schema_nodes, validator, transform, trainer,
                   baseline, evaluator, pusher, kaggle, run_report]
-    if config.beam_args:  # Beam components only: a Dataflow runner means nothing to the others
+    beam_args = config.resolved_beam_args()
+    if beam_args:  # Beam components only: a Dataflow runner means nothing to the others
         for node in components:
             if is_beam_node(node):
-                node.with_beam_pipeline_args(list(config.beam_args))
+                node.with_beam_pipeline_args(list(beam_args))
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
         components=components, enable_cache=config.enable_cache)

@@ -43,21 +43,27 @@ def _under(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
-def violations(root: str) -> list[str]:
-    """``path:line imports module (rule)`` for every import that breaks a rule under root."""
-    found = []
-    for package in PACKAGES:
+def _python_files(root: str, packages) -> list[tuple[str, str]]:
+    """(path, path relative to root with /) of every .py file under the packages."""
+    out = []
+    for package in packages:
         for folder, _, files in os.walk(os.path.join(root, package)):
             for name in sorted(f for f in files if f.endswith(".py")):
                 path = os.path.join(folder, name)
-                rel = os.path.relpath(path, root).replace(os.sep, "/")
-                for module, line in _imports(path):
-                    for where, forbidden, why in RULES:
-                        if rel.startswith(where) and _under(module, forbidden):
-                            found.append(f"{rel}:{line} imports {module} ({why})")
-                    if _under(module, JOBS) and not rel.startswith(("yt8m_cli/",
-                                                                    "trainer_module/jobs/")):
-                        found.append(f"{rel}:{line} imports {module} (only the CLI imports jobs)")
+                out.append((path, os.path.relpath(path, root).replace(os.sep, "/")))
+    return out
+
+
+def violations(root: str) -> list[str]:
+    """``path:line imports module (rule)`` for every import that breaks a rule under root."""
+    found = []
+    for path, rel in _python_files(root, PACKAGES):
+        for module, line in _imports(path):
+            for where, forbidden, why in RULES:
+                if rel.startswith(where) and _under(module, forbidden):
+                    found.append(f"{rel}:{line} imports {module} ({why})")
+            if _under(module, JOBS) and not rel.startswith(("yt8m_cli/", "trainer_module/jobs/")):
+                found.append(f"{rel}:{line} imports {module} (only the CLI imports jobs)")
     return found
 
 
@@ -82,27 +88,21 @@ def test_a_broken_rule_is_reported(tmp_path):
 
 
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_]*")
-LIBRARY = ("trainer_module", "components", "pipeline")
+LIBRARY = ("trainer_module", "components", "pipeline", "kubeflow")
 
 
 def flag_names_in_errors(root: str) -> list[str]:
     """``path:line: text`` for every string in a ``raise`` statement of the library that names a
     command-line flag (``--top_k``) instead of a config field (`` `top_k` ``)."""
     found = []
-    for package in LIBRARY:
-        for folder, _, files in os.walk(os.path.join(root, package)):
-            for name in sorted(f for f in files if f.endswith(".py")):
-                path = os.path.join(folder, name)
-                with open(path, encoding="utf-8") as f:
-                    tree = ast.parse(f.read(), path)
-                rel = os.path.relpath(path, root).replace(os.sep, "/")
-                for node in ast.walk(tree):
-                    if not isinstance(node, ast.Raise):
-                        continue
-                    for const in ast.walk(node):
-                        if isinstance(const, ast.Constant) and isinstance(const.value, str) \
-                                and FLAG.search(const.value):
-                            found.append(f"{rel}:{const.lineno}: {const.value.strip()}")
+    for path, rel in _python_files(root, LIBRARY):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in (n for n in ast.walk(tree) if isinstance(n, ast.Raise)):
+            for const in ast.walk(node):
+                if isinstance(const, ast.Constant) and isinstance(const.value, str) \
+                        and FLAG.search(const.value):
+                    found.append(f"{rel}:{const.lineno}: {const.value.strip()}")
     return found
 
 

@@ -67,7 +67,9 @@ def test_compiled_json_loads_into_vertex_pipeline_job(tmp_path):
     job = aiplatform.PipelineJob(display_name="yt8m", template_path=str(tmp_path / "pipeline.json"),
                                  project="p", location="us-central1",
                                  credentials=AnonymousCredentials(), pipeline_root="gs://bucket/root")
-    assert job.pipeline_spec["root"]["dag"]["tasks"]
+    compiled = json.load(open(tmp_path / "pipeline.json"))["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert set(job.pipeline_spec["root"]["dag"]["tasks"]) == set(compiled)
+    assert LOCAL_NODES <= set(compiled) and len(compiled) == len(LOCAL_NODES) + 2  # + 2 resolvers
 
 
 @pytest.mark.parametrize("shape", ["video", "frame", "vertex_training"])

@@ -76,6 +76,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="KaggleExport's model.tgz stores weights as float16 (half the size)")
     p.add_argument("--max_frames", type=int, default=None)
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv: label names in the run report")
+    p.add_argument("--beam_workers", type=int, default=None,
+                   help="run the Beam components on N local worker processes (DirectRunner "
+                        "multi_processing; default 0: in the component's own process)")
     p.add_argument("--beam_arg", action="append", default=None, dest="beam_args",
                    help="a Beam pipeline argument (repeatable)")
     p.add_argument("--no_cache", action="store_true",
@@ -91,7 +94,7 @@ def config_from_args(args):
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
         "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
         "top_k", "float16_tgz", "max_frames", "vocabulary", "image", "trainer_backend",
-        "trainer_machine_type", "trainer_worker_count")}
+        "trainer_machine_type", "trainer_worker_count", "beam_workers")}
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams

@@ -1,9 +1,10 @@
-"""KaggleExport component: batch inference with Beam over the test split of the blessed model.
+"""KaggleExport component: batch inference with Beam over the test split of a trained model.
 
 Outputs a ``KaggleSubmission`` artifact (``predictions.csv``: ``VideoId,LabelConfidencePairs``,
 top_k pairs) and a ``ModelArchive`` artifact (``model.tgz``, the `yt8m inference` contract),
-with row count and paths recorded as custom properties. A model that is not blessed is not
-exported: both artifacts are then marked ``skipped``.
+with row count and paths recorded as custom properties. The pipeline runs it only for a blessed
+model (a ``tfx.dsl.Cond`` on the Evaluator's blessing, pipeline/create.py): the gate is in the
+DAG, so an unblessed run simply has no export.
 """
 
 import os
@@ -23,14 +24,9 @@ from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
 
 
-def _is_blessed(blessing: standard_artifacts.ModelBlessing) -> bool:
-    return bool(blessing.get_int_custom_property("blessed"))
-
-
 @component(use_beam=True)
 def KaggleExport(
     model: InputArtifact[standard_artifacts.Model],
-    model_blessing: InputArtifact[standard_artifacts.ModelBlessing],
     examples: InputArtifact[standard_artifacts.Examples],
     submission: OutputArtifact[yt8m.KaggleSubmission],
     model_archive: OutputArtifact[yt8m.ModelArchive],
@@ -39,11 +35,6 @@ def KaggleExport(
     float16_weights: Parameter[bool] = False,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ) -> None:
-    if not _is_blessed(model_blessing):
-        for artifact in (submission, model_archive):
-            artifact.set_int_custom_property("skipped", 1)
-        print("KaggleExport: model not blessed; nothing exported")
-        return
     serving_dir = path_utils.serving_model_dir(model.uri)
     split_uri = artifact_utils.get_split_uri([examples], split)
     csv_path = os.path.join(submission.uri, "predictions.csv")
@@ -54,11 +45,9 @@ def KaggleExport(
     rows = export_lib.merge_csv(shards, csv_path)
     submission.set_int_custom_property("row_count", rows)
     submission.set_string_custom_property("path", csv_path)
-    submission.set_int_custom_property("skipped", 0)
     tgz = export_lib.write_model_tgz(serving_dir, os.path.join(model_archive.uri, "model.tgz"),
                                      float16_weights)
     model_archive.set_string_custom_property("path", tgz)
     model_archive.set_int_custom_property("size_bytes", tf.io.gfile.stat(tgz).length)
     model_archive.set_int_custom_property("float16_weights", int(float16_weights))
-    model_archive.set_int_custom_property("skipped", 0)
     print(f"KaggleExport: {rows} rows -> {csv_path}; model -> {tgz}")

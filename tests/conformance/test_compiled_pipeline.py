@@ -147,6 +147,19 @@ def test_video_pipeline_runs_and_caches_as_compiled(cloud, tmp_path, tiny_data):
     third = _runner(cloud, pipeline_json, tmp_path).run()
     assert {n for n, s in _states(third).items() if s != "CACHED"} == ALWAYS_RUN
 
+    # The blessing gate is in the DAG: with a threshold no model reaches, the Evaluator runs
+    # (a new eval config), does not bless, and KaggleExport's trigger condition skips it.
+    (tmp_path / "strict").mkdir()
+    strict_json = _compile(tmp_path / "strict", "--pipeline_root", f"gs://{BUCKET}/root-video",
+                           "--model", "LogisticModel", "--gap_threshold", "1.0")
+    strict = _runner(cloud, strict_json, tmp_path).run()
+    states = _states(strict)
+    assert states["Trainer"] == "CACHED" and states["Evaluator"] == "SUCCEEDED"
+    assert strict.artifact("Evaluator", "blessing")["metadata"]["blessed"] == 0
+    assert strict.artifact("Pusher", "pushed_model")["metadata"]["pushed"] == 0
+    assert states["KaggleExport"] == "SKIPPED" and strict.tasks["KaggleExport"].outputs == {}
+    assert states["RunReport"] == "SUCCEEDED"
+
 
 def result_model_uri(result) -> str:
     return result.artifact("Trainer", "model")["uri"]

@@ -141,7 +141,9 @@ def test_rerun_is_cached_model_change_retrains_high_threshold_blocks_push(run):
     pushes_before = len(os.listdir(config.resolved_serving_dir()))
     strict = local_runner.run(config.replace(gap_threshold=1.0))
     assert not strict["blessed"] and not strict["pushed"]
-    assert strict["csv"] is None and strict["model_tgz"] is None  # KaggleExport skipped
+    assert strict["csv"] is None and strict["model_tgz"] is None
+    states = _node_states(config)  # the blessing gate is in the DAG: KaggleExport never ran
+    assert "KaggleExport" not in states and states["RunReport"] == "COMPLETE", states
     assert len(os.listdir(config.resolved_serving_dir())) == pushes_before  # nothing new pushed
 
 
@@ -153,8 +155,8 @@ def test_failure_in_a_late_component_then_rerun_finishes_from_cache(run, tmp_pat
     blocked.write_text("a file where the Pusher needs a directory")
     failing = config.replace(serving_dir=str(blocked), hparams={"dnn_hidden_size": 48},
                              gap_change_tolerance=1.0)  # blessed even if worse than the last
-    with pytest.raises(Exception):
-        local_runner.run(failing)
+    with pytest.raises(tf.errors.FailedPreconditionError, match=f"{blocked} is not a directory"):
+        local_runner.run(failing)  # the Pusher's error, as raised inside the component
     states = _node_states(failing)
     assert states["Trainer"] == "COMPLETE" and states["Pusher"] == "FAILED", states
     blocked.unlink()

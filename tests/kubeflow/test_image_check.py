@@ -46,5 +46,8 @@ def test_dockerfile_installs_the_lock_and_checks_the_image():
     assert install and "--no-deps" not in install.group(0)  # dependencies resolved from the lock
     assert "python -m kubeflow.image_check --lock requirements.lock" in docker
     packages = re.search(r"include = \[([^\]]*)\]", _read("pyproject.toml")).group(1)
-    for package in re.findall(r'"(\w+)\*?"', packages):
-        assert f"COPY {package} ./{package}" in docker, package
+    installed = set(re.findall(r'"(\w+)\*?"', packages))
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", docker, re.M))
+    assert copied == installed  # every package the wheel installs is in the image, nothing else
+    files = re.findall(r"^COPY ((?:[\w.]+ )+)\./$", docker, re.M)
+    assert sorted(" ".join(files).split()) == ["README.md", "pyproject.toml", "requirements.lock"]

@@ -167,7 +167,7 @@ def test_unknown_or_mismatched_feature_names(setup, tmp_path, capsys):
     assert "--feature_names" in capsys.readouterr().err
     assert main([*base, "--feature_names", "mean_rgb,mean_audio", "--feature_sizes", "1024"]) == 2
     err = capsys.readouterr().err
-    assert "--feature_names" in err or "--feature_sizes" in err
+    assert "--feature_names has 2 entries (mean_rgb,mean_audio) but --feature_sizes has 1" in err
 
 
 def test_checkpoint_of_another_model_is_refused(setup, tmp_path, capsys):

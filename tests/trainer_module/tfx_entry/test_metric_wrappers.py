@@ -67,7 +67,8 @@ def test_tfma_combiner_buffers_a_bounded_number_of_compact_rows():
         assert all(row.dtype == bool for row in state["labels"])
     assert most < tfma_metrics._FLUSH_ROWS <= 64
     assert state["acc"].num_videos + len(state["preds"]) == 300
-    assert combiner.extract_output(state)  # and the buffered rows still count
+    got = {key.name: value for key, value in combiner.extract_output(state).items()}
+    assert got["gap"] == pytest.approx(M.gap(preds, labels, 20), abs=1e-9)  # buffered rows count
 
 
 def test_tfma_combiner_in_a_beam_pipeline():
@@ -85,6 +86,44 @@ def test_tfma_combiner_in_a_beam_pipeline():
         result = (p | beam.Create(_inputs(preds, labels), reshuffle=True)
                   | beam.CombineGlobally(computation.combiner))
         assert_that(result, check)
+
+
+def test_tfma_combiner_across_worker_processes(tmp_path):
+    """The combiner pickled to two DirectRunner worker processes, each adding part of the
+    inputs, its partial accumulators merged in a third step: still the exact metrics."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    preds, labels = _data(200, 4)
+    computation = tfma_metrics.YT8MMetrics(top_k=20).computations(
+        eval_config=tfma.EvalConfig(), model_names=[""], output_names=[""])[0]
+    expected = M.MetricsAccumulator(F.NUM_CLASSES, 20)
+    expected.add(preds, labels)
+    expected = expected.result()
+    pids = tmp_path / "pids"
+    pids.mkdir()
+
+    def note_pid(item):
+        import os
+
+        (pids / str(os.getpid())).touch()
+        return item
+
+    def check(outputs):
+        (out,) = outputs
+        got = {key.name: value for key, value in out.items()}
+        for name in tfma_metrics.METRIC_NAMES:
+            assert got[name] == pytest.approx(expected[name], abs=1e-9), name
+
+    options = PipelineOptions(direct_running_mode="multi_processing", direct_num_workers=2)
+    with beam.Pipeline(options=options) as p:
+        result = (p | beam.Create(_inputs(preds, labels), reshuffle=True)
+                  | beam.Map(note_pid)
+                  | beam.CombineGlobally(computation.combiner))
+        assert_that(result, check)
+    import os
+
+    workers = {int(name) for name in os.listdir(pids)} - {os.getpid()}
+    assert len(workers) == 2  # both worker processes added inputs, the driver none
 
 
 def test_real_tfma_run_matches_numpy(tmp_path):

@@ -116,10 +116,21 @@ def test_streaming_equals_batch_and_merge_order_invariant():
     tree.merge(right).merge(left)
     expected = whole.result()
     assert expected["gap"] == pytest.approx(M.gap(preds, labels, 20), abs=1e-12)
-    for acc in (forward, tree):
+    uneven = M.MetricsAccumulator(200, 20)  # an empty part, one video, the rest
+    one, rest, empty = (M.MetricsAccumulator(200, 20) for _ in range(3))
+    one.add(preds[:1], labels[:1])
+    rest.add(preds[1:], labels[1:])
+    uneven.merge(empty).merge(rest).merge(one)
+    for acc in (forward, tree, uneven):
         got = acc.result()
         for key in expected:
             assert got[key] == pytest.approx(expected[key], abs=1e-12), key
+        # what the report reads from a merged accumulator: per-class AP, positives, pairs
+        np.testing.assert_allclose(acc.class_aps(), whole.class_aps(), atol=1e-12)
+        np.testing.assert_array_equal(acc.positives_per_class, whole.positives_per_class)
+        got_pairs, want_pairs = acc.pairs(), whole.pairs()
+        for got_a, want_a in zip(got_pairs, want_pairs):
+            assert sorted(got_a.tolist()) == sorted(want_a.tolist())
 
 
 def test_accumulator_rejects_mismatched_merge():

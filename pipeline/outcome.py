@@ -66,15 +66,20 @@ def run_in_progress(metadata_path: str) -> bool:
         return False
 
 
+def run_contexts(store) -> list:
+    """Every pipeline run's context in the store, newest first."""
+    return sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id, reverse=True)
+
+
 def run_executions(store, run=None, live: bool = True) -> list[tuple[str, str, float, object]]:
     """(node id, state, wall seconds, execution) of a run's executions (the newest run when
     None), in execution order. With ``live`` False (no run holds the store's lock), an execution
     still marked RUNNING belongs to a killed run: its state reads KILLED."""
     if run is None:
-        runs = store.get_contexts_by_type("pipeline_run")
+        runs = run_contexts(store)
         if not runs:
             return []
-        run = max(runs, key=lambda c: c.id)
+        run = runs[0]
     rows = []
     for execution in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id):
         node = next((c.name.split(".", 1)[-1] for c in store.get_contexts_by_execution(execution.id)
@@ -106,8 +111,8 @@ def run_outputs(store, run) -> dict:
 def latest_outcome(config: PipelineConfig) -> dict:
     """The outcome of the newest run (this process's, under run_lock): its own artifacts."""
     store = metadata.open_store(config.resolved_metadata_path())
-    runs = store.get_contexts_by_type("pipeline_run")
-    outs = run_outputs(store, max(runs, key=lambda c: c.id)) if runs else {}
+    runs = run_contexts(store)
+    outs = run_outputs(store, runs[0]) if runs else {}
     evaluation, blessing = outs.get("ModelEvaluation"), outs.get("ModelBlessing")
     pushed, submission = outs.get("PushedModel"), outs.get(yt8m.KaggleSubmission.TYPE_NAME)
     archive, report = outs.get(yt8m.ModelArchive.TYPE_NAME), outs.get(yt8m.RunReport.TYPE_NAME)

@@ -43,14 +43,10 @@ class RunSummary:
     artifacts: dict  # type name -> uri (outputs of this run, cached ones included)
 
 
-def _run_contexts(store):
-    return sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id, reverse=True)
-
-
 def find_run(store, run_id: str | None, having: str | None = None):
     """The run context named ``run_id`` (or a unique prefix of it); the newest when None.
     With ``having``, only runs that produced an artifact of that type name count."""
-    runs = _run_contexts(store)
+    runs = outcome.run_contexts(store)
     if having:
         runs = [r for r in runs if having in outcome.run_outputs(store, r)]
     if not runs:
@@ -98,7 +94,7 @@ def summarize(store, run, with_metrics: bool = True, live: bool = True) -> RunSu
 
 def list_runs(store, with_metrics: bool = True, live: bool = True) -> list[RunSummary]:
     """Every run, newest first."""
-    return [summarize(store, run, with_metrics, live) for run in _run_contexts(store)]
+    return [summarize(store, run, with_metrics, live) for run in outcome.run_contexts(store)]
 
 
 def lineage(store, run, live: bool = True) -> list[dict]:

@@ -11,6 +11,7 @@ import tempfile
 import apache_beam as beam
 import tensorflow as tf
 
+from trainer_module import beam_trace
 from trainer_module import io_utils
 from trainer_module.export import archive
 from trainer_module.export import kaggle_csv
@@ -32,6 +33,7 @@ class PredictRows(beam.DoFn):
     def process(self, batch):
         import tensorflow as tf
 
+        beam_trace.note("KaggleExport")
         res = self._serve(examples=tf.constant(batch))
         ids = res["video_id"].numpy()
         classes, scores = res["top_k_classes"].numpy(), res["top_k_scores"].numpy()

@@ -32,6 +32,7 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs as specs
 from tfx.utils import proto_utils
 
+from trainer_module import beam_trace
 from trainer_module import io_utils
 from trainer_module.data import input_pipeline
 from trainer_module.data import records
@@ -62,6 +63,7 @@ class _CopyShard(beam.DoFn):
         self._count = count
 
     def process(self, element):
+        beam_trace.note("ImportExampleGen")
         index, path = element
         output = os.path.join(self._output_dir, shard_name(index, self._count))
         copied = 0

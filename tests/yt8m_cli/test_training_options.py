@@ -83,3 +83,20 @@ def test_ensemble_predicts_the_mean_of_its_members(tiny_data, tmp_path):
     assert [m["model"] for m in json.load(open(out / "ensemble.json"))["members"]] == [
         "LogisticModel", "MoeModel"]
     assert main(["ensemble", "--train_dirs", dirs[0], "--output_dir", str(out)]) == 2
+
+
+def test_same_seed_same_weights(tiny_data, tmp_path):
+    """Initial weights (tf_keras draws their seeds from Python's generator), dropout and the
+    shuffle all follow --seed: two trainings of the default model give identical weights."""
+    weights = []
+    for name in ("a", "b", "c"):
+        seed = "1" if name == "c" else "0"
+        assert _train(tiny_data, tmp_path / name, "--max_steps", "3", "--dnn_hidden_size", "16",
+                      "--seed", seed) == 0
+        reader = tf.train.load_checkpoint(str(tmp_path / name))
+        weights.append({k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+                        if k.startswith("model/")})
+    assert weights[0].keys() == weights[1].keys() and len(weights[0]) > 5
+    for key in weights[0]:
+        np.testing.assert_array_equal(weights[0][key], weights[1][key], err_msg=key)
+    assert any(not np.array_equal(weights[0][k], weights[2][k]) for k in weights[0])

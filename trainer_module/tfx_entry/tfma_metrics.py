@@ -12,6 +12,7 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from trainer_module import beam_trace
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
 
@@ -40,6 +41,7 @@ class _Combiner(beam.CombineFn):
         return state
 
     def add_input(self, state, element):
+        beam_trace.note("Evaluator")
         for label, prediction, _ in metric_util.to_label_prediction_example_weight(
                 element, eval_config=self._eval_config, model_name=self._model_name,
                 output_name=self._output_name, flatten=False, squeeze=False):

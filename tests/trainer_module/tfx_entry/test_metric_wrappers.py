@@ -88,10 +88,14 @@ def test_tfma_combiner_in_a_beam_pipeline():
         assert_that(result, check)
 
 
-def test_tfma_combiner_across_worker_processes(tmp_path):
+def test_tfma_combiner_across_worker_processes(tmp_path, monkeypatch):
     """The combiner pickled to two DirectRunner worker processes, each adding part of the
     inputs, its partial accumulators merged in a third step: still the exact metrics."""
+    import os
+
     from apache_beam.options.pipeline_options import PipelineOptions
+
+    from trainer_module import beam_trace
 
     preds, labels = _data(200, 4)
     computation = tfma_metrics.YT8MMetrics(top_k=20).computations(
@@ -99,14 +103,7 @@ def test_tfma_combiner_across_worker_processes(tmp_path):
     expected = M.MetricsAccumulator(F.NUM_CLASSES, 20)
     expected.add(preds, labels)
     expected = expected.result()
-    pids = tmp_path / "pids"
-    pids.mkdir()
-
-    def note_pid(item):
-        import os
-
-        (pids / str(os.getpid())).touch()
-        return item
+    monkeypatch.setenv(beam_trace.ENV, str(tmp_path / "trace"))  # inherited by the workers
 
     def check(outputs):
         (out,) = outputs
@@ -117,13 +114,10 @@ def test_tfma_combiner_across_worker_processes(tmp_path):
     options = PipelineOptions(direct_running_mode="multi_processing", direct_num_workers=2)
     with beam.Pipeline(options=options) as p:
         result = (p | beam.Create(_inputs(preds, labels), reshuffle=True)
-                  | beam.Map(note_pid)
                   | beam.CombineGlobally(computation.combiner))
         assert_that(result, check)
-    import os
-
-    workers = {int(name) for name in os.listdir(pids)} - {os.getpid()}
-    assert len(workers) == 2  # both worker processes added inputs, the driver none
+    pids = set(beam_trace.read(str(tmp_path / "trace"))["Evaluator"])
+    assert len(pids) == 2 and os.getpid() not in pids  # both workers added inputs, the driver none
 
 
 def test_real_tfma_run_matches_numpy(tmp_path):

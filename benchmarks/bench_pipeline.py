@@ -141,7 +141,7 @@ def main():
                   header, rows,
                   "Process total includes Python/TFX start-up (~15 s) and reading the outcome. "
                   "Frame level uses 20-60 frames per video and a narrower DbofModel so the 10x run "
-                  "fits a 2-core machine.")
+                  "fits a 2-core machine.", script="bench_pipeline")
 
 
 if __name__ == "__main__":

@@ -44,9 +44,12 @@ def table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def record(name: str, title: str, header: list[str], rows: list[list], notes: str = "") -> str:
-    """Writes benchmarks/results/<name>.md and returns its text."""
-    command = "python -m benchmarks." + name + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+def record(name: str, title: str, header: list[str], rows: list[list], notes: str = "",
+           script: str | None = None) -> str:
+    """Writes benchmarks/results/<name>.md and returns its text (``script``: the benchmark
+    module when it differs from ``name``)."""
+    command = ("python -m benchmarks." + (script or name)
+               + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""))
     text = (f"## {title}\n\n{datetime.date.today().isoformat()} · {machine()} · "
             f"`{command.strip()}`\n\n{table(header, rows)}\n")
     if notes:

@@ -104,13 +104,14 @@ class PipelineConfig:
         if not 0 <= self.gap_threshold <= 1:
             raise ValueError(f"`gap_threshold` must be in [0, 1], got {self.gap_threshold}")
         if self.gap_change_tolerance < 0:
-            raise ValueError(f"`gap_change_tolerance` must be >= 0, got {self.gap_change_tolerance}")
+            raise ValueError(f"`gap_change_tolerance` must be >= 0, got "
+                             f"{self.gap_change_tolerance}")
         for name in ("trainer_cpu_limit", "trainer_memory_limit"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
         if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
-            raise ValueError("`trainer_gpu_type` and `trainer_gpu_count` go together (e.g. NVIDIA_TESLA_T4 and 1), "
-                             f"got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
+            raise ValueError("`trainer_gpu_type` and `trainer_gpu_count` go together (e.g. "
+                             f"NVIDIA_TESLA_T4 and 1), got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
         if self.trainer_backend not in ("pipeline", "vertex_training"):
             raise ValueError(f"`trainer_backend` must be 'pipeline' or 'vertex_training', got "
                              f"{self.trainer_backend!r}")
@@ -119,7 +120,8 @@ class PipelineConfig:
             raise ValueError("`trainer_backend` 'vertex_training' needs `vertex_project` and "
                              "`vertex_region`")
         if self.trainer_worker_count < 1:
-            raise ValueError(f"`trainer_worker_count` must be >= 1, got {self.trainer_worker_count}")
+            raise ValueError(f"`trainer_worker_count` must be >= 1, got "
+                             f"{self.trainer_worker_count}")
         if self.beam_workers < 0:
             raise ValueError(f"`beam_workers` must be >= 0, got {self.beam_workers}")
         runner = _flag_value(self.beam_args, "--runner")

@@ -125,10 +125,12 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=config.resolved_serving_dir())))
     with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
-        kaggle = KaggleExport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
-                              top_k=config.top_k, float16_weights=config.float16_tgz)
+        kaggle = KaggleExport(model=trainer.outputs["model"],
+                              examples=example_gen.outputs["examples"], top_k=config.top_k,
+                              float16_weights=config.float16_tgz)
     run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
-                           evaluation=evaluator.outputs["evaluation"], vocabulary=config.vocabulary or "", top_k=config.top_k)
+                           evaluation=evaluator.outputs["evaluation"],
+                           vocabulary=config.vocabulary or "", top_k=config.top_k)
     components = [example_gen, statistics, *schema_nodes, validator, transform, trainer,
                   baseline, evaluator, pusher, kaggle, run_report]
     beam_args = config.resolved_beam_args()

@@ -50,7 +50,8 @@ def find_run(store, run_id: str | None, having: str | None = None):
     if having:
         runs = [r for r in runs if having in outcome.run_outputs(store, r)]
     if not runs:
-        raise ValueError(f"the metadata store holds no pipeline runs{' with a ' + having if having else ''}")
+        raise ValueError("the metadata store holds no pipeline runs"
+                         f"{' with a ' + having if having else ''}")
     if run_id is None:
         return runs[0]
     matches = [r for r in runs if r.name == run_id] or [r for r in runs if r.name.startswith(run_id)]

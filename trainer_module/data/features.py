@@ -15,7 +15,9 @@ import numpy as np
 
 NUM_CLASSES = 3862
 MAX_FRAMES = 300
-ID_KEY = "id"
+ID_KEY = "id"  # the 2018 records' video id
+ID_KEY_2017 = "video_id"  # the same in the 2017 records; readers accept either
+ID_KEYS = (ID_KEY, ID_KEY_2017)
 LABELS_KEY = "labels"
 QUANT_MIN = -2.0
 QUANT_MAX = 2.0

@@ -14,9 +14,14 @@ import tensorflow as tf
 from trainer_module.data import features as F
 
 
+def _id_specs() -> dict:
+    """Both id keys (2018 ``id``, 2017 ``video_id``), empty when absent: see ``video_ids``."""
+    return {key: tf.io.FixedLenFeature([], tf.string, default_value="") for key in F.ID_KEYS}
+
+
 def example_feature_spec(spec: F.FeatureSpec, with_labels: bool = True) -> dict:
     """tf.io feature spec of a video-level tf.Example."""
-    out = {F.ID_KEY: tf.io.FixedLenFeature([], tf.string, default_value="")}
+    out = _id_specs()
     for name, size in zip(spec.names, spec.sizes):
         out[name] = tf.io.FixedLenFeature([size], tf.float32)
     if with_labels:
@@ -26,7 +31,7 @@ def example_feature_spec(spec: F.FeatureSpec, with_labels: bool = True) -> dict:
 
 def sequence_feature_specs(spec: F.FeatureSpec, with_labels: bool = True) -> tuple[dict, dict]:
     """(context, sequence) specs of a frame-level tf.SequenceExample."""
-    context = {F.ID_KEY: tf.io.FixedLenFeature([], tf.string, default_value="")}
+    context = _id_specs()
     if with_labels:
         context[F.LABELS_KEY] = tf.io.VarLenFeature(tf.int64)
     # int64 row splits: the transform graph expects them (int32 fails against it).
@@ -117,6 +122,18 @@ def _frame_features(raw: dict, spec: F.FeatureSpec):
     return dense, tf.cast(frames.row_lengths(), tf.int32)
 
 
+def video_ids(raw: dict) -> tf.Tensor:
+    """[batch] ids from whichever id keys the raw dict holds: ``id`` (2018 records) where it is
+    set, else ``video_id`` (2017 records)."""
+    present = [tf.reshape(raw[key], [-1]) for key in F.ID_KEYS if key in raw]
+    if not present:
+        raise ValueError(f"the records' schema has no video id ({' or '.join(F.ID_KEYS)})")
+    ids = present[0]
+    for other in present[1:]:
+        ids = tf.where(ids != "", ids, other)
+    return ids
+
+
 def to_model_inputs(raw: dict, spec: F.FeatureSpec, with_labels: bool = True) -> dict:
     """Raw feature dict -> model inputs.
 
@@ -124,7 +141,7 @@ def to_model_inputs(raw: dict, spec: F.FeatureSpec, with_labels: bool = True) ->
       {FEATURES: [batch, dim] or [batch, max_frames, dim] float32, NUM_FRAMES: [batch] int32,
        VIDEO_ID: [batch] string, and LABELS_MULTI_HOT: [batch, NUM_CLASSES] when with_labels}.
     """
-    video_id = tf.reshape(raw[F.ID_KEY], [-1])
+    video_id = video_ids(raw)
     if spec.frame_level:
         features, num_frames = _frame_features(raw, spec)  # [batch, max_frames, dim], [batch]
     else:

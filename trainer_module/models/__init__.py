@@ -13,7 +13,6 @@ from typing import Callable
 from trainer_module.data import features as F
 from trainer_module.models import (dbof, frame_logistic, gated_dnn, logistic, lstm, moe, netvlad,
                                    nextvlad)
-from trainer_module.models import hparams as H
 
 SEED_TRAINING = {"batch_size": 1024, "base_learning_rate": 0.01, "num_epochs": 5,
                  "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000}
@@ -26,23 +25,23 @@ class ModelEntry:
     name: str
     frame_level: bool
     build: Callable
-    hparams: type  # its H.HParams dataclass
+    hparams: type  # its hyperparameters: a models.hparams.HParams dataclass
     training: dict = dataclasses.field(default_factory=lambda: dict(SEED_TRAINING))
 
 
 REGISTRY: dict[str, ModelEntry] = {
     e.name: e for e in (
-        ModelEntry("LogisticModel", False, logistic.build, logistic.HPARAMS),
-        ModelEntry("MoeModel", False, moe.build, moe.HPARAMS),
-        ModelEntry("GatedDnnModel", False, gated_dnn.build, gated_dnn.HPARAMS,
+        ModelEntry("LogisticModel", False, logistic.build, logistic.HParams),
+        ModelEntry("MoeModel", False, moe.build, moe.HParams),
+        ModelEntry("GatedDnnModel", False, gated_dnn.build, gated_dnn.HParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001,
                     "num_epochs": 8}),
-        ModelEntry("FrameLevelLogisticModel", True, frame_logistic.build, frame_logistic.HPARAMS),
-        ModelEntry("DbofModel", True, dbof.build, dbof.HPARAMS),
-        ModelEntry("LstmModel", True, lstm.build, lstm.HPARAMS),
-        ModelEntry("NetVladModel", True, netvlad.build, netvlad.HPARAMS,
+        ModelEntry("FrameLevelLogisticModel", True, frame_logistic.build, frame_logistic.HParams),
+        ModelEntry("DbofModel", True, dbof.build, dbof.HParams),
+        ModelEntry("LstmModel", True, lstm.build, lstm.HParams),
+        ModelEntry("NetVladModel", True, netvlad.build, netvlad.HParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
-        ModelEntry("NeXtVladModel", True, nextvlad.build, nextvlad.HPARAMS,
+        ModelEntry("NeXtVladModel", True, nextvlad.build, nextvlad.HParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
     )
 }

@@ -15,7 +15,7 @@ from trainer_module.models import layers as L
 
 
 @dataclasses.dataclass(frozen=True)
-class HPARAMS(heads.HeadHParams, L.FrameSamplingHParams):
+class HParams(heads.HeadHParams, L.FrameSamplingHParams):
     dbof_cluster_size: int = H.hp(8192, "clusters of the frame projection", low=1)
     dbof_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
     dbof_add_batch_norm: bool = H.hp(True, "batch normalization on input, clusters and hidden "
@@ -25,7 +25,7 @@ class HPARAMS(heads.HeadHParams, L.FrameSamplingHParams):
                                                          "representation", choices=heads.HEAD_NAMES)
 
 
-def build(spec, hp) -> tf_keras.Model:
+def build(spec, hp: HParams) -> tf_keras.Model:
     bn = hp.dbof_add_batch_norm
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]

@@ -4,10 +4,10 @@ import tf_keras
 from trainer_module.models import heads
 from trainer_module.models import layers as L
 
-HPARAMS = heads.L2HParams
+HParams = heads.L2HParams
 
 
-def build(spec, hp) -> tf_keras.Model:
+def build(spec, hp: HParams) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     mean = L.MaskedMeanPooling(name="frame_mean")([features, num_frames])  # [b, dim]
     probs = heads.logistic(mean, hp)  # [b, 3862]

@@ -16,7 +16,7 @@ from trainer_module.models import layers as L
 
 
 @dataclasses.dataclass(frozen=True)
-class HPARAMS(heads.HeadHParams):
+class HParams(heads.HeadHParams):
     dnn_hidden_size: int = H.hp(2048, "units per hidden layer", low=1)
     dnn_layers: int = H.hp(1, "number of hidden layers", low=0)
     dnn_dropout: float = H.hp(0.5, "dropout rate after each hidden layer", low=0.0, high=1.0,
@@ -27,7 +27,7 @@ class HPARAMS(heads.HeadHParams):
     dnn_l2_penalty: float = H.hp(1e-6, "L2 penalty on the hidden layers", low=0.0)
 
 
-def build(spec, hp) -> tf_keras.Model:
+def build(spec, hp: HParams) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, dim], [b]
     x = features
     if hp.dnn_input_batch_norm:

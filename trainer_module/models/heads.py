@@ -28,17 +28,17 @@ class HeadHParams(L2HParams):
     moe_num_mixtures: int = H.hp(2, "experts per class in MoE heads", low=1)
 
 
-def logistic(x, hp):
+def logistic(x, hp: L2HParams):
     return tf_keras.layers.Dense(F.NUM_CLASSES, activation="sigmoid", dtype="float32",
                                  kernel_regularizer=L.l2(hp.l2_penalty), name="logistic")(x)
 
 
-def moe(x, hp):
+def moe(x, hp: HeadHParams):
     return L.MixtureOfExperts(F.NUM_CLASSES, hp.moe_num_mixtures, hp.l2_penalty, name="moe",
                               dtype="float32")(x)
 
 
-def gated_moe(x, hp):
+def gated_moe(x, hp: HeadHParams):
     """MoE followed by context gating on its output (the 2017/2018 winners' classifier)."""
     probs = moe(x, hp)
     return L.ContextGating(batch_norm=True, name="output_gating", dtype="float32")(probs)
@@ -47,7 +47,7 @@ def gated_moe(x, hp):
 HEADS = dict(zip(HEAD_NAMES, (logistic, moe, gated_moe)))
 
 
-def classify(name: str, x, hp):
+def classify(name: str, x, hp: HeadHParams):
     """Applies the named head; raises ValueError listing the valid heads."""
     if name not in HEADS:
         raise ValueError(f"`video_level_classifier_model`: unknown {name!r}; valid: "

@@ -17,7 +17,7 @@ class FrameSamplingHParams(H.HParams):
                                             "evenly spaced)")
 
 
-def sample_frames(features, num_frames, hp):
+def sample_frames(features, num_frames, hp: FrameSamplingHParams):
     """[b, F, dim] -> [b, iterations, dim]: real frames only (see FrameSampler)."""
     return FrameSampler(hp.iterations, hp.sample_random_frames, name="sample_frames")(
         [features, num_frames])

@@ -16,7 +16,7 @@ from trainer_module.models import layers as L
 
 
 @dataclasses.dataclass(frozen=True)
-class HPARAMS(heads.HeadHParams):
+class HParams(heads.HeadHParams):
     lstm_cells: int = H.hp(1024, "units per LSTM layer", low=1)
     lstm_layers: int = H.hp(2, "stacked LSTM layers", low=1)
     lstm_pooling: str = H.hp("last", "classifier input: last (final state, seed), mean or max of "
@@ -26,7 +26,7 @@ class HPARAMS(heads.HeadHParams):
                                              choices=heads.HEAD_NAMES)
 
 
-def build(spec, hp) -> tf_keras.Model:
+def build(spec, hp: HParams) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     mask = L.FrameMask(spec.max_frames, name="frame_mask")(num_frames)  # [b, F] bool
     pooled = hp.lstm_pooling != "last"

@@ -11,14 +11,14 @@ from trainer_module.models import vlad_layers as V
 
 
 @dataclasses.dataclass(frozen=True)
-class HPARAMS(V.VladHParams):
+class HParams(V.VladHParams):
     netvlad_cluster_size: int = H.hp(64, "NetVLAD clusters", low=1)
     netvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
     vlad_dropout: float = H.hp(0.0, "NetVLAD: dropout on the pooled descriptor", low=0.0,
                                high=1.0, high_open=True)
 
 
-def build(spec, hp) -> tf_keras.Model:
+def build(spec, hp: HParams) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     x = V.NetVladPooling(hp.netvlad_cluster_size, name="netvlad")(x)  # [b, K * dim]

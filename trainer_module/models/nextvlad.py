@@ -14,7 +14,7 @@ from trainer_module.models import vlad_layers as V
 
 
 @dataclasses.dataclass(frozen=True)
-class HPARAMS(V.VladHParams):
+class HParams(V.VladHParams):
     nextvlad_cluster_size: int = H.hp(64, "NeXtVLAD clusters", low=1)
     nextvlad_groups: int = H.hp(8, "groups the expanded frame feature is split into", low=1)
     nextvlad_expansion: int = H.hp(2, "expansion factor of the frame feature before grouping",
@@ -26,7 +26,7 @@ class HPARAMS(V.VladHParams):
                                           low=1)
 
 
-def build(spec, hp) -> tf_keras.Model:
+def build(spec, hp: HParams) -> tf_keras.Model:
     features, num_frames = L.model_inputs(spec)  # [b, F, dim], [b]
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     x = V.NextVladPooling(hp.nextvlad_cluster_size, hp.nextvlad_groups,

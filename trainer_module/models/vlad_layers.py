@@ -22,7 +22,7 @@ class VladHParams(heads.HeadHParams, L.FrameSamplingHParams):
                                       choices=heads.HEAD_NAMES)
 
 
-def vlad_classifier(descriptor, hidden_size: int, hp, dropout: float = 0.0,
+def vlad_classifier(descriptor, hidden_size: int, hp: VladHParams, dropout: float = 0.0,
                     relu_max: float | None = None, gating_reduction: int = 1):
     """Pooled descriptor -> [dropout] -> hidden (BN, ReLU) -> [context gating, optionally
     through an SE bottleneck of ``gating_reduction``] -> classifier."""

@@ -24,9 +24,14 @@ from trainer_module.train import model_flags as MF
 def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
     """Serialized records -> raw feature dict in the layout the Transform graph expects."""
     if spec.frame_level:
+        graph_keys = set(tft_output.raw_feature_spec())
+
         def parse_frames(serialized):
             raw = parsing.parse_serialized(serialized, spec, with_labels)
-            raw[F.ID_KEY] = tf.reshape(raw[F.ID_KEY], [-1, 1])  # schema shape [1]
+            for key in F.ID_KEYS:  # the id key the schema (and so the graph) has, shape [1]
+                value = raw.pop(key)
+                if key in graph_keys:
+                    raw[key] = tf.reshape(value, [-1, 1])
             for name in spec.names:  # the Transform graph knows feature lists by their path
                 frames = raw.pop(name)  # [b, frames] ragged strings
                 flat = frames.flat_values

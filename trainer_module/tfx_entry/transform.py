@@ -31,7 +31,7 @@ def feature_spec_from_custom_config(custom_config: dict) -> F.FeatureSpec:
 def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     """Raw features (TFXIO) -> {features, num_frames, video_id, labels_multi_hot}."""
     spec = feature_spec_from_custom_config(custom_config)
-    raw = {F.ID_KEY: inputs[F.ID_KEY], F.LABELS_KEY: inputs[F.LABELS_KEY]}
+    raw = {key: inputs[key] for key in (*F.ID_KEYS, F.LABELS_KEY) if key in inputs}
     for name in spec.names:
         raw[name] = inputs[name] if name in inputs else inputs[F.SEQUENCE_PREFIX + name]
     out = parsing.to_model_inputs(raw, spec, with_labels=True)

@@ -27,9 +27,7 @@ RULES = (
 JOBS = "trainer_module.jobs"
 
 
-def _imports(path):
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
+def _imports(tree):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -43,22 +41,21 @@ def _under(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
-def _python_files(root: str, packages) -> list[tuple[str, str]]:
-    """(path, path relative to root with /) of every .py file under the packages."""
-    out = []
+def _parsed(root: str, packages):
+    """Yields (path relative to root with /, its AST) of every .py file under the packages."""
     for package in packages:
         for folder, _, files in os.walk(os.path.join(root, package)):
             for name in sorted(f for f in files if f.endswith(".py")):
                 path = os.path.join(folder, name)
-                out.append((path, os.path.relpath(path, root).replace(os.sep, "/")))
-    return out
+                with open(path, encoding="utf-8") as f:
+                    yield os.path.relpath(path, root).replace(os.sep, "/"), ast.parse(f.read())
 
 
 def violations(root: str) -> list[str]:
     """``path:line imports module (rule)`` for every import that breaks a rule under root."""
     found = []
-    for path, rel in _python_files(root, PACKAGES):
-        for module, line in _imports(path):
+    for rel, tree in _parsed(root, PACKAGES):
+        for module, line in _imports(tree):
             for where, forbidden, why in RULES:
                 if rel.startswith(where) and _under(module, forbidden):
                     found.append(f"{rel}:{line} imports {module} ({why})")
@@ -94,16 +91,12 @@ LIBRARY = ("trainer_module", "components", "pipeline", "kubeflow")
 def flag_names_in_errors(root: str) -> list[str]:
     """``path:line: text`` for every string in a ``raise`` statement of the library that names a
     command-line flag (``--top_k``) instead of a config field (`` `top_k` ``)."""
-    found = []
-    for path, rel in _python_files(root, LIBRARY):
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), path)
-        for node in (n for n in ast.walk(tree) if isinstance(n, ast.Raise)):
-            for const in ast.walk(node):
-                if isinstance(const, ast.Constant) and isinstance(const.value, str) \
-                        and FLAG.search(const.value):
-                    found.append(f"{rel}:{const.lineno}: {const.value.strip()}")
-    return found
+    return [f"{rel}:{const.lineno}: {const.value.strip()}"
+            for rel, tree in _parsed(root, LIBRARY)
+            for node in ast.walk(tree) if isinstance(node, ast.Raise)
+            for const in ast.walk(node)
+            if isinstance(const, ast.Constant) and isinstance(const.value, str)
+            and FLAG.search(const.value)]
 
 
 def test_library_errors_name_config_fields_not_flags():

@@ -11,8 +11,11 @@ arenas do not pile up over a long run.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
+import signal
+import threading
 import time
 
 import numpy as np
@@ -139,6 +142,33 @@ class TrainingInterrupted(KeyboardInterrupt):
 NONFINITE_LOSS = "training loss is NaN or infinite"
 
 
+class _StopRequest:
+    requested = False
+
+
+@contextlib.contextmanager
+def _stop_on_sigint():
+    """Ctrl-C (SIGINT) asks the loop to stop after the step in progress, instead of raising
+    KeyboardInterrupt wherever TensorFlow happens to be (a lock held inside tf.data or a
+    function call can then hang the checkpoint save). A second Ctrl-C interrupts at once.
+    Outside the main thread (where handlers cannot be set) Python's default applies."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclasses.dataclass
 class TrainResult:
     global_step: int
@@ -252,14 +282,15 @@ class Trainer:
         dist = self.strategy.experimental_distribute_dataset(dataset)
         start = time.time()
         try:
-            return self._loop(dist, step_fn, step, start, log)
+            with _stop_on_sigint() as stop:
+                return self._loop(dist, step_fn, step, start, log, stop)
         except KeyboardInterrupt:
             step = int(self.optimizer.iterations.numpy())
             self.manager.save(checkpoint_number=step)
             raise TrainingInterrupted(f"interrupted at global step {step}; checkpoint saved: the "
                                       "same command resumes from it") from None
 
-    def _loop(self, dist, step_fn, step: int, start: float, log) -> TrainResult:
+    def _loop(self, dist, step_fn, step: int, start: float, log, stop) -> TrainResult:
         cfg = self.cfg
         window_start = start
         examples = window_examples = 0
@@ -291,6 +322,8 @@ class Trainer:
                 self.manager.save(checkpoint_number=step)
             if cfg.max_steps is not None and step >= cfg.max_steps:
                 break
+            if stop.requested:
+                raise KeyboardInterrupt
         else:
             exhausted = True
         self.manager.save(checkpoint_number=step)

@@ -1,0 +1,47 @@
+"""Every `yt8m ...` command the documentation shows uses flags the CLI has."""
+import os
+import re
+
+from yt8m_cli.main import build_parser
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = ("README.md", "benchmarks/README.md", "docs/hostile_inputs.md", "kubeflow/README.md")
+
+
+def documented_commands(text: str) -> list[tuple[str, list[str]]]:
+    """(subcommand, flags) of each `yt8m` command in code blocks and inline code."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    inline = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    out = []
+    for span in blocks + inline:
+        for line in span.replace("\\\n", " ").splitlines():
+            for m in re.finditer(r"yt8m ([a-z-]+)(.*?)(?=&&|;|\||\byt8m |$)", line):
+                out.append((m.group(1), re.findall(r"(?<![\w-])(--[a-z][a-z0-9_]*)", m.group(2))))
+    return out
+
+
+def _unknown(text: str) -> list[str]:
+    parser = build_parser()
+    subs = next(a for a in parser._actions if hasattr(a, "choices") and a.choices
+                and "train" in a.choices).choices
+    problems = []
+    for cmd, flags in documented_commands(text):
+        if cmd not in subs:
+            continue  # e.g. "yt8m tfx" in a sentence: not a subcommand
+        known = {o for a in subs[cmd]._actions for o in a.option_strings}
+        problems += [f"yt8m {cmd} {f}" for f in flags if f not in known]
+    return problems
+
+
+def test_documented_commands_use_existing_flags():
+    for doc in DOCS:
+        with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+            text = f.read()
+        assert _unknown(text) == [], doc
+        if doc == "README.md":
+            assert len(documented_commands(text)) >= 20  # the parser finds the commands
+
+
+def test_a_stale_flag_is_reported():
+    assert _unknown("Run `yt8m train --train_dir t --learning_rate 0.1`.") == [
+        "yt8m train --learning_rate"]

@@ -10,19 +10,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("trainer_module", "components", "pipeline", "kubeflow", "yt8m", "system", "yt8m_cli")
 
 # (where: path prefix, forbidden: module prefix, why)
+EXECUTOR_CODE = ("trainer_module/", "components/")
 RULES = (
+    *((where, "pipeline", "executor code never imports the pipeline definition")
+      for where in EXECUTOR_CODE),
+    *((where, "kubeflow", "executor code never imports the Kubeflow runner")
+      for where in EXECUTOR_CODE),
+    *((f"{types}/", "trainer_module", "artifact types import only TFX")
+      for types in ("yt8m", "system")),
     ("trainer_module/", "yt8m_cli", "the library never imports the CLI"),
-    ("trainer_module/", "pipeline", "executor code never imports the pipeline definition"),
-    ("trainer_module/", "kubeflow", "executor code never imports the Kubeflow runner"),
     ("components/", "yt8m_cli", "components never import the CLI"),
-    ("components/", "pipeline", "executor code never imports the pipeline definition"),
-    ("components/", "kubeflow", "executor code never imports the Kubeflow runner"),
     ("components/", "trainer_module.jobs", "components never import a CLI job"),
     ("pipeline/", "kubeflow", "the pipeline definition knows no runner but its own"),
     ("pipeline/", "yt8m_cli", "the pipeline never imports the CLI"),
     ("kubeflow/", "yt8m_cli", "the Kubeflow runner never imports the CLI"),
-    ("yt8m/", "trainer_module", "artifact types import only TFX"),
-    ("system/", "trainer_module", "artifact types import only TFX"),
 )
 JOBS = "trainer_module.jobs"
 

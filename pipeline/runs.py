@@ -114,9 +114,11 @@ def lineage(store, run, live: bool = True) -> list[dict]:
 
 def report_of(store, run_id: str | None):
     """(ReportData, GAP history over every run, details) of the run's RunReport artifact."""
-    chosen = summarize(store, find_run(store, run_id, having=REPORT_TYPE))
+    name = find_run(store, run_id, having=REPORT_TYPE).name
+    summaries = list_runs(store)  # newest first; each run read once
+    chosen = next(s for s in summaries if s.run_id == name)
     data = report_lib.load(chosen.artifacts[REPORT_TYPE])
-    history = [(s.run_id[:19], s.metrics["gap"]) for s in reversed(list_runs(store))
+    history = [(s.run_id[:19], s.metrics["gap"]) for s in reversed(summaries)
                if s.metrics.get("gap") is not None]
     return data, history, {"run": chosen.run_id, "model": chosen.model, "blessed": chosen.blessed,
                            "pushed version": chosen.pushed_version}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,15 +23,21 @@ import time
 from tests.net import free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_TREE = ("pyproject.toml", "README.md", "pipeline", "components", "trainer_module", "kubeflow",
-         "yt8m_cli", "yt8m", "system")
+
+
+def _tree() -> list[str]:
+    """What a wheel is built from: the project metadata and the packages pyproject.toml includes
+    (the list the Dockerfile's COPY lines are checked against)."""
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
+        include = re.search(r"include = \[([^\]]*)\]", f.read()).group(1)
+    return ["pyproject.toml", "README.md", *re.findall(r'"(\w+)\*?"', include)]
 
 
 def installed_project(work: str) -> dict:
     """{"env": the environment of a process that sees the installed copy, "site": its folder}."""
     source, site, bin_dir = (os.path.join(work, d) for d in ("source", "site", "bin"))
     os.makedirs(source)
-    for name in _TREE:
+    for name in _tree():
         src = os.path.join(ROOT, name)
         copy = shutil.copytree if os.path.isdir(src) else shutil.copy
         copy(src, os.path.join(source, name), **(

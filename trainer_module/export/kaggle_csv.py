@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trainer_module.data import features as F
+
 CSV_HEADER = "VideoId,LabelConfidencePairs\n"
 
 
@@ -37,7 +39,7 @@ def locate_bad_id(files: list[str], compression: str | None = None) -> str | Non
         for i, raw in enumerate(tf.data.TFRecordDataset(path, compression_type=compression)):
             # Example and SequenceExample share field 1 (features / context): one parse for both
             context = tf.train.SequenceExample.FromString(raw.numpy()).context.feature
-            ids = next((context[k].bytes_list.value for k in ("id", "video_id")
+            ids = next((context[k].bytes_list.value for k in F.ID_KEYS
                         if context[k].bytes_list.value), [])  # 2018 / 2017 records
             try:
                 format_row(decode_id(ids[0]) if ids else "", np.zeros(0), np.zeros(0))

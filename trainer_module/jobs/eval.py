@@ -103,7 +103,7 @@ def run(job: EvalJob, log=print) -> dict | None:
     while True:
         latest = tf.train.latest_checkpoint(job.train_dir)
         if latest is None and job.run_once:
-            checkpoints.require_latest(job.train_dir)  # raises, naming train_dir
+            raise FileNotFoundError(f"`train_dir` {job.train_dir}: no checkpoint to evaluate")
         if latest and latest != last:
             last_result = evaluate_checkpoint(job, flags, latest, files, log)
             last = latest

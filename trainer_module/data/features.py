@@ -24,6 +24,7 @@ QUANT_MAX = 2.0
 
 VIDEO_FEATURE_SIZES = {"mean_rgb": 1024, "mean_audio": 128}
 FRAME_FEATURE_SIZES = {"rgb": 1024, "audio": 128}
+RGB_SIZE, AUDIO_SIZE = FRAME_FEATURE_SIZES["rgb"], FRAME_FEATURE_SIZES["audio"]
 
 # TFXIO names SequenceExample feature lists by their path under this prefix.
 SEQUENCE_PREFIX = "##SEQUENCE##."

@@ -26,12 +26,13 @@ from typing import Iterator
 import numpy as np
 
 from trainer_module import io_utils
+from trainer_module.data import examples
 from trainer_module.data import features as F
 from trainer_module.data import vocabulary as vocabulary_lib
 
 SPLITS = ("train", "validate", "test")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_RGB, _AUDIO = F.FRAME_FEATURE_SIZES["rgb"], F.FRAME_FEATURE_SIZES["audio"]
+_RGB, _AUDIO = F.RGB_SIZE, F.AUDIO_SIZE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,17 +107,6 @@ def video_id(index: int) -> str:
     return "".join(chars)
 
 
-@dataclasses.dataclass
-class Video:
-    """One generated video: id, labels, quantized frames [frames, 1152] and float means."""
-
-    vid: str
-    labels: np.ndarray
-    frames: np.ndarray | None  # uint8 [frames, 1152], only for frame-level output
-    mean_rgb: np.ndarray
-    mean_audio: np.ndarray
-
-
 class VideoFactory:
     """Draws videos deterministically from the class prototypes."""
 
@@ -139,7 +129,7 @@ class VideoFactory:
                     picked.append(int(c))
         return np.sort(np.array(picked, dtype=np.int64))
 
-    def make(self, index: int, with_labels: bool) -> Video:
+    def make(self, index: int, with_labels: bool) -> examples.Video:
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, index])
         labels = self.labels(rng)
@@ -165,41 +155,7 @@ class VideoFactory:
             noise = rng.standard_normal(_RGB + _AUDIO, dtype=np.float32) * (
                 cfg.noise / np.sqrt(n_frames))
             frames, means = None, (base + signal + noise).astype(np.float32)
-        return Video(video_id(index), out_labels, frames, means[:_RGB], means[_RGB:])
-
-
-def video_example(video: Video) -> bytes:
-    """Serialized video-level tf.Example (keys and dtypes of the real 2018 records).
-
-    Deterministic serialization (map keys sorted) makes the bytes reproducible for a seed.
-    """
-    import tensorflow as tf
-
-    feature = {
-        F.ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[video.vid.encode()])),
-        "mean_rgb": tf.train.Feature(float_list=tf.train.FloatList(value=video.mean_rgb)),
-        F.LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=video.labels)),
-        "mean_audio": tf.train.Feature(float_list=tf.train.FloatList(value=video.mean_audio)),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
-
-
-def frame_sequence_example(video: Video) -> bytes:
-    """Serialized frame-level tf.SequenceExample: one uint8 byte string per frame and feature."""
-    import tensorflow as tf
-
-    context = {
-        F.ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[video.vid.encode()])),
-        F.LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=video.labels)),
-    }
-    rgb = [tf.train.Feature(bytes_list=tf.train.BytesList(value=[f[:_RGB].tobytes()]))
-           for f in video.frames]
-    audio = [tf.train.Feature(bytes_list=tf.train.BytesList(value=[f[_RGB:].tobytes()]))
-             for f in video.frames]
-    lists = {"rgb": tf.train.FeatureList(feature=rgb), "audio": tf.train.FeatureList(feature=audio)}
-    return tf.train.SequenceExample(
-        context=tf.train.Features(feature=context),
-        feature_lists=tf.train.FeatureLists(feature_list=lists)).SerializeToString(deterministic=True)
+        return examples.Video(video_id(index), out_labels, frames, means[:_RGB], means[_RGB:])
 
 
 def _split_indices(config: GeneratorConfig) -> Iterator[tuple[str, int]]:
@@ -240,10 +196,10 @@ def generate(config: GeneratorConfig, progress: bool = True) -> dict[str, int]:
             video = factory.make(index, with_labels=split != "test")
             n = counters[split]
             counters[split] += 1
-            shards[split, "video"][n % len(shards[split, "video"])].write(video_example(video))
+            shards[split, "video"][n % len(shards[split, "video"])].write(examples.video_example(video))
             if config.frame_level:
                 shards[split, "frame"][n % len(shards[split, "frame"])].write(
-                    frame_sequence_example(video))
+                    examples.frame_sequence_example(video))
             if split in label_csvs:
                 label_csvs[split].write(f"{video.vid},{' '.join(map(str, video.labels))}\n")
     return counters

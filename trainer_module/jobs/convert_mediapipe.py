@@ -1,0 +1,86 @@
+"""``yt8m convert-mediapipe``: MediaPipe YouTube-8M feature records -> the dataset's shards.
+
+Inputs are TFRecord files of SequenceExamples, or files holding one serialized SequenceExample
+each (what MediaPipe's ``extract_yt8m_features`` writes, e.g. ``features.pb``). Output is the
+shard-pair layout of ``yt8m extract-features`` (ingest/shards.py), ``videos_per_shard`` videos a
+pair in input order; complete pairs are skipped on a re-run. A record that is not MediaPipe's
+stops the run with an error naming its file and record (nothing half-written).
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import itertools
+import os
+
+from trainer_module.data import records
+from trainer_module.errors import DataError
+from trainer_module.ingest import mediapipe
+from trainer_module.ingest import shards as shards_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertJob:
+    inputs: tuple[str, ...]  # files or globs
+    output_dir: str
+    prefix: str = "videos"
+    videos_per_shard: int = 100
+
+    def __post_init__(self):
+        if not self.inputs:
+            raise ValueError("`inputs`: give MediaPipe feature files or globs")
+        if not self.prefix or os.sep in self.prefix:
+            raise ValueError(f"`prefix` must be a file-name prefix, got {self.prefix!r}")
+        if self.videos_per_shard < 1:
+            raise ValueError(f"`videos_per_shard` must be >= 1, got {self.videos_per_shard}")
+
+
+def input_files(patterns) -> list[str]:
+    files = []
+    for pattern in patterns:
+        matches = sorted(m for m in glob.glob(pattern) if os.path.isfile(m))
+        if not matches:
+            raise ValueError(f"`inputs`: {pattern} matches no file")
+        files.extend(m for m in matches if m not in files)
+    return files
+
+
+def serialized_records(path: str):
+    """(where, serialized) of each SequenceExample in a TFRecord file, or of the whole file when
+    it is not a TFRecord file (one serialized proto)."""
+    scan = records.scan_file(path)
+    if scan.error is None and scan.records:
+        for i, record in enumerate(records.iterate_records(path)):
+            yield f"{path} record {i}", record
+    elif scan.records:
+        raise DataError(f"{path}: damaged TFRecord file after record {scan.records} ({scan.error})")
+    else:
+        with open(path, "rb") as f:
+            yield path, f.read()
+
+
+def run(job: ConvertJob, log=print) -> tuple[int, int]:
+    """Returns (videos converted now, shard pairs already complete before). Records are read
+    lazily, one shard's worth at a time."""
+    items = (item for path in input_files(job.inputs) for item in serialized_records(path))
+    seen: dict[str, str] = {}
+
+    def videos(chunk):
+        for where, serialized in chunk:
+            video, notes = mediapipe.convert(serialized, where)
+            for note in notes:
+                log(f"convert-mediapipe: warning: {note}")
+            if video.vid in seen:
+                raise ValueError(f"{where}: video id {video.vid!r} also in {seen[video.vid]}")
+            seen[video.vid] = where
+            yield video
+
+    count = before = shard = 0
+    while chunk := list(itertools.islice(items, job.videos_per_shard)):
+        if shards_lib.complete(job.output_dir, job.prefix, shard):
+            before += 1
+        else:
+            count += shards_lib.write_pair(job.output_dir, job.prefix, shard, videos(chunk))
+        shard += 1
+    shards_lib.write_labels_csv(job.output_dir, job.prefix, shard)
+    return count, before

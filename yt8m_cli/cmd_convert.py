@@ -1,0 +1,32 @@
+"""yt8m convert-mediapipe: MediaPipe YouTube-8M feature records -> the dataset's layout."""
+from __future__ import annotations
+
+import argparse
+
+HELP = ("Convert MediaPipe's YouTube-8M feature records (RGB/feature/floats, AUDIO/feature/floats) "
+        "into the dataset's quantized rgb/audio frame- and video-level shards.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inputs", nargs="+", required=True, metavar="FILE_OR_GLOB",
+                   help="TFRecord files of SequenceExamples, or files of one serialized "
+                        "SequenceExample each (MediaPipe's features.pb)")
+    p.add_argument("--output_dir", required=True, help="where frame/, video/ and the CSV go")
+    p.add_argument("--prefix", default="videos",
+                   help="shard name prefix: train, validate or test for `yt8m pipeline run`")
+    p.add_argument("--videos_per_shard", type=int, default=100)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from trainer_module.jobs import convert_mediapipe
+
+    job = convert_mediapipe.ConvertJob(inputs=tuple(args.inputs), output_dir=args.output_dir,
+                                       prefix=args.prefix, videos_per_shard=args.videos_per_shard)
+    start = time.time()
+    count, before = convert_mediapipe.run(job)
+    print(f"convert-mediapipe: {count} videos converted into {args.output_dir} in "
+          f"{time.time() - start:.1f}s" + (f" ({before} shard pairs already complete)"
+                                            if before else ""))
+    return 0

@@ -1,0 +1,150 @@
+"""yt8m download against a local HTTP server on 127.0.0.1 that serves generated shards and a
+download plan, with a corrupt file, a dropped connection and re-runs."""
+import collections
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from trainer_module.data import records
+from trainer_module.data import synthetic
+from trainer_module.ingest import download as lib
+from trainer_module.jobs import download as job_lib
+
+
+class Mirror:
+    """Serves {path: bytes}; ``corrupt`` names are always served with one byte flipped, ``drop``
+    names close the connection half-way through their first full response. Ranges honoured."""
+
+    def __init__(self, files: dict, corrupt=(), drop=()):
+        self.files, self.corrupt, self.drop = files, set(corrupt), set(drop)
+        self.requests = collections.Counter()
+        self.ranges = []
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                mirror.requests[self.path] += 1
+                body = mirror.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                name = self.path.rsplit("/", 1)[-1]
+                if name in mirror.corrupt:
+                    body = body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
+                start = 0
+                if self.headers.get("Range"):
+                    start = int(self.headers["Range"].split("=")[1].rstrip("-"))
+                    mirror.ranges.append((name, start))
+                    self.send_response(206)
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                if name in mirror.drop and not start:
+                    mirror.drop.discard(name)
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body[start:])
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def shards(tmp_path):
+    """Six generated video-level train shards, named remotely as the dataset names them."""
+    synthetic.generate(synthetic.GeneratorConfig(str(tmp_path / "gen"), num_videos=60,
+                                                 num_shards=6, validate_fraction=0,
+                                                 test_fraction=0), progress=False)
+    remote = {}
+    for i, path in enumerate(sorted((tmp_path / "gen" / "video").glob("train*.tfrecord"))):
+        remote[f"train{lib._FILE_IDS[i * 7]}.tfrecord"] = path.read_bytes()
+    return remote
+
+
+def _serve(remote, **kw):
+    files = {f"/2/video/train/{name}": body for name, body in remote.items()}
+    plan = {"files": {name: hashlib.md5(body).hexdigest() for name, body in remote.items()}}
+    files["/2/download_plans/video_train.json"] = json.dumps(plan).encode()
+    return Mirror(files, **kw)
+
+
+def _run(mirror, out, **kw):
+    job = job_lib.DownloadJob("2/video/train", str(out), base_url=mirror.url, retries=2,
+                              timeout=10, **kw)
+    return job_lib.run(job, log=lambda *_: None, progress=False)
+
+
+def test_download_verifies_resumes_and_reruns(tmp_path, shards):
+    names = sorted(shards)
+    corrupt, dropped = names[1], names[3]
+    mirror = _serve(shards, corrupt=[corrupt], drop=[dropped])
+    try:
+        out = tmp_path / "data"
+        result = _run(mirror, out, num_workers=3)
+        assert (result.selected, result.downloaded, result.present) == (6, 5, 0)
+        assert [name for name, _ in result.failed] == [corrupt]
+        assert "MD5" in result.failed[0][1] and "after 3 attempts" in result.failed[0][1]
+        # The corrupt file never reaches its final name, nor stays as a .part.
+        local = {lib.local_name(n): n for n in names}
+        assert sorted(p.name for p in (out / "video").iterdir()) == sorted(
+            n for n in local if local[n] != corrupt)
+        for name, remote in local.items():
+            if remote != corrupt:
+                assert (out / "video" / name).read_bytes() == shards[remote]
+                assert records.scan_file(str(out / "video" / name)).error is None
+        # The dropped connection was resumed from where it broke, not started over.
+        assert mirror.ranges == [(dropped, len(shards[dropped]) // 2)]
+        assert mirror.requests[f"/2/video/train/{corrupt}"] == 3
+
+        # Re-run: the plan is kept, present files are skipped, only the failed one is asked for.
+        mirror.corrupt.clear()
+        mirror.requests.clear()
+        again = _run(mirror, out)
+        assert (again.present, again.downloaded, again.failed) == (5, 1, [])
+        assert set(mirror.requests) == {f"/2/video/train/{corrupt}"}
+        assert (out / "video" / lib.local_name(corrupt)).read_bytes() == shards[corrupt]
+    finally:
+        mirror.close()
+
+
+def test_shard_fraction_is_the_dataset_downloaders(tmp_path, shards):
+    mirror = _serve(shards)
+    try:
+        picked = set()
+        for x in (1, 2, 3):
+            result = _run(mirror, tmp_path / f"part{x}", shard=f"{x},3")
+            got = {p.name for p in (tmp_path / f"part{x}" / "video").iterdir()}
+            expected = {lib.local_name(n) for n in shards
+                        if int(hashlib.md5(n.encode()).hexdigest(), 16) % 3 == x - 1}
+            assert got == expected and result.downloaded == len(expected)
+            picked |= got
+        assert len(picked) == 6  # the three parts cover every file once
+    finally:
+        mirror.close()
+
+
+def test_names_and_arguments():
+    assert lib.local_name("trainAb.tfrecord") == "train1613.tfrecord"  # A = 26: 26 * 62 + 1
+    assert lib.local_name("validate00.tfrecord") == "validate3276.tfrecord"
+    assert lib.Partition.parse("3/frame/validate").plan_url("http://h") == \
+        "http://h/3/download_plans/frame_validate.json"
+    with pytest.raises(ValueError, match="`partition` must be VERSION/LEVEL/SPLIT"):
+        lib.Partition.parse("2/frames/train")
+    with pytest.raises(ValueError, match=r"`shard` must be 'X,N' with 1 <= X <= N"):
+        lib.parse_shard("0,100")
+    with pytest.raises(ValueError, match="bad entry '../x'"):
+        lib.read_plan('{"files": {"../x": "0123456789abcdef0123456789abcdef"}}', "plan.json")

@@ -1,0 +1,174 @@
+"""The dataset's own shards: download plans, shard fractions, verified and resumable downloads.
+
+The dataset's download plan for a partition (``2/frame/train``, ``3/video/validate``, ...) is a
+JSON index ``{"files": {"trainAb.tfrecord": "<md5>", ...}}`` at
+``{plan base}/{version}/download_plans/{level}_{split}.json``; the files are at
+``{mirror base}/{partition}/{name}``. As the dataset's own downloader does, ``shard=(x, n)`` keeps
+the files whose name's MD5, as an integer, is ``x - 1`` modulo ``n``, and a two-letter file id is
+saved under its 4-digit index (``trainAb.tfrecord`` -> ``train1613.tfrecord``).
+
+Each file streams to ``NAME.part`` while its MD5 is computed; only a file whose MD5 matches the
+index is renamed into place, so a file at its final name is always complete. A dropped connection
+resumes the ``.part`` file with an HTTP Range request (or starts over when the server ignores
+ranges); an MD5 mismatch starts the file over; both up to ``retries`` times.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import string
+import time
+
+from trainer_module import io_utils
+
+LEVELS = {"video": "video", "video_level": "video", "frame": "frame", "frame_level": "frame"}
+SPLITS = ("train", "validate", "test")
+PLAN_BASE = "http://data.yt8m.org"
+MIRROR_BASE = "http://{mirror}.data.yt8m.org"
+MIRRORS = ("us", "eu", "asia")
+_FILE_IDS = ["".join(p) for p in itertools.product(
+    string.ascii_lowercase + string.ascii_uppercase + string.digits, repeat=2)]
+FILE_INDEX = {file_id: i for i, file_id in enumerate(_FILE_IDS)}
+CHUNK = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Partition:
+    version: str
+    level: str  # as written in the partition (video, frame, video_level, frame_level)
+    split: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Partition":
+        parts = text.strip("/").split("/")
+        if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in LEVELS \
+                or parts[2] not in SPLITS:
+            raise ValueError(f"`partition` must be VERSION/LEVEL/SPLIT such as 2/frame/train or "
+                             f"3/video/validate (level one of {', '.join(LEVELS)}, split one of "
+                             f"{', '.join(SPLITS)}), got {text!r}")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.version}/{self.level}/{self.split}"
+
+    def plan_url(self, base: str) -> str:
+        return f"{base.rstrip('/')}/{self.version}/download_plans/{self.level}_{self.split}.json"
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        x, n = (int(v) for v in text.split(","))
+    except ValueError:
+        x = n = 0
+    if not 1 <= x <= n:
+        raise ValueError(f"`shard` must be 'X,N' with 1 <= X <= N (download the X-th of N "
+                         f"deterministic parts), got {text!r}")
+    return x, n
+
+
+def in_shard(name: str, shard: tuple[int, int]) -> bool:
+    return int(hashlib.md5(name.encode()).hexdigest(), 16) % shard[1] == shard[0] - 1
+
+
+def local_name(name: str) -> str:
+    """``trainAb.tfrecord`` -> ``train1613.tfrecord`` (the dataset downloader's naming)."""
+    stem, dot, ext = name.partition(".")
+    if len(stem) > 2 and stem[-2:] in FILE_INDEX:
+        return f"{stem[:-2]}{FILE_INDEX[stem[-2:]]:04d}{dot}{ext}"
+    return name
+
+
+def read_plan(text: str, where: str) -> dict[str, str]:
+    """{remote file name: md5} of a download plan; ValueError naming where for a bad one."""
+    try:
+        files = json.loads(text)["files"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{where}: not a download plan ({e}); expected {{\"files\": {{name: "
+                         "md5}}}") from None
+    for name, md5 in files.items():
+        if "/" in name or name.startswith(".") or not isinstance(md5, str) or len(md5) != 32:
+            raise ValueError(f"{where}: bad entry {name!r}: {md5!r} (a plain file name and an MD5)")
+    return files
+
+
+class Downloader:
+    """One HTTP session (connection-level retries from urllib3); ``fetch`` one verified file."""
+
+    def __init__(self, retries: int = 3, timeout: float = 60.0, backoff: float = 0.5):
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        self.retries, self.timeout, self.backoff = retries, timeout, backoff
+        self.session = requests.Session()
+        retry = Retry(total=retries, backoff_factor=backoff,
+                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",))
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+
+    def text(self, url: str) -> str:
+        response = self.session.get(url, timeout=self.timeout)
+        response.raise_for_status()
+        return response.text
+
+    def fetch(self, url: str, path: str, md5: str) -> int:
+        """Downloads url to path, verified against md5; returns the bytes received.
+
+        Raises:
+          IOError: naming the url after the retries (MD5 mismatch, dropped connections, HTTP).
+        """
+        import requests
+
+        part = path + ".part"
+        received, last_error = 0, "no attempt"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            digest = hashlib.md5()
+            have = 0
+            if os.path.exists(part):  # resume: hash what is there, ask for the rest
+                with open(part, "rb") as f:
+                    for chunk in iter(lambda: f.read(CHUNK), b""):
+                        digest.update(chunk)
+                        have += len(chunk)
+            headers = {"Range": f"bytes={have}-"} if have else {}
+            try:
+                with self.session.get(url, headers=headers, stream=True,
+                                      timeout=self.timeout) as response:
+                    if response.status_code == 416:  # the .part is already whole (or too long)
+                        pass
+                    else:
+                        response.raise_for_status()
+                        if have and response.status_code != 206:  # server ignored the range
+                            digest, have = hashlib.md5(), 0
+                        expected = int(response.headers.get("Content-Length", -1))
+                        body = 0
+                        with open(part, "ab" if have else "wb") as f:
+                            for chunk in response.iter_content(CHUNK):
+                                f.write(chunk)
+                                digest.update(chunk)
+                                body += len(chunk)
+                        received += body
+                        if 0 <= body < expected:  # closed early: keep the .part, resume it
+                            last_error = f"connection dropped after {body} of {expected} bytes"
+                            continue
+            except (requests.RequestException, OSError) as e:
+                last_error = f"connection: {type(e).__name__}"
+                continue
+            if digest.hexdigest() == md5:
+                os.replace(part, path)
+                return received
+            last_error = f"MD5 {digest.hexdigest()} != index {md5}"
+            os.remove(part)
+        if os.path.exists(part) and last_error.startswith("MD5"):
+            os.remove(part)
+        raise IOError(f"{url}: {last_error} after {self.retries + 1} attempts")
+
+
+def save_plan(text: str, path: str) -> None:
+    with io_utils.atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)

@@ -98,7 +98,10 @@ class PipelineConfig:
         if self.data_layout not in DATA_LAYOUTS:
             raise ValueError(f"`data_layout` must be one of {', '.join(DATA_LAYOUTS)}, got "
                              f"{self.data_layout!r}")
-        self.model_flags()  # validates features, level and hyperparameters together
+        if self.model_flags().num_classes != F.NUM_CLASSES:  # also validates the model flags
+            raise ValueError(f"`hparams.num_classes`: the pipeline trains YouTube-8M's "
+                             f"{F.NUM_CLASSES} classes; for your own label set fine-tune with "
+                             "`yt8m train` and its num_classes and start_from flags")
         if not 1 <= self.top_k <= SERVING_TOP_K:
             raise ValueError(f"`top_k` must be between 1 and {SERVING_TOP_K}, got {self.top_k}")
         if not 0 <= self.gap_threshold <= 1:

@@ -21,6 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="store the .tgz's weights as float16 (half the size; computed in float32)")
     p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K)
     p.add_argument("--batch_size", type=int, default=1024)
+    p.add_argument("--named_output_file", default=None,
+                   help="also write the predictions with label names (VideoId,Rank,LabelId,"
+                        "LabelName,Confidence); needs --vocabulary")
+    p.add_argument("--vocabulary", default=None, help="vocabulary.csv with the label names")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,5 +35,6 @@ def run(args: argparse.Namespace) -> int:
         train_dir=args.train_dir, input_model_tgz=args.input_model_tgz,
         untar_model_dir=args.untar_model_dir, output_model_tgz=args.output_model_tgz,
         top_k=args.top_k, batch_size=args.batch_size,
-        skip_corrupt_records=args.skip_corrupt_records, float16_weights=args.float16_weights))
+        skip_corrupt_records=args.skip_corrupt_records, float16_weights=args.float16_weights,
+        vocabulary=args.vocabulary, named_output_file=args.named_output_file))
     return 0

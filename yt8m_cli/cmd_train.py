@@ -28,6 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label_loss", default="CrossEntropyLoss")
     p.add_argument("--label_smoothing", type=float, default=0.0)
     p.add_argument("--start_new_model", action="store_true", help="delete train_dir and start over")
+    p.add_argument("--start_from", default=None, metavar="TRAIN_DIR_OR_TGZ",
+                   help="fine-tune: a new run starts from this trained model's weights (same "
+                        "model and hyperparameters; with another --num_classes the classifier "
+                        "starts fresh)")
     p.add_argument("--validation_data_pattern", default=None,
                    help="evaluate GAP on these files after every epoch and export the best epoch")
     FL.add_skip_corrupt_flag(p)
@@ -70,7 +74,7 @@ def build_job(args):
     return train_job.TrainJob(args.train_data_pattern, args.train_dir, flags, cfg,
                               args.start_new_model, not args.no_metagraph,
                               args.validation_data_pattern, args.early_stopping_patience,
-                              args.skip_corrupt_records, args.max_model_size_mb)
+                              args.skip_corrupt_records, args.max_model_size_mb, args.start_from)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,11 @@
 SchemaGen writes no ``tensor_representation_group`` for SequenceExample feature lists; without
 it Transform falls back to raw records and the Trainer's dataset factory fails. This step infers
 the representations (ragged tensors for the per-frame byte strings) and writes them in.
+
+``labels`` is a list of any length by nature; SchemaGen makes it a fixed shape when every video
+of the statistics has the same number of labels (one label per video is common in a user's own
+data), which would turn it into a dense tensor and reject a video with two. It is made
+variable-length again (a sparse tensor).
 """
 
 import os
@@ -20,8 +25,14 @@ def curate(schema):
     from tensorflow_metadata.proto.v0 import schema_pb2
     from tfx_bsl.tfxio import tensor_representation_util as tru
 
+    from trainer_module.data import features as F
+
     out = schema_pb2.Schema()
     out.CopyFrom(schema)
+    for feature in out.feature:
+        if feature.name == F.LABELS_KEY and feature.HasField("shape"):
+            feature.ClearField("shape")
+            feature.value_count.min = 0
     tru.SetTensorRepresentationsInSchema(out, tru.InferTensorRepresentationsFromSchema(out))
     return out
 

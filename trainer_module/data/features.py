@@ -45,12 +45,14 @@ class FeatureSpec:
       sizes: per-feature (per-frame) dimensionality, same length as names.
       frame_level: True for SequenceExample frame features, False for video-level means.
       max_frames: frames kept per video (longer videos are trimmed, shorter ones zero-padded).
+      num_classes: label ids are in [0, num_classes): YouTube-8M's 3862, or a user's own set.
     """
 
     names: tuple[str, ...]
     sizes: tuple[int, ...]
     frame_level: bool = False
     max_frames: int = MAX_FRAMES
+    num_classes: int = NUM_CLASSES
 
     def __post_init__(self):
         if not self.names:
@@ -73,6 +75,8 @@ class FeatureSpec:
                                  f"data, got {size}")
         if not 1 <= self.max_frames <= 100_000:
             raise ValueError(f"max_frames must be a positive frame count, got {self.max_frames}")
+        if not 1 <= self.num_classes <= 100_000:
+            raise ValueError(f"`num_classes` must be in [1, 100000], got {self.num_classes}")
 
     def _known(self) -> dict[str, int]:
         return FRAME_FEATURE_SIZES if self.frame_level else VIDEO_FEATURE_SIZES
@@ -95,7 +99,7 @@ class FeatureSpec:
 
     @classmethod
     def from_flags(cls, feature_names: str, feature_sizes: str, frame_features: bool,
-                   max_frames: int = MAX_FRAMES) -> "FeatureSpec":
+                   max_frames: int = MAX_FRAMES, num_classes: int = NUM_CLASSES) -> "FeatureSpec":
         """Parses the seed's comma-separated --feature_names / --feature_sizes strings.
 
         Raises:
@@ -107,7 +111,7 @@ class FeatureSpec:
         except ValueError:
             raise ValueError(f"`feature_sizes` must be comma-separated integers, got {feature_sizes!r}"
                              ) from None
-        return cls(names, sizes, frame_features, max_frames)
+        return cls(names, sizes, frame_features, max_frames, num_classes)
 
     def to_flags(self) -> dict:
         return {"feature_names": ",".join(self.names),

@@ -48,8 +48,8 @@ def parse_serialized(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bo
     return {**context, **sequences}
 
 
-def multi_hot(labels: tf.SparseTensor) -> tf.Tensor:
-    """Sparse label ids [batch, None] -> multi-hot float32 [batch, NUM_CLASSES].
+def multi_hot(labels: tf.SparseTensor, num_classes: int = F.NUM_CLASSES) -> tf.Tensor:
+    """Sparse label ids [batch, None] -> multi-hot float32 [batch, num_classes].
 
     An id outside [0, NUM_CLASSES) fails at run time (InvalidArgumentError "indices[i] = id is
     not in [0, 3862)", records.summarize words it): the check is a gather, not an Assert op,
@@ -57,10 +57,10 @@ def multi_hot(labels: tf.SparseTensor) -> tf.Tensor:
     data instead of running the in-place Transform. A video without labels (or a batch of
     them) gives zero rows.
     """
-    checked = tf.gather(tf.range(F.NUM_CLASSES, dtype=labels.values.dtype), labels.values)
+    checked = tf.gather(tf.range(num_classes, dtype=labels.values.dtype), labels.values)
     ids = tf.sparse.to_dense(tf.SparseTensor(labels.indices, checked, labels.dense_shape),
                              default_value=-1)  # [batch, max_labels]
-    one_hot = tf.one_hot(ids, F.NUM_CLASSES, dtype=tf.float32)  # -1 -> zero row
+    one_hot = tf.one_hot(ids, num_classes, dtype=tf.float32)  # -1 -> zero row
     if one_hot.shape.rank != 3:
         return one_hot
     # [batch, NUM_CLASSES]; a sum (not a max) so that an empty id axis gives 0, not -inf.
@@ -155,7 +155,7 @@ def to_model_inputs(raw: dict, spec: F.FeatureSpec, with_labels: bool = True) ->
         num_frames = tf.ones_like(video_id, dtype=tf.int32)
     out = {F.FEATURES: features, F.NUM_FRAMES: num_frames, F.VIDEO_ID: video_id}
     if with_labels:
-        out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY])
+        out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY], spec.num_classes)
     return out
 
 

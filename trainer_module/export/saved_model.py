@@ -39,8 +39,8 @@ class ServingModule(tf.Module):
         inputs = self._preprocess(examples)
         num_frames = tf.cast(inputs[F.NUM_FRAMES], tf.int32)
         probs = self.model({F.FEATURES: inputs[F.FEATURES], F.NUM_FRAMES: num_frames},
-                           training=False)  # [batch, 3862]
-        k = min(SERVING_TOP_K, F.NUM_CLASSES)
+                           training=False)  # [batch, num_classes]
+        k = min(SERVING_TOP_K, probs.shape[-1])
         top = tf.math.top_k(probs, k=k)
         return {"predictions": probs, "top_k_scores": top.values,
                 "top_k_classes": tf.cast(top.indices, tf.int64), "video_id": inputs[F.VIDEO_ID]}

@@ -45,7 +45,7 @@ def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int
     A corrupt shard raises DataError naming it, unless ``skip_corrupt`` (then it is reported).
     """
     loss_fn = losses.get(label_loss)
-    acc = M.MetricsAccumulator(F.NUM_CLASSES, top_k)
+    acc = M.MetricsAccumulator(spec.num_classes, top_k)
     report = records.ReadReport()
     ds = input_pipeline.make_dataset(files, spec, batch_size, training=False,
                                      skip_corrupt=skip_corrupt, report=report)

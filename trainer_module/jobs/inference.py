@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import tempfile
 import time
@@ -17,6 +18,7 @@ import numpy as np
 from trainer_module import io_utils
 from trainer_module.data import input_pipeline
 from trainer_module.data import records
+from trainer_module.data import vocabulary as vocabulary_lib
 from trainer_module.errors import DataError
 from trainer_module.evaluation import metrics as M
 from trainer_module.export import archive
@@ -39,6 +41,8 @@ class InferenceJob:
     batch_size: int = 1024
     skip_corrupt_records: bool = False
     float16_weights: bool = False  # the .tgz stores weights as float16 (float16_export)
+    vocabulary: str | None = None  # vocabulary.csv for named_output_file
+    named_output_file: str | None = None  # the predictions with label names, one row per label
 
     def __post_init__(self):
         if self.float16_weights and not self.output_model_tgz:
@@ -49,6 +53,11 @@ class InferenceJob:
             raise ValueError(f"`batch_size` must be >= 1, got {self.batch_size}")
         if not 1 <= self.top_k <= export.SERVING_TOP_K:
             raise ValueError(f"`top_k` must be between 1 and {export.SERVING_TOP_K}, got {self.top_k}")
+        if bool(self.vocabulary) != bool(self.named_output_file):
+            raise ValueError("`named_output_file` and `vocabulary` go together: the names come "
+                             "from the vocabulary")
+        if self.named_output_file and not self.output_file:
+            raise ValueError("`named_output_file` needs `output_file` (the predictions it names)")
         if not self.output_file and not self.output_model_tgz:
             raise ValueError("nothing to do: give `output_file` and/or `output_model_tgz`")
 
@@ -86,6 +95,26 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
     return rows
 
 
+def write_named_csv(predictions_csv: str, vocabulary_path: str, output_file: str) -> int:
+    """The Kaggle CSV with label names: ``VideoId,Rank,LabelId,LabelName,Confidence``, one row per
+    predicted label (rank 1 = most confident); returns the rows written."""
+    import csv
+
+    vocab = vocabulary_lib.load(vocabulary_path)
+    rows = 0
+    with open(predictions_csv, newline="", encoding="utf-8") as src, \
+            io_utils.atomic_path(output_file) as tmp, \
+            open(tmp, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(("VideoId", "Rank", "LabelId", "LabelName", "Confidence"))
+        for vid, pairs in itertools.islice(csv.reader(src), 1, None):
+            tokens = pairs.split()
+            for rank, (label, score) in enumerate(zip(tokens[0::2], tokens[1::2]), start=1):
+                writer.writerow((vid, rank, label, vocab.name(int(label)), score))
+                rows += 1
+    return rows
+
+
 def run(job: InferenceJob, log=print) -> dict:
     """Predicts and/or archives; an archive unpacked without ``--untar_model_dir`` goes to a
     temporary folder removed on return (``model_dir`` is then absent from the result)."""
@@ -108,7 +137,8 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
     files = (input_pipeline.list_files(job.input_data_pattern, "`input_data_pattern`")
              if job.output_file else [])
     io_utils.refuse_overwriting_inputs(
-        {"`output_file`": job.output_file, "`output_model_tgz`": job.output_model_tgz},
+        {"`output_file`": job.output_file, "`output_model_tgz`": job.output_model_tgz,
+         "`named_output_file`": job.named_output_file},
         {"`input_data_pattern`": files, "`input_model_tgz`": [job.input_model_tgz]})
     if job.output_model_tgz:
         out["model_tgz"] = archive.pack(model_dir, job.output_model_tgz, job.float16_weights)
@@ -120,4 +150,7 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
         out["rows"] = write_predictions_csv(serve, files, job.output_file, job.top_k,
                                             job.batch_size, log, job.skip_corrupt_records)
         log(f"wrote {out['rows']} rows to {job.output_file}")
+        if job.named_output_file:
+            named = write_named_csv(job.output_file, job.vocabulary, job.named_output_file)
+            log(f"wrote {named} named predictions to {job.named_output_file}")
     return out

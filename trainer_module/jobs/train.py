@@ -33,6 +33,7 @@ from trainer_module.export import saved_model as export
 from trainer_module.train import distribute
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
+from trainer_module.train import start_from
 
 
 VALIDATION_FILE = "validation.json"
@@ -51,6 +52,7 @@ class TrainJob:
     early_stopping_patience: int = 0  # stop after this many epochs without a better GAP (0: never)
     skip_corrupt_records: bool = False
     max_model_size_mb: float = 1024.0  # the Kaggle limit; the export fails above it
+    start_from: str | None = None  # a train_dir or model .tgz to initialise a new run from
 
     def __post_init__(self):
         if self.train.ema_decay and self.validation_data_pattern:
@@ -199,6 +201,10 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
                       log=print) -> training.TrainResult:
     role = trainer.role
     step = trainer.restore()
+    if job.start_from and step == 0:
+        log(start_from.initialise(trainer.model, job.flags, job.start_from))
+    elif job.start_from:
+        log(f"resuming {job.train_dir} at step {step}: `start_from` applies to a new run only")
     log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
         f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
     report = records.ReadReport()

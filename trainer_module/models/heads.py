@@ -21,6 +21,8 @@ HEAD_NAMES = ("LogisticModel", "MoeModel", "GatedMoeModel")
 @dataclasses.dataclass(frozen=True)
 class L2HParams(H.HParams):
     l2_penalty: float = H.hp(1e-8, "L2 penalty on the classifier weights", low=0.0)
+    num_classes: int = H.hp(F.NUM_CLASSES, "classes the classifier outputs (YouTube-8M's, or "
+                            "fewer for your own label set)", low=1, high=100_000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,12 +31,12 @@ class HeadHParams(L2HParams):
 
 
 def logistic(x, hp: L2HParams):
-    return tf_keras.layers.Dense(F.NUM_CLASSES, activation="sigmoid", dtype="float32",
+    return tf_keras.layers.Dense(hp.num_classes, activation="sigmoid", dtype="float32",
                                  kernel_regularizer=L.l2(hp.l2_penalty), name="logistic")(x)
 
 
 def moe(x, hp: HeadHParams):
-    return L.MixtureOfExperts(F.NUM_CLASSES, hp.moe_num_mixtures, hp.l2_penalty, name="moe",
+    return L.MixtureOfExperts(hp.num_classes, hp.moe_num_mixtures, hp.l2_penalty, name="moe",
                               dtype="float32")(x)
 
 

@@ -26,7 +26,8 @@ def restore_model(flags: MF.ModelFlags, checkpoint: str):
     """
     model = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
     try:
-        status = tf.train.Checkpoint(model=model).restore(checkpoint)
+        # read(), not restore(): no save_counter to match (a SavedModel's variables have none)
+        status = tf.train.Checkpoint(model=model).read(checkpoint)
         status.assert_existing_objects_matched().expect_partial()  # the optimizer may be left
     except (AssertionError, ValueError) as e:
         raise ValueError(f"checkpoint {checkpoint} does not fit the {flags.model} of "

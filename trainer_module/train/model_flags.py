@@ -14,7 +14,7 @@ from trainer_module import models
 from trainer_module.data import features as F
 
 FILENAME = "model_flags.json"
-_COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames", "hparams")
+COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames", "hparams")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +50,12 @@ class ModelFlags:
 
     def feature_spec(self) -> F.FeatureSpec:
         return F.FeatureSpec.from_flags(self.feature_names, self.feature_sizes, self.frame_features,
-                                        self.max_frames)
+                                        self.max_frames, self.num_classes)
+
+    @property
+    def num_classes(self) -> int:
+        """Width of the classifier (hparams ``num_classes``; YouTube-8M's 3862 by default)."""
+        return int(self.hparams.get("num_classes", F.NUM_CLASSES))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -98,7 +103,7 @@ def load(directory: str) -> ModelFlags:
 def check_compatible(stored: ModelFlags, requested: ModelFlags, train_dir: str) -> None:
     """Raises ValueError when resuming train_dir with different model/feature flags."""
     a, b = stored.to_dict(), requested.to_dict()
-    diffs = [f"{k}: stored {a[k]!r}, given {b[k]!r}" for k in _COMPARED if a[k] != b[k]]
+    diffs = [f"{k}: stored {a[k]!r}, given {b[k]!r}" for k in COMPARED if a[k] != b[k]]
     if diffs:
         raise ValueError(f"{train_dir}/{FILENAME} disagrees with the flags ({'; '.join(diffs)}); "
                          "set `start_new_model` to start over, or a new `train_dir`")

@@ -12,15 +12,17 @@ CODECS = {".mp4": ("libx264", "yuv420p", "aac"), ".mkv": ("mpeg4", "yuv420p", "m
           ".avi": ("mjpeg", "yuvj420p", None), ".mov": ("png", "rgb24", "aac")}
 
 
-def frame_pixels(index: int, size=(48, 64)) -> np.ndarray:
-    """RGB uint8 [h, w, 3] of frame ``index``: a colour ramp that moves with time."""
+def frame_pixels(index: int, size=(48, 64), pattern: int = 0) -> np.ndarray:
+    """RGB uint8 [h, w, 3] of frame ``index``: a colour ramp that moves with time; ``pattern``
+    picks one of several looks (stripes of another width and tint)."""
     h, w = size
     y, x = np.mgrid[0:h, 0:w]
-    return np.stack([(x * 4 + index * 9) % 256, (y * 5 + index * 17) % 256,
-                     np.full_like(x, (index * 31) % 256)], axis=-1).astype(np.uint8)
+    return np.stack([(x * (4 + 9 * pattern) + index * 9) % 256, (y * 5 + index * 17) % 256,
+                     np.full_like(x, (index * 31 + 120 * pattern) % 256)], axis=-1).astype(np.uint8)
 
 
-def write_video(path: str, seconds: float, fps: int = 4, size=(48, 64), audio: bool = True) -> None:
+def write_video(path: str, seconds: float, fps: int = 4, size=(48, 64), audio: bool = True,
+                pattern: int = 0) -> None:
     import av
 
     codec, pix_fmt, audio_codec = CODECS[os.path.splitext(path)[1]]
@@ -33,7 +35,7 @@ def write_video(path: str, seconds: float, fps: int = 4, size=(48, 64), audio: b
             astream = out.add_stream(audio_codec, rate=16000 if audio_codec != "mp2" else 44100)
             astream.layout = "mono"
         for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(frame_pixels(i, size), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(frame_pixels(i, size, pattern), format="rgb24")
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from yt8m_cli import flags as FL
+
 HELP = ("Convert MediaPipe's YouTube-8M feature records (RGB/feature/floats, AUDIO/feature/floats) "
         "into the dataset's quantized rgb/audio frame- and video-level shards.")
 
@@ -11,10 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", nargs="+", required=True, metavar="FILE_OR_GLOB",
                    help="TFRecord files of SequenceExamples, or files of one serialized "
                         "SequenceExample each (MediaPipe's features.pb)")
-    p.add_argument("--output_dir", required=True, help="where frame/, video/ and the CSV go")
-    p.add_argument("--prefix", default="videos",
-                   help="shard name prefix: train, validate or test for `yt8m pipeline run`")
-    p.add_argument("--videos_per_shard", type=int, default=100)
+    FL.add_shard_output_flags(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from yt8m_cli import flags as FL
+
 HELP = ("Extract YouTube-8M features from video files (1 frame/s, Inception + PCA, 8-bit) into "
         "frame- and video-level shards.")
 
@@ -10,7 +12,6 @@ HELP = ("Extract YouTube-8M features from video files (1 frame/s, Inception + PC
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", nargs="+", required=True, metavar="FOLDER_OR_GLOB",
                    help="folders (searched recursively for video files) and/or globs")
-    p.add_argument("--output_dir", required=True, help="where frame/, video/ and the CSVs go")
     p.add_argument("--inception_weights", required=True,
                    help="the dataset's frozen Inception graph classify_image_graph_def.pb "
                         "(reproduces its features), or Keras Inception-v3 .h5 weights without the "
@@ -26,9 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="'video,labels' rows: file name or id, label ids or --vocabulary names "
                         "separated by ';' (writes PREFIX_labels.csv too)")
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv to resolve label names")
-    p.add_argument("--prefix", default="videos",
-                   help="shard name prefix: train, validate or test for `yt8m pipeline run`")
-    p.add_argument("--videos_per_shard", type=int, default=100)
+    FL.add_shard_output_flags(p)
     p.add_argument("--num_workers", type=int, default=1,
                    help="processes extracting videos in parallel (each loads the networks)")
     p.add_argument("--max_frames", type=int, default=300, help="frames kept per video (1 per s)")

@@ -63,6 +63,14 @@ def hparam_overrides(args) -> dict:
     return {k: getattr(args, k) for k in models.all_hparams() if getattr(args, k) is not None}
 
 
+def add_shard_output_flags(p: argparse.ArgumentParser) -> None:
+    """Where extract-features and convert-mediapipe write their shard pairs."""
+    p.add_argument("--output_dir", required=True, help="where frame/, video/ and the CSVs go")
+    p.add_argument("--prefix", default="videos",
+                   help="shard name prefix: train, validate or test for `yt8m pipeline run`")
+    p.add_argument("--videos_per_shard", type=int, default=100)
+
+
 def add_skip_corrupt_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip_corrupt_records", action="store_true",
                    help="use the readable part of truncated/corrupted shards and report them "

@@ -16,6 +16,14 @@ from trainer_module.data import features as F
 KINDS = ("frame", "video")
 
 
+def check_layout(prefix: str, videos_per_shard: int) -> None:
+    """Validates the shard naming settings of a job writing shard pairs."""
+    if not prefix or os.sep in prefix:
+        raise ValueError(f"`prefix` must be a file-name prefix, got {prefix!r}")
+    if videos_per_shard < 1:
+        raise ValueError(f"`videos_per_shard` must be >= 1, got {videos_per_shard}")
+
+
 def path(output_dir: str, prefix: str, kind: str, shard: int) -> str:
     return os.path.join(output_dir, kind, f"{prefix}{shard:04d}.tfrecord")
 

@@ -29,10 +29,7 @@ class ConvertJob:
     def __post_init__(self):
         if not self.inputs:
             raise ValueError("`inputs`: give MediaPipe feature files or globs")
-        if not self.prefix or os.sep in self.prefix:
-            raise ValueError(f"`prefix` must be a file-name prefix, got {self.prefix!r}")
-        if self.videos_per_shard < 1:
-            raise ValueError(f"`videos_per_shard` must be >= 1, got {self.videos_per_shard}")
+        shards_lib.check_layout(self.prefix, self.videos_per_shard)
 
 
 def input_files(patterns) -> list[str]:

@@ -44,10 +44,7 @@ class ExtractJob:
     def __post_init__(self):
         if not self.videos:
             raise ValueError("`videos`: give a folder of videos or a glob")
-        if not self.prefix or os.sep in self.prefix:
-            raise ValueError(f"`prefix` must be a file-name prefix, got {self.prefix!r}")
-        if self.videos_per_shard < 1:
-            raise ValueError(f"`videos_per_shard` must be >= 1, got {self.videos_per_shard}")
+        shards_lib.check_layout(self.prefix, self.videos_per_shard)
         if not 1 <= self.num_workers <= 64:
             raise ValueError(f"`num_workers` must be in [1, 64], got {self.num_workers}")
         if self.vocabulary and not self.labels_csv:

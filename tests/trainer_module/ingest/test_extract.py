@@ -175,3 +175,11 @@ def test_bad_network_files_are_named(tmp_path, nets):
     labels.write_text("other.mp4,1\n")
     with pytest.raises(ValueError, match=r"has no row for 1 of 1 videos \(a\)"):
         _run([str(tmp_path / "a.mp4")], tmp_path / "out", _files(nets), labels_csv=str(labels))
+
+
+def test_colliding_video_ids_are_refused(tmp_path, nets):
+    media.write_video(str(tmp_path / "a.mp4"), 1.0)
+    media.write_video(str(tmp_path / "a.mkv"), 1.0)
+    with pytest.raises(ValueError, match=r"`videos`: .*a.mkv and .*a.mp4 give the same video id 'a'"):
+        _run([str(tmp_path)], tmp_path / "out", _files(nets))
+    assert not (tmp_path / "out").exists()

@@ -76,8 +76,9 @@ def main():
              "The frame network dominates: Inception-v3 costs about "
              f"{1000 * stages[names[1]] / (VIDEOS * SECONDS):.0f} ms per frame on these 2 cores, "
              "so a real YouTube video (up to 300 sampled seconds) takes tens of seconds. A second "
-             "worker process splits the cores TensorFlow already uses within one process; it pays "
-             "when decoding is a larger share (long, high-resolution videos). Decoding reads every "
+             "worker process only splits the cores TensorFlow already uses within one process, so it "
+             "does not pay here (it would where decoding is a larger share than this 8 %, which was "
+             "not measured). Decoding reads every "
              "frame at the source rate (25 fps here) to keep one per second. No GPU here: on a "
              "GPU the network's share would shrink and parallel decoding would matter more.")
     common.record("bench_extract", "Feature extraction (`yt8m extract-features`)",

@@ -14,7 +14,8 @@ from benchmarks import common
 from trainer_module import io_utils
 
 ALL = ["bench_generate", "bench_gap", "bench_train_speed", "bench_models_real",
-       "bench_models_frame", "bench_pipeline", "bench_pipeline_beam_workers", "bench_bad_shards"]
+       "bench_models_frame", "bench_pipeline", "bench_pipeline_beam_workers", "bench_bad_shards",
+       "bench_extract"]
 # Results tables written by another benchmark module with arguments of their own.
 COMMANDS = {"bench_pipeline_beam_workers": [
     "benchmarks.bench_pipeline", "--cases", "frame:10:1:w1,frame:10:1:w2,frame:30:1:w1,frame:30:1:w2",

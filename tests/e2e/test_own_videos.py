@@ -1,10 +1,11 @@
-"""Own videos end to end: `yt8m extract-features` output goes through `yt8m pipeline run` and
-`yt8m train` / `yt8m inference` (with label names); `yt8m convert-mediapipe` output through
-`yt8m inference`; fine-tuning on an own label set with `--start_from` and `--num_classes`; and
-2017 records (`video_id`) through the pipeline."""
+"""Own videos end to end: `yt8m extract-features` and `yt8m convert-mediapipe` output goes
+through `yt8m pipeline run` and through `yt8m train` / `yt8m inference` (with label names);
+fine-tuning on an own label set with `--start_from` and `--num_classes`; and 2017 records
+(`video_id`) through the pipeline."""
 import csv
 import glob
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -50,15 +51,28 @@ def extracted(tmp_path_factory):
     return base, out, vocab
 
 
-def test_pipeline_runs_on_extracted_videos(extracted):
+def test_pipeline_runs_on_extracted_and_converted_records(extracted, tmp_path):
+    """train/validate from extract-features, test from convert-mediapipe, in one pipeline run."""
     base, out, _ = extracted
-    config = PipelineConfig(data_dir=str(out), pipeline_root=str(base / "root"),
+    data = tmp_path / "data"
+    for level in ("frame", "video"):
+        (data / level).mkdir(parents=True)
+        for shard in glob.glob(str(out / level / "*.tfrecord")):
+            if not os.path.basename(shard).startswith("test"):
+                shutil.copy(shard, data / level)
+    rng = np.random.default_rng(2)
+    for i in range(3):
+        (tmp_path / f"mp{i}.pb").write_bytes(mediapipe_example(
+            rng.normal(0, 1, (5, 1024)), rng.normal(0, 1, (5, 128)), data_path=f"/v/mp{i}.mp4"))
+    assert main(["convert-mediapipe", "--inputs", str(tmp_path / "mp*.pb"), "--output_dir",
+                 str(data), "--prefix", "test"]) == 0
+    config = PipelineConfig(data_dir=str(data), pipeline_root=str(base / "root"),
                             frame_features=True, batch_size=4, num_epochs=2, max_frames=20,
                             gap_threshold=0.0, model="FrameLevelLogisticModel")
     result = local_runner.run(config)
-    rows = list(csv.reader(open(result["csv"])))[1:]
-    assert sorted(r[0] for r in rows) == [f"clip{n:02d}" for n in range(14, 18)]
     assert result["blessed"]
+    rows = list(csv.reader(open(result["csv"])))[1:]
+    assert sorted(r[0] for r in rows) == ["mp0", "mp1", "mp2"]
 
 
 def test_train_and_predict_with_label_names(extracted, tmp_path):

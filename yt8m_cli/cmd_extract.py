@@ -45,10 +45,8 @@ def run(args: argparse.Namespace) -> int:
         videos=tuple(args.videos), output_dir=args.output_dir, files=files,
         labels_csv=args.labels_csv, vocabulary=args.vocabulary, prefix=args.prefix,
         videos_per_shard=args.videos_per_shard, num_workers=args.num_workers)
-    if not args.audio_model:
-        print("extract-features: warning: no --audio_model: audio features are zeros (models "
-              "trained on YouTube-8M audio will see silence)")
-    result = extract_features.run(job, progress=not args.no_progress)
+    result = extract_features.run(job, log=lambda line: print(FL.render_fields(line, args._parser)),
+                                  progress=not args.no_progress)
     total = result.extracted + len(result.skipped)
     print(f"extract-features: {result.extracted} videos extracted into "
           f"{result.shards_written} new shard pairs under {args.output_dir} in "

@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import string
+import threading
 import time
 
 from trainer_module import io_utils
@@ -88,26 +89,38 @@ def read_plan(text: str, where: str) -> dict[str, str]:
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{where}: not a download plan ({e}); expected {{\"files\": {{name: "
                          "md5}}}") from None
+    if not isinstance(files, dict):
+        raise ValueError(f"{where}: not a download plan: \"files\" is a {type(files).__name__}, "
+                         "expected {name: md5}")
     for name, md5 in files.items():
-        if "/" in name or name.startswith(".") or not isinstance(md5, str) or len(md5) != 32:
+        if not name or "/" in name or "\\" in name or name.startswith(".") \
+                or not isinstance(md5, str) or len(md5) != 32:
             raise ValueError(f"{where}: bad entry {name!r}: {md5!r} (a plain file name and an MD5)")
     return files
 
 
 class Downloader:
-    """One HTTP session (connection-level retries from urllib3); ``fetch`` one verified file."""
+    """HTTP sessions with urllib3's connection-level retries (one per thread: a requests Session
+    is not documented as thread-safe); ``fetch`` downloads one verified file."""
 
     def __init__(self, retries: int = 3, timeout: float = 60.0, backoff: float = 0.5):
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
-
         self.retries, self.timeout, self.backoff = retries, timeout, backoff
-        self.session = requests.Session()
-        retry = Retry(total=retries, backoff_factor=backoff,
-                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",))
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        self._local = threading.local()
+
+    @property
+    def session(self):
+        if not hasattr(self._local, "session"):
+            import requests
+            from requests.adapters import HTTPAdapter
+            from urllib3.util.retry import Retry
+
+            retry = Retry(total=self.retries, backoff_factor=self.backoff,
+                          status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",))
+            session = requests.Session()
+            session.mount("http://", HTTPAdapter(max_retries=retry))
+            session.mount("https://", HTTPAdapter(max_retries=retry))
+            self._local.session = session
+        return self._local.session
 
     def text(self, url: str) -> str:
         response = self.session.get(url, timeout=self.timeout)

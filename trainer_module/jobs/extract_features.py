@@ -185,6 +185,9 @@ def run(job: ExtractJob, log=print, progress: bool = True) -> ExtractResult:
         if missing:
             raise ValueError(f"`labels_csv` {job.labels_csv} has no row for {len(missing)} of "
                              f"{len(ids)} videos ({', '.join(missing[:5])})")
+    if not job.files.audio_model:
+        log("extract-features: warning: no `audio_model`: audio features are zeros (models "
+            "trained on YouTube-8M audio will see silence)")
     shards = [paths[i:i + job.videos_per_shard] for i in range(0, len(paths), job.videos_per_shard)]
     todo = shards_lib.pending(job.output_dir, job.prefix, len(shards))
     result = ExtractResult(shards_done_before=len(shards) - len(todo))
@@ -221,6 +224,16 @@ def run(job: ExtractJob, log=print, progress: bool = True) -> ExtractResult:
     return result
 
 
+class _Deferred:
+    """A future that extracts when its result is asked for (the progress bar moves per video)."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def result(self):
+        return _extract_one(*self.args)
+
+
 class _pool:
     """``submit(path, vid, labels) -> future``: in this process for one worker, else a spawn pool
     (TensorFlow is not fork-safe) whose workers each load the networks once."""
@@ -239,9 +252,7 @@ class _pool:
 
     @staticmethod
     def _inline(*args):
-        future = concurrent.futures.Future()
-        future.set_result(_extract_one(*args))
-        return future
+        return _Deferred(args)
 
     def __exit__(self, *exc):
         if self.executor:

@@ -48,8 +48,9 @@ class Extractor:
     def __call__(self, path: str, vid: str, labels=()) -> tuple[examples.Video, list[str]]:
         """(the video's records, warnings). Raises video.VideoError for an unreadable video."""
         decoded = video_lib.decode(path, max_frames=self.files.max_frames,
-                                   with_audio=self.audio is not None)
-        rgb = F.quantize_np(self.pca(self.frames(decoded.frames)))  # uint8 [frames, 1024]
+                                   with_audio=self.audio is not None, transform=self.frames)
+        pool = np.concatenate(decoded.frames)  # [frames, 2048], computed chunk by chunk
+        rgb = F.quantize_np(self.pca(pool))  # uint8 [frames, 1024]
         notes = []
         embeddings = None
         if self.audio is not None:

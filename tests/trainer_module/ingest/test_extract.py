@@ -183,3 +183,17 @@ def test_colliding_video_ids_are_refused(tmp_path, nets):
     with pytest.raises(ValueError, match=r"`videos`: .*a.mkv and .*a.mp4 give the same video id 'a'"):
         _run([str(tmp_path)], tmp_path / "out", _files(nets))
     assert not (tmp_path / "out").exists()
+
+
+def test_frames_reach_the_network_in_chunks(tmp_path):
+    """Sampled frames are handed to the network as they are decoded, a chunk at a time, so a long
+    high-resolution video never holds all its frames in memory."""
+    from trainer_module.ingest import video as video_lib
+
+    media.write_video(str(tmp_path / "v.mp4"), 5.0)
+    chunks = []
+    decoded = video_lib.decode(str(tmp_path / "v.mp4"), with_audio=False, chunk=2,
+                               transform=lambda frames: chunks.append(len(frames)) or len(frames))
+    assert chunks == [2, 2, 1] and decoded.frames == [2, 2, 1] and decoded.num_frames == 5
+    assert video_lib.decode(str(tmp_path / "v.mp4"), max_frames=3, with_audio=False,
+                            chunk=2, transform=len).num_frames == 3

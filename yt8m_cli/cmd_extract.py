@@ -19,8 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pca_dir", required=True,
                    help="folder with the dataset's PCA files mean.npy, eigenvals.npy, eigenvecs.npy")
     p.add_argument("--audio_model", default=None,
-                   help="VGGish-style SavedModel: 16 kHz waveform -> [windows, 128] (default: "
-                        "audio features are zeros, with a warning)")
+                   help="VGGish-style SavedModel: 16 kHz waveform -> [windows, 128]; without "
+                        "it audio features are zeros, with a warning")
     p.add_argument("--audio_pca", default=None,
                    help="VGGish's vggish_pca_params.npz, applied to the audio embeddings")
     p.add_argument("--labels_csv", default=None,

@@ -23,7 +23,6 @@ import string
 import threading
 import time
 
-from trainer_module import io_utils
 
 LEVELS = {"video": "video", "video_level": "video", "frame": "frame", "frame_level": "frame"}
 SPLITS = ("train", "validate", "test")
@@ -180,8 +179,3 @@ class Downloader:
             os.remove(part)
         raise IOError(f"{url}: {last_error} after {self.retries + 1} attempts")
 
-
-def save_plan(text: str, path: str) -> None:
-    with io_utils.atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)

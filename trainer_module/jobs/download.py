@@ -13,6 +13,7 @@ import os
 import sys
 import time
 
+from trainer_module import io_utils
 from trainer_module.ingest import download as lib
 
 
@@ -72,7 +73,7 @@ def run(job: DownloadJob, log=print, progress: bool = True) -> DownloadResult:
             raise IOError(f"{url}: cannot fetch the download plan ({type(e).__name__}: "
                           f"{' '.join(str(e).split())[:160]})") from None
         plan = lib.read_plan(text, url)
-        lib.save_plan(text, plan_path)
+        io_utils.write_text(plan_path, text)
     folder = os.path.join(job.output_dir, lib.LEVELS[partition.level])
     os.makedirs(folder, exist_ok=True)
     chosen = sorted(name for name in plan if lib.in_shard(name, shard))

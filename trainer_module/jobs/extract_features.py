@@ -77,11 +77,8 @@ def video_id(path: str) -> str:
 
 def _label_index(token: str, names: dict, where: str) -> int:
     token = token.strip()
-    if token.lstrip("-").isdigit():
-        index = int(token)
-    elif token in names or token.lower() in names:
-        index = names.get(token, names.get(token.lower()))
-    else:
+    index = int(token) if token.lstrip("-").isdigit() else names.get(token, names.get(token.lower()))
+    if index is None:
         hint = "" if names else " (give `vocabulary` to use label names)"
         raise ValueError(f"{where}: unknown label {token!r}{hint}")
     if not 0 <= index < F.NUM_CLASSES:

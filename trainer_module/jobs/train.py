@@ -19,7 +19,6 @@ import os
 import shutil
 
 import tensorflow as tf
-import tf_keras
 
 from trainer_module import io_utils
 from trainer_module import models
@@ -185,9 +184,6 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     spec = job.flags.feature_spec()
     files = input_pipeline.list_files(job.train_data_pattern, "`train_data_pattern`")
     records.check_level(files, spec.frame_level)
-    # Python's, NumPy's and TensorFlow's generators: tf_keras draws unseeded initializers'
-    # seeds from Python's `random`, so tf.random.set_seed alone left the initial weights random
-    tf_keras.utils.set_random_seed(job.train.seed)
     trainer = training.Trainer(
         lambda: models.build_model(job.flags.model, spec, job.flags.hparams), job.train,
         job.train_dir, summary_dir=os.path.join(job.train_dir, "train"), role=role)

@@ -98,9 +98,6 @@ def run_fn(fn_args) -> None:
         settings["max_steps"] = fn_args.train_steps
     cfg = training.TrainConfig(**settings)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    # Python's, NumPy's and TensorFlow's generators: tf_keras draws unseeded initializers'
-    # seeds from Python's `random`, so tf.random.set_seed alone left the initial weights random
-    tf_keras.utils.set_random_seed(cfg.seed)
     trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
                                os.path.join(fn_args.model_run_dir, "checkpoints"),
                                summary_dir=os.path.join(fn_args.model_run_dir, "train"))

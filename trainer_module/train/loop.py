@@ -193,6 +193,9 @@ class Trainer:
         self.role = role or distribute.role_from_env()
         self.strategy = strategy or distribute.make_strategy(self.role)
         self.precision = precision_policy(cfg.mixed_precision)
+        # Python's, NumPy's and TensorFlow's generators: tf_keras draws unseeded initializers'
+        # seeds from Python's `random`, so tf.random.set_seed alone left the initial weights random
+        tf_keras.utils.set_random_seed(cfg.seed)
         try:
             with self.strategy.scope():
                 self.model = build_model()

@@ -100,10 +100,23 @@ def load(directory: str) -> ModelFlags:
     return ModelFlags.from_dict(data, source=path)
 
 
+def differences(stored: ModelFlags, requested: ModelFlags,
+                template: str = "{key}: stored {a!r}, given {b!r}",
+                ignore_hparams: tuple = ()) -> list[str]:
+    """``template`` filled for each compared setting that differs; hyperparameters one by one as
+    ``hparams.NAME`` (those in ``ignore_hparams`` left out; a name the stored flags lack, from a
+    model_flags.json written before it existed, counts as its requested value)."""
+    a, b = stored.to_dict(), requested.to_dict()
+    diffs = [template.format(key=k, a=a[k], b=b[k]) for k in COMPARED
+             if k != "hparams" and a[k] != b[k]]
+    return diffs + [template.format(key=f"hparams.{k}", a=a["hparams"].get(k, v), b=v)
+                    for k, v in b["hparams"].items()
+                    if k not in ignore_hparams and a["hparams"].get(k, v) != v]
+
+
 def check_compatible(stored: ModelFlags, requested: ModelFlags, train_dir: str) -> None:
     """Raises ValueError when resuming train_dir with different model/feature flags."""
-    a, b = stored.to_dict(), requested.to_dict()
-    diffs = [f"{k}: stored {a[k]!r}, given {b[k]!r}" for k in COMPARED if a[k] != b[k]]
+    diffs = differences(stored, requested)
     if diffs:
         raise ValueError(f"{train_dir}/{FILENAME} disagrees with the flags ({'; '.join(diffs)}); "
                          "set `start_new_model` to start over, or a new `train_dir`")

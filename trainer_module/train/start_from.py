@@ -39,12 +39,8 @@ def initialise(model, flags: MF.ModelFlags, source: str) -> str:
     """
     with _source_dir(source) as (folder, checkpoint):
         stored = MF.load(folder)
-        mine, theirs = flags.to_dict(), stored.to_dict()
-        diffs = [f"{k}: {theirs[k]!r} there, {mine[k]!r} here" for k in MF.COMPARED
-                 if k != "hparams" and theirs[k] != mine[k]]
-        diffs += [f"hparams.{k}: {theirs['hparams'].get(k)!r} there, {v!r} here"
-                  for k, v in mine["hparams"].items()
-                  if k != "num_classes" and theirs["hparams"].get(k, v) != v]
+        diffs = MF.differences(stored, flags, "{key}: {a!r} there, {b!r} here",
+                               ignore_hparams=("num_classes",))
         if diffs:
             raise ValueError(f"`start_from` {source} is another model ({'; '.join(diffs)}): "
                              "fine-tuning starts from the same architecture")

@@ -89,3 +89,17 @@ def test_records_that_are_not_mediapipe_are_named(tmp_path):
     with pytest.raises(ValueError, match=rf"{short}: RGB/feature/floats frame 0 has 1000 floats"):
         job_lib.run(job_lib.ConvertJob(inputs=(str(short),), output_dir=str(tmp_path / "out")))
     assert not (tmp_path / "out" / "frame").exists() or not list((tmp_path / "out").rglob("*.tfrecord"))
+
+
+def test_a_damaged_tfrecord_file_is_named(tmp_path):
+    """A TFRecord file cut inside its second record is an error naming it, not one proto."""
+    from trainer_module.errors import DataError
+
+    path = tmp_path / "cut.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as w:
+        for _ in range(2):
+            w.write(mediapipe_example(np.zeros((2, 1024)), np.zeros((2, 128))))
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(DataError, match=rf"{path}: damaged TFRecord file after record 1"):
+        job_lib.run(job_lib.ConvertJob(inputs=(str(path),), output_dir=str(tmp_path / "out")))
+    assert not list((tmp_path / "out").rglob("*.tfrecord"))

@@ -5,8 +5,13 @@ Trains each model exactly as ``yt8m train`` does (per-model default settings, se
 ``yt8m eval --run_once`` on ``validate0015-0019`` (1,451 videos). Every model runs twice with the
 same seed to show reproducibility.
 
+``--curve 4,8,11,15`` instead trains the default video-level model on the first N training
+shards for each N (a learning curve: how GAP@20 grows with the number of training videos), with
+its default recipe and with ``RECIPE`` (the one training change that paid on the full 15 shards),
+for each of ``--seeds``; the table goes to ``results/bench_models_real_curve.md``.
+
 Run: YT8M_SAMPLE_DIR=../shared/data/yt8m .venv/bin/python -m benchmarks.bench_models_real
-     [--models LogisticModel,MoeModel,GatedDnnModel] [--repeats 2]
+     [--models LogisticModel,MoeModel,GatedDnnModel] [--repeats 2] [--curve 4,8,11,15 --seeds 0,1]
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import argparse
 import os
 import sys
 import tempfile
+
+import tensorflow as tf
 
 from benchmarks import common
 from trainer_module import models
@@ -30,6 +37,14 @@ def shards(sample_dir: str, first: int, last: int) -> str:
 
 def dir_mib(path: str) -> float:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2**20
+
+
+# The candidate recipe measured against the defaults along the learning curve.
+RECIPE = ["--base_learning_rate", "0.002", "--num_epochs", "12"]
+
+
+def count_records(pattern: str) -> int:
+    return sum(1 for _ in tf.data.TFRecordDataset(pattern.split(",")))
 
 
 def train_and_eval(model: str, train: str, evaluate: str, work: str, extra: list[str]) -> dict:
@@ -50,14 +65,52 @@ def train_and_eval(model: str, train: str, evaluate: str, work: str, extra: list
                         f"{job.train.num_epochs} epochs", "params": params}
 
 
+def learning_curve(sample: str, sizes: list[int], seeds: list[int]) -> None:
+    """GAP@20 of the default video-level model against the number of training shards."""
+    model = models.default_model(frame_level=False)
+    evaluate = shards(sample, 15, 19)
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for size in sizes:
+            train = shards(sample, 0, size - 1)
+            gaps = {}
+            for name, extra in (("default", []), ("recipe", RECIPE)):
+                gaps[name] = [train_and_eval(model, train, evaluate, work,
+                                             [*extra, "--seed", str(seed)])["gap"]
+                              for seed in seeds]
+            gain = [r - d for d, r in zip(gaps["default"], gaps["recipe"])]
+            rows.append([size, count_records(train),
+                         " / ".join(f"{g:.4f}" for g in gaps["default"]),
+                         " / ".join(f"{g:.4f}" for g in gaps["recipe"]),
+                         f"{sum(gain) / len(gain):+.4f}"])
+            print(rows[-1], flush=True)
+    seed_text = " / ".join(map(str, seeds))
+    common.record("bench_models_real_curve",
+                  f"Learning curve of {model} on the real YT8M sample (train the first N of "
+                  "validate0000-0014, eval validate0015-0019, 1,451 videos)",
+                  ["training shards", "training videos", f"GAP@20, defaults (seeds {seed_text})",
+                   f"GAP@20, {' '.join(RECIPE)} (seeds {seed_text})", "recipe gain (mean)"],
+                  rows, script="bench_models_real")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="LogisticModel,MoeModel,GatedDnnModel")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--curve", default="",
+                        help="comma-separated training shard counts (1-15): a learning curve of "
+                             "the default video-level model instead of the model table")
+    parser.add_argument("--seeds", default="0,1", help="seeds for each --curve point")
     args = parser.parse_args()
     sample = os.environ.get("YT8M_SAMPLE_DIR")
     if not sample or not os.path.isdir(os.path.join(sample, "video_validate_sample")):
         sys.exit("set YT8M_SAMPLE_DIR to the folder holding video_validate_sample/")
+    if args.curve:
+        sizes = [int(n) for n in args.curve.split(",") if n.isdigit()]
+        if len(sizes) != len(args.curve.split(",")) or not all(1 <= n <= 15 for n in sizes):
+            sys.exit(f"--curve: shard counts must be 1-15 (validate0000-0014), got {args.curve}")
+        learning_curve(sample, sizes, [int(s) for s in args.seeds.split(",")])
+        return
     train, evaluate = shards(sample, 0, 14), shards(sample, 15, 19)
     rows, gaps = [], {}
     with tempfile.TemporaryDirectory() as work:

@@ -14,12 +14,16 @@ from benchmarks import common
 from trainer_module import io_utils
 
 ALL = ["bench_generate", "bench_gap", "bench_train_speed", "bench_models_real",
-       "bench_models_frame", "bench_pipeline", "bench_pipeline_beam_workers", "bench_bad_shards",
-       "bench_extract"]
+       "bench_models_real_curve", "bench_models_frame", "bench_pipeline",
+       "bench_pipeline_beam_workers", "bench_bad_shards", "bench_extract"]
 # Results tables written by another benchmark module with arguments of their own.
-COMMANDS = {"bench_pipeline_beam_workers": [
-    "benchmarks.bench_pipeline", "--cases", "frame:10:1:w1,frame:10:1:w2,frame:30:1:w1,frame:30:1:w2",
-    "--name", "bench_pipeline_beam_workers"]}
+COMMANDS = {
+    "bench_models_real_curve": [
+        "benchmarks.bench_models_real", "--curve", "4,8,11,15", "--seeds", "0,1"],
+    "bench_pipeline_beam_workers": [
+        "benchmarks.bench_pipeline", "--cases",
+        "frame:10:1:w1,frame:10:1:w2,frame:30:1:w1,frame:30:1:w2", "--name",
+        "bench_pipeline_beam_workers"]}
 
 
 def main():
@@ -28,7 +32,7 @@ def main():
     args = parser.parse_args()
     failed = []
     for name in args.only.split(","):
-        if name == "bench_models_real" and not os.environ.get("YT8M_SAMPLE_DIR"):
+        if name.startswith("bench_models_real") and not os.environ.get("YT8M_SAMPLE_DIR"):
             print(f"skipping {name}: YT8M_SAMPLE_DIR is not set", flush=True)
             continue
         print(f"== {name}", flush=True)

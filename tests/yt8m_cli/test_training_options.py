@@ -10,7 +10,10 @@ import tensorflow as tf
 from trainer_module import models
 from trainer_module.data import features as F
 from trainer_module.data import input_pipeline
+from trainer_module.data import parsing
+from trainer_module.train import checkpoints
 from trainer_module.train import loop as training
+from trainer_module.train import model_flags as MF
 from yt8m_cli.main import main
 
 BASE = ["--batch_size", "8", "--log_every_steps", "1", "--no_metagraph"]
@@ -52,6 +55,30 @@ def test_ema_weights_are_what_gets_exported(tiny_data):
     for e, a, r in zip(exported, averages, raw):
         np.testing.assert_allclose(e, a)
     assert any(not np.allclose(a, r) for a, r in zip(averages, raw))
+
+
+def test_eval_reads_the_averaged_weights_that_were_exported(tiny_data, tmp_path, capsys):
+    train_dir = tmp_path / "t"
+    assert _train(tiny_data, train_dir, "--model", "LogisticModel", "--max_steps", "6",
+                  "--ema_decay", "0.5", "--base_learning_rate", "0.1") == 0
+    flags, latest = MF.load(str(train_dir)), tf.train.latest_checkpoint(str(train_dir))
+    records = [r.numpy() for r in tf.data.TFRecordDataset(
+        sorted(glob.glob(os.path.join(tiny_data, "video", "validate*"))))]
+    inputs = input_pipeline.split_inputs(
+        parsing.parse_batch(tf.constant(records), flags.feature_spec()))[0]
+    restored = checkpoints.restore_model(flags, latest)(inputs).numpy()
+    raw = models.build_model(flags.model, flags.feature_spec(), flags.hparams)
+    tf.train.Checkpoint(model=raw).read(latest).expect_partial()
+    exported = _serve(glob.glob(str(train_dir / "export" / "step_*"))[0], tiny_data)
+    np.testing.assert_allclose(restored, exported, atol=1e-6)
+    assert np.abs(raw(inputs).numpy() - exported).max() > 1e-3  # the raw weights differ
+    capsys.readouterr()
+    assert main(["eval", "--eval_data_pattern", os.path.join(tiny_data, "video", "validate*"),
+                 "--train_dir", str(train_dir), "--run_once"]) == 0
+    assert "evaluating the moving average of the weights at step 6" in capsys.readouterr().out
+    # training resumes from such a checkpoint with its averages
+    assert _train(tiny_data, train_dir, "--model", "LogisticModel", "--max_steps", "8",
+                  "--ema_decay", "0.5", "--base_learning_rate", "0.1") == 0
 
 
 def test_warmup_schedule_ramps_linearly():

@@ -75,6 +75,8 @@ def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, fil
     spec = flags.feature_spec()
     model = checkpoints.restore_model(flags, checkpoint)
     step = int(checkpoint.rsplit("-", 1)[-1])
+    if checkpoints.has_averages(checkpoint):
+        log(f"evaluating the moving average of the weights at step {step} (as exported)")
     metrics, saved = evaluate_model(model, files, spec, job.batch_size, job.top_k, flags.label_loss,
                                     keep_predictions=bool(job.save_predictions),
                                     skip_corrupt=job.skip_corrupt_records, log=log)

@@ -8,6 +8,10 @@ from trainer_module import models
 from trainer_module.data import records
 from trainer_module.train import model_flags as MF
 
+# Checkpoint key of the weights' moving averages (training with --ema_decay): what is exported,
+# so what eval, ensemble, the report and --start_from read as the model's trainable weights.
+AVERAGES = "averaged_weights"
+
 
 def require_latest(train_dir: str, field: str = "train_dir") -> str:
     """The newest checkpoint prefix; raises FileNotFoundError naming the setting ``field``."""
@@ -17,8 +21,14 @@ def require_latest(train_dir: str, field: str = "train_dir") -> str:
     return path
 
 
+def has_averages(checkpoint: str) -> bool:
+    """Whether ``checkpoint`` holds moving averages of the weights (trained with --ema_decay)."""
+    return any(name.startswith(AVERAGES + "/") for name, _ in tf.train.list_variables(checkpoint))
+
+
 def restore_model(flags: MF.ModelFlags, checkpoint: str):
-    """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored).
+    """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored):
+    the moving averages of its trainable weights where the checkpoint has them, as exported.
 
     Raises:
       ValueError: a model variable has no value in the checkpoint (another model's checkpoint),
@@ -29,6 +39,9 @@ def restore_model(flags: MF.ModelFlags, checkpoint: str):
         # read(), not restore(): no save_counter to match (a SavedModel's variables have none)
         status = tf.train.Checkpoint(model=model).read(checkpoint)
         status.assert_existing_objects_matched().expect_partial()  # the optimizer may be left
+        if has_averages(checkpoint):  # the averages replace the raw trainable weights
+            status = tf.train.Checkpoint(**{AVERAGES: model.trainable_variables}).read(checkpoint)
+            status.assert_existing_objects_matched().expect_partial()
     except (AssertionError, ValueError) as e:
         raise ValueError(f"checkpoint {checkpoint} does not fit the {flags.model} of "
                          f"{MF.FILENAME} ({str(e).splitlines()[0][:200]})") from None

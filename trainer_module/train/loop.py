@@ -26,6 +26,7 @@ from trainer_module import io_utils
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
 from trainer_module.models.hparams import coerce
+from trainer_module.train import checkpoints
 from trainer_module.train import distribute
 from trainer_module.train import losses
 from trainer_module.train import memory
@@ -131,6 +132,14 @@ def precision_policy(enabled: bool) -> str:
     return name
 
 
+def _averages(optimizer, model) -> list:
+    """The optimizer's moving averages of ``model``'s trainable weights, in their order (the
+    optimizer keeps them among its unnamed variables)."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # under loss scaling
+    optimizer.build(model.trainable_variables)
+    return list(optimizer._model_variables_moving_average)
+
+
 class TrainingDiverged(ValueError):
     """The loss became NaN or infinite: the step is named, nothing is exported."""
 
@@ -200,7 +209,10 @@ class Trainer:
             with self.strategy.scope():
                 self.model = build_model()
                 self.optimizer = make_optimizer(cfg)
-                self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+                objects = {"model": self.model, "optimizer": self.optimizer}
+                if cfg.ema_decay:  # the averages, built now, also saved under a name of their own
+                    objects[checkpoints.AVERAGES] = _averages(self.optimizer, self.model)
+                self.checkpoint = tf.train.Checkpoint(**objects)
         finally:  # layers keep the policy they were built with; later models start from float32
             precision_policy(False)
         # Every replica restores from the chief's folder; saving is collective, so the others

@@ -147,6 +147,15 @@ def test_fine_tune_on_an_own_label_set(tiny_data, tmp_path, capsys):
                  "--start_from", source, "--num_classes", "5"]) == 2
     assert "is another model (model: 'GatedDnnModel' there, 'MoeModel' here)" in \
         capsys.readouterr().err
+    # A float16 archive's weights are frozen constants: refused by name, not mis-read.
+    half = str(tmp_path / "half.tgz")
+    assert main(["inference", "--train_dir", source, "--output_model_tgz", half,
+                 "--float16_weights"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--train_data_pattern", os.path.join(own, "video", "train*"),
+                 "--train_dir", str(tmp_path / "from_half"), "--start_from", half,
+                 "--num_classes", "5", *hp]) == 2
+    assert f"--start_from {half}: its weights are float16" in capsys.readouterr().err
 
 
 def test_pipeline_runs_on_2017_records(tmp_path):

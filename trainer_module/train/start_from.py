@@ -12,6 +12,7 @@ import os
 import tempfile
 
 import numpy as np
+import tensorflow as tf
 
 from trainer_module.export import archive
 from trainer_module.train import checkpoints
@@ -24,11 +25,24 @@ def _source_dir(source: str):
     if os.path.isfile(source):
         with tempfile.TemporaryDirectory(prefix="yt8m_start_from_") as tmp:
             archive.safe_extract(source, tmp)
-            yield tmp, os.path.join(tmp, "saved_model", "variables", "variables")
+            prefix = os.path.join(tmp, "saved_model", "variables", "variables")
+            if _has_float16_weights(prefix):
+                raise ValueError(f"`start_from` {source}: its weights are float16, frozen into the "
+                                 "graph (--float16_weights) and no longer the model's variables; "
+                                 "start from the train_dir or the float32 .tgz it was made from")
+            yield tmp, prefix
     elif os.path.isdir(source):
         yield source, checkpoints.require_latest(source, "start_from")
     else:
         raise FileNotFoundError(f"`start_from` {source}: neither a train_dir nor a model .tgz")
+
+
+def _has_float16_weights(prefix: str) -> bool:
+    try:
+        dtypes = tf.train.load_checkpoint(prefix).get_variable_to_dtype_map().values()
+    except (tf.errors.OpError, ValueError):
+        return False  # unreadable: restore_model names the file
+    return tf.float16 in dtypes
 
 
 def initialise(model, flags: MF.ModelFlags, source: str) -> str:

@@ -155,7 +155,7 @@ def test_fine_tune_on_an_own_label_set(tiny_data, tmp_path, capsys):
     assert main(["train", "--train_data_pattern", os.path.join(own, "video", "train*"),
                  "--train_dir", str(tmp_path / "from_half"), "--start_from", half,
                  "--num_classes", "5", *hp]) == 2
-    assert f"--start_from {half}: its weights are float16" in capsys.readouterr().err
+    assert f"--start_from {half}: a float16 export" in capsys.readouterr().err
 
 
 def test_pipeline_runs_on_2017_records(tmp_path):

@@ -27,8 +27,8 @@ def _source_dir(source: str):
             archive.safe_extract(source, tmp)
             prefix = os.path.join(tmp, "saved_model", "variables", "variables")
             if _has_float16_weights(prefix):
-                raise ValueError(f"`start_from` {source}: its weights are float16, frozen into the "
-                                 "graph (--float16_weights) and no longer the model's variables; "
+                raise ValueError(f"`start_from` {source}: a float16 export (its weights frozen into "
+                                 "the graph as float16 constants) cannot be trained further; "
                                  "start from the train_dir or the float32 .tgz it was made from")
             yield tmp, prefix
     elif os.path.isdir(source):

@@ -72,7 +72,7 @@ class _CopyShard(beam.DoFn):
                 for record in records.iterate_records(path, _compression(path)):
                     writer.write(record)
                     copied += 1
-            except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+            except records.READ_ERRORS as e:
                 raise DataError(f"{path}: record {copied}: {records.summarize(e)}") from None
         yield copied
 

@@ -29,6 +29,10 @@ class FileScan:
     error: str | None = None
 
 
+# What reading a cut or damaged TFRecord file raises.
+READ_ERRORS = (tf.errors.DataLossError, tf.errors.OutOfRangeError)
+
+
 def iterate_records(path: str, options=None) -> Iterator[bytes]:
     """The records of one file, through tf_record_iterator (the fastest reader per record here)
     without its deprecation warning, which would otherwise be a user's first line of output."""
@@ -76,7 +80,7 @@ def scan_file(path: str, compression: str | None = None) -> FileScan:
     try:
         for _ in iterate_records(path, options):
             count += 1
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+    except READ_ERRORS as e:
         reason = "truncated record" if "truncated" in str(e).lower() else "corrupted record"
         return FileScan(path, count, f"{reason} ({str(e).splitlines()[0][:120]})")
     return FileScan(path, count)

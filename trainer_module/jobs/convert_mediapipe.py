@@ -45,18 +45,15 @@ def input_files(patterns) -> list[str]:
 def serialized_records(path: str):
     """(where, serialized) of each SequenceExample in a TFRecord file, or of the whole file when
     it is not a TFRecord file (one serialized proto): one pass over the file."""
-    import tensorflow as tf
-
     count = 0
     try:
         for count, record in enumerate(records.iterate_records(path), start=1):
             yield f"{path} record {count - 1}", record
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+    except records.READ_ERRORS as e:
         if count:
             raise DataError(f"{path}: damaged TFRecord file after record {count} "
-                            f"({str(e).splitlines()[0][:120]})") from None
-        count = -1  # not TFRecord framing at all
-    if count <= 0:  # not a TFRecord file, or an empty one: the file is one serialized proto
+                            f"({records.summarize(e)})") from None
+    if not count:  # not a TFRecord file, or an empty one: the file is one serialized proto
         with open(path, "rb") as f:
             yield path, f.read()
 

@@ -29,15 +29,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label_smoothing", type=float, default=0.0)
     p.add_argument("--start_new_model", action="store_true", help="delete train_dir and start over")
     p.add_argument("--start_from", default=None, metavar="TRAIN_DIR_OR_TGZ",
-                   help="fine-tune: a new run starts from this trained model's weights (same "
-                        "model and hyperparameters; with another --num_classes the classifier "
-                        "starts fresh)")
+                   help="fine-tune: a new run starts from this trained model's weights (a train_dir "
+                        "or a float32 .tgz; same model and hyperparameters; with another "
+                        "--num_classes the classifier starts fresh)")
     p.add_argument("--validation_data_pattern", default=None,
                    help="evaluate GAP on these files after every epoch and export the best epoch")
     FL.add_skip_corrupt_flag(p)
     p.add_argument("--warmup_steps", type=int, default=0, help="linear learning-rate warm-up steps")
     p.add_argument("--ema_decay", type=float, default=0.0,
-                   help="export an exponential moving average of the weights (e.g. 0.999)")
+                   help="export an exponential moving average of the weights (e.g. 0.999); "
+                        "checkpoints keep it, and eval reads it")
     p.add_argument("--mixed_precision", action="store_true",
                    help="mixed_float16 on GPU, mixed_bfloat16 on CPU (classifier stays float32)")
     p.add_argument("--max_model_size_mb", type=float, default=1024.0,

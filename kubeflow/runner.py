@@ -1,5 +1,6 @@
-"""Compiles ``create_pipeline(config)`` for Kubeflow Pipelines v2 / Vertex AI Pipelines, and
-submits the compiled PipelineJob to Vertex AI.
+"""Compiles ``create_pipeline(config)`` for Vertex AI Pipelines (a PipelineJob) or a
+self-hosted open-source Kubeflow Pipelines 2.x backend (a bare PipelineSpec, kubeflow/oss_spec.py),
+and submits a compiled PipelineJob to Vertex AI (kubeflow/oss_submit.py submits to KFP).
 
 The same pipeline as the local runner; only the runner-specific platform config (the Trainer's
 CPU, memory and accelerator request) is attached here, because LocalDagRunner rejects it.
@@ -11,9 +12,11 @@ import json
 import os
 import time
 
+import yaml
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
+from kubeflow import oss_spec
 from pipeline import create
 from pipeline.config import PipelineConfig
 
@@ -34,8 +37,9 @@ def trainer_resources(config: PipelineConfig) -> ResourceSpec | None:
         spec.cpu_limit = config.trainer_cpu_limit
     if config.trainer_memory_limit:
         spec.memory_limit = config.trainer_memory_limit
-    if config.trainer_gpu_count:
-        spec.accelerator.type = config.trainer_gpu_type
+    if config.trainer_gpu_count:  # Kubernetes takes a resource name; the model goes elsewhere
+        spec.accelerator.type = (oss_spec.GPU_RESOURCE if config.platform == "kubeflow"
+                                 else config.trainer_gpu_type)
         spec.accelerator.count = config.trainer_gpu_count
     return spec
 
@@ -52,37 +56,62 @@ def kubeflow_pipeline(config: PipelineConfig):
 
 
 REMOTE_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "vocabulary")
+COMPILED_PLATFORMS = ("vertex", "kubeflow")
 
 
 def check_compilable(config: PipelineConfig) -> None:
-    """Refuses what cannot run on Vertex AI: no image, or paths that its workers cannot reach.
+    """Refuses what cannot run on the platform: no image, or paths that its workers cannot
+    reach or that TensorFlow and Beam cannot write.
 
     Raises:
       ValueError: naming the config field and what it needs.
     """
+    if config.platform not in COMPILED_PLATFORMS:
+        raise ValueError(f"`platform` must be one of {', '.join(COMPILED_PLATFORMS)} to compile, "
+                         f"got {config.platform!r}")
     if not config.image:
         raise ValueError("`image` is required: the container image every task runs (built from "
                          "this project's Dockerfile)")
     for field in REMOTE_FIELDS:
         value = getattr(config, field)
+        if value and value.startswith("minio://"):
+            raise ValueError(f"`{field}` {value!r}: TensorFlow and Beam cannot read or write "
+                             "minio:// (KFP's default root); use a gs:// bucket")
         if value and not value.startswith("gs://"):
             raise ValueError(f"`{field}` must be a gs:// URI that the pipeline's workers can read, "
                              f"got {value!r}")
 
 
 def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
-    """Writes the PipelineJob JSON (``.json``) or the bare PipelineSpec (``.yaml``).
+    """Vertex: writes the PipelineJob JSON (``.json``) or the bare PipelineSpec (``.yaml``).
+    Kubeflow: writes the bare PipelineSpec at schema 2.1 (and its Kubernetes platform spec) as
+    YAML, the file KFP's UI and ``kfp.Client`` upload.
 
     Raises:
-      ValueError: see ``check_compilable``.
+      ValueError: see ``check_compilable`` and ``oss_spec.build``.
     """
     check_compilable(config)
+    kubeflow = config.platform == "kubeflow"
+    if kubeflow and not output_file.endswith((".yaml", ".yml")):
+        raise ValueError(f"`output` {output_file!r}: open-source Kubeflow Pipelines uploads a "
+                         "YAML PipelineSpec; name a .yaml file")
     directory, filename = os.path.split(os.path.abspath(output_file))
     os.makedirs(directory, exist_ok=True)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
-        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=config.image),
+        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+            default_image=config.image, use_pipeline_spec_2_1=kubeflow,
+            default_commands=list(oss_spec.ENTRYPOINT) if kubeflow else None),
         output_dir=directory, output_filename=filename)
-    runner.run(kubeflow_pipeline(config), write_out=True)
+    if not kubeflow:
+        runner.run(kubeflow_pipeline(config), write_out=True)
+        return output_file
+    job = runner.run(kubeflow_pipeline(config), write_out=False)
+    documents = oss_spec.build(job, config.pipeline_root, never_cache=(create.BASELINE_ID,),
+                               gpu_type=config.trainer_gpu_type)
+    tmp = output_file + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        yaml.safe_dump_all(documents, f, sort_keys=True)
+    os.replace(tmp, output_file)
     return output_file
 
 

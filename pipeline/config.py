@@ -21,6 +21,10 @@ from trainer_module.train import model_flags as MF
 
 
 DATA_LAYOUTS = ("nested", "flat")
+# Where the pipeline runs: LocalDagRunner, Vertex AI Pipelines, or a self-hosted open-source
+# Kubeflow Pipelines 2.x backend (which has no resolver executors: the baseline model comes from
+# a task that queries the cluster's ML Metadata, components/latest_blessed_model).
+PLATFORMS = ("local", "vertex", "kubeflow")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +80,7 @@ class PipelineConfig:
     beam_workers: int = 0
     enable_cache: bool = True
     export_metagraph: bool = True
+    platform: str = "local"
     # Kubeflow / Vertex AI Pipelines (used only when compiling with kubeflow/runner.py)
     image: str | None = None  # required to compile
     trainer_gpu_type: str | None = None
@@ -122,6 +127,14 @@ class PipelineConfig:
                                                                and self.vertex_region):
             raise ValueError("`trainer_backend` 'vertex_training' needs `vertex_project` and "
                              "`vertex_region`")
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"`platform` must be one of {', '.join(PLATFORMS)}, got "
+                             f"{self.platform!r}")
+        if self.platform == "kubeflow" and self.trainer_backend == "vertex_training":
+            raise ValueError("`trainer_backend` 'vertex_training' launches a Vertex AI custom job, "
+                             "which open-source Kubeflow Pipelines refuses (customJob executors "
+                             "are Google Cloud only): use `platform` 'vertex', or the 'pipeline' "
+                             "backend with a GPU request")
         if self.trainer_worker_count < 1:
             raise ValueError(f"`trainer_worker_count` must be >= 1, got "
                              f"{self.trainer_worker_count}")

@@ -17,6 +17,7 @@ from tfx.proto import example_gen_pb2
 from components.curate_schema.component import CurateSchema
 from components.fixed_batch_evaluator.component import FixedBatchEvaluator
 from components.kaggle_export.component import KaggleExport
+from components.latest_blessed_model.component import LatestBlessedModel
 from components.run_report.component import RunReport
 from components.streaming_example_gen.component import StreamingImportExampleGen
 from pipeline import eval_config
@@ -25,8 +26,7 @@ from trainer_module.tfx_entry.transform import transform_custom_config
 
 PREPROCESSING_FN = "trainer_module.tfx_entry.transform.preprocessing_fn"
 RUN_FN = "trainer_module.tfx_entry.run_fn.run_fn"
-
-
+BASELINE_ID = "latest_blessed_model_resolver"
 
 def _custom_config(config: PipelineConfig) -> dict:
     return {"model_flags": config.model_flags().to_dict(), "training": config.training_settings(),
@@ -82,12 +82,20 @@ def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
     return tfx.components.Trainer(custom_config=_custom_config(config), **kwargs)
 
 
-def _make_evaluator(config: PipelineConfig, example_gen, trainer):
-    baseline = tfx.dsl.Resolver(
+def _make_baseline(config: PipelineConfig):
+    """The latest blessed model: TFX's Resolver, or on open-source Kubeflow Pipelines (no
+    resolver executors there) a task that asks the cluster's ML Metadata."""
+    if config.platform == "kubeflow":
+        return LatestBlessedModel(pipeline_name=config.pipeline_name).with_id(BASELINE_ID)
+    return tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    ).with_id(BASELINE_ID)
+
+
+def _make_evaluator(config: PipelineConfig, example_gen, trainer):
+    baseline = _make_baseline(config)
     evaluator = FixedBatchEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],

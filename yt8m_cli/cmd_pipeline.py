@@ -19,7 +19,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run: LocalDagRunner; compile: KubeflowV2DagRunner JSON; submit: Vertex AI")
     p.add_argument("--image", default=None,
                    help="pipeline image (compile: required; also Dataflow's SDK container)")
-    p.add_argument("--output", default="pipeline.json", help="compiled file (.json or .yaml)")
+    p.add_argument("--platform", choices=["vertex", "kubeflow"], default=None,
+                   help="compile/submit: vertex (Vertex AI Pipelines, the default) or kubeflow "
+                        "(a self-hosted open-source Kubeflow Pipelines 2.x backend)")
+    p.add_argument("--output", default=None,
+                   help="compiled file: .json or .yaml (default pipeline.json; kubeflow: "
+                        "pipeline.yaml)")
     p.add_argument("--gpu_type", default=None, help="Trainer accelerator, e.g. NVIDIA_TESLA_T4")
     p.add_argument("--gpu_count", type=int, default=None)
     p.add_argument("--cpu_limit", type=float, default=None, help="Trainer vCPUs")
@@ -94,7 +99,7 @@ def config_from_args(args):
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
         "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
         "top_k", "float16_tgz", "max_frames", "vocabulary", "image", "trainer_backend",
-        "trainer_machine_type", "trainer_worker_count", "beam_workers")}
+        "trainer_machine_type", "trainer_worker_count", "beam_workers", "platform")}
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams
@@ -145,6 +150,10 @@ def _detect_layout(args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action in ("compile", "submit"):
+        args.platform = args.platform or "vertex"
+        args.output = args.output or ("pipeline.yaml" if args.platform == "kubeflow"
+                                      else "pipeline.json")
     if args.action == "compile":
         from kubeflow import runner
 

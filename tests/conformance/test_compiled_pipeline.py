@@ -16,26 +16,15 @@ import os
 import pytest
 
 from kubeflow import spec_runner
-from tests.conformance import gcs, vertex
+from tests.conformance import vertex
+from tests.conformance.conftest import BUCKET, DATA
 from yt8m_cli.main import main
 
 pytestmark = pytest.mark.conformance
 
-BUCKET = "yt8m-test"
-DATA = f"gs://{BUCKET}/data"
 IMAGE = "local/yt8m-tfx:test"
 ALWAYS_RUN = {"latest_blessed_model_resolver-model-blessing-resolver",
               "latest_blessed_model_resolver-model-resolver"}
-
-
-@pytest.fixture(scope="module")
-def cloud(tiny_data, tmp_path_factory):
-    """The emulated gs:// with the tiny dataset under gs://yt8m-test/data/{video,frame}/."""
-    work = str(tmp_path_factory.mktemp("cloud"))
-    with gcs.serve(work, buckets=(BUCKET,)) as local:
-        local.upload_dir(tiny_data, DATA)
-        yield local
-        assert local.gateway.refused == []  # no client tried to reach anything else
 
 
 def _compile(tmp_path, *flags) -> str:

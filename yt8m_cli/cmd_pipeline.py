@@ -52,6 +52,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiment", default=None, help="Vertex AI experiment of the run (submit)")
     p.add_argument("--enable_caching", action="store_true", default=None,
                    help="submit: cache every task (default: the compiled per-task caching)")
+    p.add_argument("--host", default=None,
+                   help="submit --platform kubeflow: the KFP API endpoint, e.g. "
+                        "http://localhost:8080 (kubectl port-forward svc/ml-pipeline-ui)")
+    p.add_argument("--namespace", default=None,
+                   help="submit --platform kubeflow: the Kubernetes namespace (multi-user KFP)")
+    p.add_argument("--param", action="append", default=None, metavar="NAME=VALUE",
+                   help="submit: a pipeline parameter value (repeatable; JSON numbers and "
+                        "booleans are typed, anything else is a string)")
     p.add_argument("--wait", action="store_true",
                    help="submit: print task states as they change until the run ends")
     p.add_argument("--data_dir", default=None, help="input base: folder or gs:// URI of shards")
@@ -187,9 +195,47 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_params(items) -> dict:
+    """``--param NAME=VALUE`` items as a dict (JSON numbers/booleans typed)."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            parsed = json.loads(value)
+            out[name] = parsed if isinstance(parsed, (int, float, bool)) else value
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
+
+
+def _submit_kubeflow(args: argparse.Namespace) -> int:
+    from kubeflow import oss_submit
+
+    if not args.host:
+        raise ValueError("submit --platform kubeflow needs --host (the KFP API endpoint)")
+    if args.enable_caching:
+        raise ValueError("--enable_caching: open-source KFP keeps the caching of an uploaded "
+                         "spec (the baseline lookup must never be cached); --no_cache is offered")
+    options = oss_submit.KfpSubmitOptions(
+        pipeline_yaml=args.output, host=args.host, namespace=args.namespace,
+        experiment=args.experiment or "yt8m", pipeline_root=args.pipeline_root,
+        parameters=parse_params(args.param), service_account=args.service_account,
+        no_cache=bool(args.no_cache))
+    client, run = oss_submit.submit(options)
+    print(f"submitted run {run.run_id} to {args.host}")
+    if not args.wait:
+        return 0
+    state = oss_submit.wait(client, run.run_id, log=print, options=options)
+    return 0 if state == "SUCCEEDED" else 1
+
+
 def _submit(args: argparse.Namespace) -> int:
     from kubeflow import runner
 
+    if args.platform == "kubeflow":
+        return _submit_kubeflow(args)
     if not (args.project and args.region):
         raise ValueError("submit needs --project and --region (and Google Cloud credentials)")
     if args.enable_caching and args.no_cache:

@@ -3,9 +3,10 @@
 ``python -m kubeflow.image_check --lock requirements.lock`` (the Dockerfile's last step, and a
 test in the project's own environment):
   1. compiles the pipeline for each shape it ships in (video, frame, the Vertex AI Training
-     Trainer) and imports every Python path the compiled specs name: executor classes, artifact
-     types by their schema titles (as TFX's v2 entrypoint does), the Trainer's ``run_fn``,
-     Transform's ``preprocessing_fn``, the Evaluator's module and metric classes;
+     Trainer, open-source Kubeflow Pipelines) and imports every Python path the compiled specs
+     name: container commands' modules (``python -m``), executor classes, artifact types by their
+     schema titles (as TFX's v2 entrypoint does), the Trainer's ``run_fn``, Transform's
+     ``preprocessing_fn``, the Evaluator's module and metric classes;
   2. compares every installed distribution listed in the lock with its pinned version;
   3. runs ``pip check``.
 Exits 1 with one line per problem.
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+import yaml
+
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+$")
 
 
@@ -33,16 +36,19 @@ def _shapes():
             "frame": PipelineConfig(**base, frame_features=True),
             "vertex_training": PipelineConfig(**base, trainer_backend="vertex_training",
                                               vertex_project="p", vertex_region="us-central1",
-                                              trainer_worker_count=2)}
+                                              trainer_worker_count=2),
+            "kubeflow": PipelineConfig(**base, platform="kubeflow")}
 
 
 def compiled_class_paths(job: dict) -> set[str]:
-    """Every Python path a compiled PipelineJob makes a container import."""
+    """Every Python path a compiled PipelineJob (or bare PipelineSpec) makes a container import."""
     from tfx.orchestration.kubeflow.v2 import compiler_utils
 
-    spec = job["pipelineSpec"]
+    spec = job.get("pipelineSpec", job)
     paths = set()
     for executor in spec["deploymentSpec"]["executors"].values():
+        command = executor.get("container", {}).get("command", [])
+        paths |= {command[i + 1] for i, c in enumerate(command[:-1]) if c == "-m"}
         args = executor.get("container", {}).get("args", [])
         paths |= {args[i + 1] for i, a in enumerate(args[:-1]) if a == "--executor_class_path"}
     for component in spec["components"].values():
@@ -53,7 +59,9 @@ def compiled_class_paths(job: dict) -> set[str]:
                 paths.add(compiler_utils.TITLE_TO_CLASS_PATH.get(title, title))
     for task in spec["root"]["dag"]["tasks"].values():
         for name, value in task.get("inputs", {}).get("parameters", {}).items():
-            text = value.get("runtimeValue", {}).get("constantValue", {}).get("stringValue", "")
+            runtime = value.get("runtimeValue", {})  # schema 2.0: constantValue; 2.1: constant
+            text = runtime.get("constantValue", {}).get("stringValue") or runtime.get("constant")
+            text = text if isinstance(text, str) else ""
             if name in ("run_fn", "preprocessing_fn", "module_path") and _DOTTED.match(text):
                 paths.add(text)
             if name == "eval_config":
@@ -118,9 +126,10 @@ def compile_all(directory: str) -> dict[str, dict]:
 
     jobs = {}
     for shape, config in _shapes().items():
-        path = runner.compile_pipeline(config, os.path.join(directory, f"{shape}.json"))
+        suffix = "yaml" if config.platform == "kubeflow" else "json"
+        path = runner.compile_pipeline(config, os.path.join(directory, f"{shape}.{suffix}"))
         with open(path, encoding="utf-8") as f:
-            jobs[shape] = json.load(f)
+            jobs[shape] = next(yaml.safe_load_all(f)) if suffix == "yaml" else json.load(f)
     return jobs
 
 

@@ -56,7 +56,6 @@ def kubeflow_pipeline(config: PipelineConfig):
 
 
 REMOTE_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "vocabulary")
-COMPILED_PLATFORMS = ("vertex", "kubeflow")
 
 
 def check_compilable(config: PipelineConfig) -> None:
@@ -66,9 +65,6 @@ def check_compilable(config: PipelineConfig) -> None:
     Raises:
       ValueError: naming the config field and what it needs.
     """
-    if config.platform not in COMPILED_PLATFORMS:
-        raise ValueError(f"`platform` must be one of {', '.join(COMPILED_PLATFORMS)} to compile, "
-                         f"got {config.platform!r}")
     if not config.image:
         raise ValueError("`image` is required: the container image every task runs (built from "
                          "this project's Dockerfile)")
@@ -83,8 +79,8 @@ def check_compilable(config: PipelineConfig) -> None:
 
 
 def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
-    """Vertex: writes the PipelineJob JSON (``.json``) or the bare PipelineSpec (``.yaml``).
-    Kubeflow: writes the bare PipelineSpec at schema 2.1 (and its Kubernetes platform spec) as
+    """Vertex (any ``platform`` but 'kubeflow'): writes the PipelineJob JSON (``.json``) or the
+    bare PipelineSpec (``.yaml``). Kubeflow: writes the bare PipelineSpec at schema 2.1 (and its Kubernetes platform spec) as
     YAML, the file KFP's UI and ``kfp.Client`` upload.
 
     Raises:

@@ -72,7 +72,7 @@ def test_compiled_json_loads_into_vertex_pipeline_job(tmp_path):
     assert LOCAL_NODES <= set(compiled) and len(compiled) == len(LOCAL_NODES) + 2  # + 2 resolvers
 
 
-@pytest.mark.parametrize("shape", ["video", "frame", "vertex_training"])
+@pytest.mark.parametrize("shape", ["video", "frame", "vertex_training", "kubeflow"])
 def test_every_compiled_class_path_imports(tmp_path, shape):
     """The compiled spec's executors, artifact types (by schema title, as TFX's v2 entrypoint
     imports them), run_fn, preprocessing_fn and TFMA modules: image_check's one list."""
@@ -87,6 +87,8 @@ def test_every_compiled_class_path_imports(tmp_path, shape):
     assert expected <= paths
     assert ("components.curate_schema.component.CurateSchema_Executor" in paths) == (
         shape == "frame")
+    oss = {"kubeflow.entrypoint", "components.latest_blessed_model.component.LatestBlessedModel_Executor"}
+    assert (oss <= paths) == (shape == "kubeflow")
 
 
 def test_import_errors_are_reported():

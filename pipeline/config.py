@@ -25,6 +25,7 @@ DATA_LAYOUTS = ("nested", "flat")
 # Kubeflow Pipelines 2.x backend (which has no resolver executors: the baseline model comes from
 # a task that queries the cluster's ML Metadata, components/latest_blessed_model).
 PLATFORMS = ("local", "vertex", "kubeflow")
+PATH_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "metadata_path", "vocabulary")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +33,8 @@ class PipelineConfig:
     """Everything that defines a pipeline run.
 
     Attributes:
-      data_dir: the input base: a local folder or a gs:// URI.
+      data_dir: the input base: a local folder or a gs:// URI. Local paths (this one, the
+        pipeline root, serving dir, metadata path, vocabulary) are made absolute.
       data_layout: "nested": the shards sit in data_dir/video/ or data_dir/frame/ (as
         `yt8m generate-data` writes them and the dataset is laid out); "flat": in data_dir itself.
         Part of the split patterns, never probed: the config does no I/O.
@@ -100,6 +102,7 @@ class PipelineConfig:
         self._check_types()
         if not self.data_dir:
             raise ValueError("`data_dir` is required")
+        self._absolute_paths()
         if self.data_layout not in DATA_LAYOUTS:
             raise ValueError(f"`data_layout` must be one of {', '.join(DATA_LAYOUTS)}, got "
                              f"{self.data_layout!r}")
@@ -147,6 +150,14 @@ class PipelineConfig:
         if self.train_steps is not None and self.train_steps < 1:
             raise ValueError(f"`train_steps` must be >= 1, got {self.train_steps}")
         training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
+
+    def _absolute_paths(self) -> None:
+        """Local paths made absolute (URIs kept): ML Metadata stores them, so run history,
+        reports and the cache must not depend on the folder a run was started from."""
+        for name in PATH_FIELDS:
+            value = getattr(self, name)
+            if value and "://" not in value:
+                object.__setattr__(self, name, os.path.abspath(os.path.expanduser(value)))
 
     def _check_types(self) -> None:
         """Every field has its declared type (a JSON config can hold anything): a string where a
@@ -197,7 +208,8 @@ class PipelineConfig:
             k: getattr(self, k) for k in ("batch_size", "base_learning_rate", "num_epochs")})
         return {**out, "max_steps": self.train_steps, "label_loss": self.label_loss,
                 "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
-                "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision}
+                "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision,
+                "expected_gpus": self.trainer_gpu_count}
 
     def resolved_beam_args(self) -> tuple[str, ...]:
         """``beam_args`` plus, with ``beam_workers``, the DirectRunner's multi-processing mode."""

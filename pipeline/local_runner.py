@@ -88,7 +88,14 @@ def _scratch_dir():
 
 def run(config: PipelineConfig, log=print) -> dict:
     """Runs ``create_pipeline(config)`` locally; returns metrics, blessing, output paths and the
-    wall time of every component of this run (``components``: node, state, seconds)."""
+    wall time of every component of this run (``components``: node, state, seconds).
+
+    Raises:
+      ValueError: a config built for another platform (its baseline task needs that platform).
+    """
+    if config.platform != "local":
+        raise ValueError(f"`platform` {config.platform!r} is compiled, not run locally; the "
+                         "local runner takes 'local'")
     os.makedirs(config.pipeline_root, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()

@@ -309,3 +309,18 @@ def test_wait_streams_task_states_until_the_run_ends():
     assert [ln.split("] ", 1)[-1] for ln in lines] == [
         "Trainer: RUNNING", "Trainer: SUCCEEDED", "Pusher: SKIPPED",
         "run projects/p/locations/r/pipelineJobs/yt8m-1: PIPELINE_STATE_SUCCEEDED"]
+
+
+def test_local_paths_are_stored_absolute(tmp_path, monkeypatch):
+    """ML Metadata stores these: runs, reports and the cache must not depend on the folder."""
+    monkeypatch.chdir(tmp_path)
+    config = PipelineConfig(data_dir="demo_data", pipeline_root="demo_output",
+                            vocabulary="~/vocabulary.csv", serving_dir="gs://b/serving")
+    assert config.data_dir == str(tmp_path / "demo_data")
+    assert config.pipeline_root == str(tmp_path / "demo_output")
+    assert config.vocabulary == os.path.expanduser("~/vocabulary.csv")
+    assert config.serving_dir == "gs://b/serving"  # URIs as given
+    assert config.replace(data_dir=str(tmp_path / "demo_data")) == config  # one cache key
+    with pytest.raises(ValueError, match="`platform` 'kubeflow' is compiled, not run locally"):
+        from pipeline import local_runner
+        local_runner.run(config.replace(platform="kubeflow"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 
 from yt8m_cli import flags as FL
 
@@ -158,6 +159,8 @@ def _detect_layout(args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "run" and args.platform:
+        raise ValueError("--platform is for compile and submit: `pipeline run` runs locally")
     if args.action in ("compile", "submit"):
         args.platform = args.platform or "vertex"
         args.output = args.output or ("pipeline.yaml" if args.platform == "kubeflow"
@@ -189,8 +192,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"pushed model: {result['pushed_dir'] or 'none'}")
     print(f"Kaggle CSV: {result['csv'] or 'none'} ({result['csv_rows'] or 0} rows)")
     print(f"model .tgz: {result['model_tgz'] or 'none'}")
-    print(f"report: {result['report'] or 'none'}  (`yt8m runs --pipeline_root "
-          f"{config.pipeline_root}` lists the runs)")
+    print(f"report: {result['report'] or 'none'}")
+    root = shlex.quote(config.pipeline_root)
+    print(f"next (from any folder): yt8m runs --pipeline_root {root}\n"
+          f"                        yt8m report --pipeline_root {root} --output report.html")
     print(json.dumps({"metrics": m, "blessed": result["blessed"]}))
     return 0
 

@@ -35,6 +35,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from ml_metadata.proto import metadata_store_pb2 as mlmd
 
 from kubeflow import spec_runner
+from tests.conformance.kfp_mlmd import Records, TaskFailed
 
 PIPELINE_CONTEXT, RUN_CONTEXT = "system.Pipeline", "system.PipelineRun"
 DAG_EXECUTION, CONTAINER_EXECUTION = "system.DAGExecution", "system.ContainerExecution"
@@ -43,10 +44,6 @@ _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 
 class Refused(Exception):
     """The API server refused an upload or a run (its message, as the server words it)."""
-
-
-class TaskFailed(RuntimeError):
-    """A task's driver or launcher failed: names the task and the end of its log."""
 
 
 @dataclasses.dataclass
@@ -126,7 +123,7 @@ class Cluster:
     """One KFP installation: ML Metadata, the object store, the cache table, the task env."""
 
     def __init__(self, metadata_server, cloud, work_dir: str, python: str = sys.executable):
-        self.mlmd = metadata_server.client()
+        self.records = Records(metadata_server.client())
         self.cloud, self.work_dir, self.python = cloud, work_dir, python
         self.env = {**cloud.env(), **metadata_server.env()}  # argocompiler/common.go:31-40
         self.cache: dict[str, int] = {}  # the API server's task table (v2/cacheutils/cache.go)
@@ -144,11 +141,11 @@ class Cluster:
         # v2/metadata/client.go:391-404,410-470 GetPipeline: pipeline and run contexts; the run's
         # root is {root}/{pipeline name}/{run id}.
         self._run_root = f"{root}/{name}/{run_id}"
-        self._contexts = [self._context(PIPELINE_CONTEXT, name, {}),
-                          self._context(RUN_CONTEXT, run_id, {"pipeline_root": self._run_root})]
+        self.records.contexts = [self.records.context(PIPELINE_CONTEXT, name, {}),
+                                  self.records.context(RUN_CONTEXT, run_id, {"pipeline_root": self._run_root})]
         self._pipeline_name = name
         root_params = self._root_parameters(spec, parameters or {})
-        self._dag_id = self._put_execution(DAG_EXECUTION, {"display_name": "root",
+        self._dag_id = self.records.put_execution(DAG_EXECUTION, {"display_name": "root",
                                                            "inputs": root_params},
                                            mlmd.Execution.RUNNING, [])
         tasks = spec["root"]["dag"]["tasks"]
@@ -194,7 +191,7 @@ class Cluster:
         # execution (client.go:658-663) and the executor step is skipped
         # (argocompiler/container.go:328-331).
         if condition and not spec_runner.evaluate_condition(condition, inputs["artifacts"]):
-            self._put_execution(CONTAINER_EXECUTION, {"task_name": name},
+            self.records.put_execution(CONTAINER_EXECUTION, {"task_name": name},
                                 mlmd.Execution.CANCELED, [])
             return Task(name, "SKIPPED")
         task_root = f"{self._run_root}/{name}/{uuid.uuid4()}"
@@ -212,32 +209,32 @@ class Cluster:
             properties["cache_fingerprint"] = fingerprint
         cached = self.cache.get(fingerprint) if fingerprint else None
         if cached is not None:  # container.go:205-236 reuseCachedOutputs (driver/cache.go:35-80)
-            outputs_by_key = self._output_artifacts(cached)
+            outputs_by_key = self.records.output_artifacts(cached)
             missing = set(outputs["artifacts"]) - set(outputs_by_key)
             if missing:
                 raise TaskFailed(f"{name}: unable to find artifact with name {sorted(missing)} "
                                  "in mlmd output artifacts")
-            execution_id = self._put_execution(
+            execution_id = self.records.put_execution(
                 CONTAINER_EXECUTION, {**properties, "cached_execution_id": str(cached),
-                                      "outputs": self._execution_outputs(cached)},
+                                      "outputs": self.records.execution_outputs(cached)},
                 mlmd.Execution.CACHED, input_ids,
                 [(k, a["name"]) for k, v in outputs_by_key.items() for a in v])
             shutil.rmtree(scratch, ignore_errors=True)
             return Task(name, "CACHED", execution_id, outputs_by_key)
-        execution_id = self._put_execution(CONTAINER_EXECUTION, properties,
+        execution_id = self.records.put_execution(CONTAINER_EXECUTION, properties,
                                            mlmd.Execution.RUNNING, input_ids)
         try:
             produced, log = self._launch(name, component, container, executor_input, scratch)
         except TaskFailed:
-            self._update_state(execution_id, mlmd.Execution.FAILED)
+            self.records.update_state(execution_id, mlmd.Execution.FAILED)
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         params, recorded = produced
-        self._publish(execution_id, params, recorded)
+        self.records.publish(execution_id, params, recorded)
         if fingerprint:  # launcher_v2.go:298-317 CreateExecutionCache after success
             self.cache[fingerprint] = execution_id
-        return Task(name, "SUCCEEDED", execution_id, self._output_artifacts(execution_id), log,
+        return Task(name, "SUCCEEDED", execution_id, self.records.output_artifacts(execution_id), log,
                     executor_input)
 
     def _resolve_parameters(self, task, component, results, root_params) -> dict:
@@ -252,7 +249,7 @@ class Cluster:
             elif "taskOutputParameter" in value:
                 source = value["taskOutputParameter"]
                 producer = results[source["producerTask"]].execution_id
-                out[pname] = self._execution_outputs(producer)[source["outputParameterKey"]]
+                out[pname] = self.records.execution_outputs(producer)[source["outputParameterKey"]]
             else:
                 raise TaskFailed(f"parameter {pname}: unsupported input {sorted(value)}")
         declared = component.get("inputDefinitions", {}).get("parameters", {})
@@ -270,7 +267,7 @@ class Cluster:
         for key, ref in task.get("inputs", {}).get("artifacts", {}).items():
             source = ref["taskOutputArtifact"]
             producer = results[source["producerTask"]]
-            artifacts = self._output_artifacts(producer.execution_id).get(
+            artifacts = self.records.output_artifacts(producer.execution_id).get(
                 source["outputArtifactKey"], [])
             out[key] = {"artifacts": [{**a, "type": {"instanceSchema": ""}} for a in artifacts]}
         return out
@@ -399,98 +396,8 @@ class Cluster:
             if local and os.path.isfile(local):
                 bucket, _, name = artifact["uri"][len("gs://"):].partition("/")
                 self.cloud.client().bucket(bucket).blob(name).upload_from_filename(local)
-            recorded.append((key, self._record_artifact(key, artifact)))
+            recorded.append((key, self.records.record_artifact(key, artifact)))
         return recorded
-
-    # -- ML Metadata (v2/metadata/client.go, converter.go) -------------------------------------
-    def _record_artifact(self, name, artifact) -> int:
-        """client.go:1199-1276 RecordArtifact: the type named by the schema's title (an empty
-        title stops the launcher: glog.Fatal, :1206-1209); metadata as custom properties
-        (converter.go:110-172: numbers double, booleans int, lists/structs wrapped, null an
-        error); ``display_name`` and ``store_session_info`` added."""
-        schema = artifact["type"].get("instanceSchema") or (
-            "title: " + artifact["type"]["schemaTitle"] if artifact["type"].get("schemaTitle")
-            else "")
-        title = (yaml.safe_load(schema) or {}).get("title") if schema else None
-        if not title:
-            raise TaskFailed(f"output {name}: No title specified (launcher exits)")
-        type_id = self.mlmd.put_artifact_type(mlmd.ArtifactType(name=title))
-        props = {k: _mlmd_value(name, k, v) for k, v in (artifact.get("metadata") or {}).items()}
-        props.setdefault("display_name", mlmd.Value(string_value=name))
-        props.setdefault("store_session_info", mlmd.Value(string_value="{}"))
-        out = mlmd.Artifact(type_id=type_id, uri=artifact["uri"], state=mlmd.Artifact.LIVE)
-        for k, v in props.items():
-            out.custom_properties[k].CopyFrom(v)
-        return self.mlmd.put_artifacts([out])[0]
-
-    def _publish(self, execution_id, params, recorded) -> None:
-        """client.go:558-636 PublishExecution: output parameters in ``outputs``, OUTPUT events
-        named by the output key, the pipeline and run contexts."""
-        execution = self.mlmd.get_executions_by_id([execution_id])[0]
-        execution.last_known_state = mlmd.Execution.COMPLETE
-        execution.custom_properties["outputs"].struct_value.CopyFrom(_struct(params))
-        pairs = [(mlmd.Artifact(id=i, type_id=self.mlmd.get_artifacts_by_id([i])[0].type_id),
-                  _event(mlmd.Event.OUTPUT, key)) for key, i in recorded]
-        for artifact, _ in pairs:
-            artifact.CopyFrom(self.mlmd.get_artifacts_by_id([artifact.id])[0])
-        self.mlmd.put_execution(execution, pairs, self._contexts,
-                                reuse_context_if_already_exist=True)
-
-    def _put_execution(self, type_name, properties, state, input_ids, output_ids=()) -> int:
-        """client.go:638-777 CreateExecution (INPUT events by input name, both contexts)."""
-        type_id = self.mlmd.put_execution_type(mlmd.ExecutionType(name=type_name))
-        execution = mlmd.Execution(type_id=type_id, last_known_state=state)
-        for k, v in properties.items():
-            if isinstance(v, dict):
-                execution.custom_properties[k].struct_value.CopyFrom(_struct(v))
-            elif isinstance(v, int):
-                execution.custom_properties[k].int_value = v
-            else:
-                execution.custom_properties[k].string_value = str(v)
-        pairs = []
-        for key, ids in (input_ids.items() if isinstance(input_ids, dict) else []):
-            pairs += [(self.mlmd.get_artifacts_by_id([i])[0], _event(mlmd.Event.INPUT, key))
-                      for i in ids]
-        pairs += [(self.mlmd.get_artifacts_by_id([int(i)])[0], _event(mlmd.Event.OUTPUT, key))
-                  for key, i in output_ids]
-        execution_id, _, _ = self.mlmd.put_execution(execution, pairs, self._contexts,
-                                                     reuse_context_if_already_exist=True)
-        return execution_id
-
-    def _update_state(self, execution_id, state) -> None:
-        execution = self.mlmd.get_executions_by_id([execution_id])[0]
-        execution.last_known_state = state
-        self.mlmd.put_executions([execution])
-
-    def _output_artifacts(self, execution_id) -> dict:
-        """client.go:1113-1147 + converter.go:186-221: outputs by event name, as
-        RuntimeArtifacts (name = MLMD id, metadata from custom properties)."""
-        events = [e for e in self.mlmd.get_events_by_execution_ids([execution_id])
-                  if e.type == mlmd.Event.OUTPUT]
-        out: dict[str, list] = {}
-        for event in events:
-            artifact = self.mlmd.get_artifacts_by_id([event.artifact_id])[0]
-            out.setdefault(event.path.steps[0].key, []).append({
-                "name": str(artifact.id), "uri": artifact.uri,
-                "metadata": {k: _plain(v) for k, v in artifact.custom_properties.items()}})
-        return out
-
-    def _execution_outputs(self, execution_id) -> dict:
-        execution = self.mlmd.get_executions_by_id([execution_id])[0]
-        if "outputs" not in execution.custom_properties:
-            return {}
-        return json_format.MessageToDict(execution.custom_properties["outputs"].struct_value)
-
-    def _context(self, type_name, name, properties) -> mlmd.Context:
-        existing = self.mlmd.get_context_by_type_and_name(type_name, name)
-        if existing is not None:
-            return existing
-        type_id = self.mlmd.put_context_type(mlmd.ContextType(name=type_name))
-        context = mlmd.Context(type_id=type_id, name=name)
-        for k, v in properties.items():
-            context.custom_properties[k].string_value = v
-        context.id = self.mlmd.put_contexts([context])[0]
-        return context
 
 
 # --- conversions ------------------------------------------------------------------------------
@@ -504,43 +411,3 @@ def _local(uri: str, scratch: str) -> str:
 def _value(constant) -> object:
     """A ``runtimeValue.constant`` (a protobuf Value in JSON) as a plain value."""
     return json_format.MessageToDict(json_format.ParseDict(constant, struct_pb2.Value()))
-
-
-def _struct(values: dict) -> struct_pb2.Struct:
-    out = struct_pb2.Struct()
-    out.update(values)
-    return out
-
-
-def _mlmd_value(output: str, key: str, value) -> mlmd.Value:
-    """converter.go:138-172 StructValueToMLMDValue."""
-    if isinstance(value, bool):
-        return mlmd.Value(int_value=int(value))
-    if isinstance(value, (int, float)):
-        return mlmd.Value(double_value=float(value))
-    if isinstance(value, str):
-        return mlmd.Value(string_value=value)
-    if isinstance(value, (list, dict)):
-        out = mlmd.Value()
-        out.struct_value.CopyFrom(_struct({"list" if isinstance(value, list) else "struct": value}))
-        return out
-    raise TaskFailed(f"unable to produce MLMD artifact for output {output!r}: failed to convert "
-                     f"RuntimeArtifact to MLMD artifact: unknown/unsupported value type "
-                     f"{type(value).__name__} ({key})")
-
-
-def _plain(value: mlmd.Value):
-    """converter.go:196-221: string, double, int (as a number) and struct values."""
-    kind = value.WhichOneof("value")
-    if kind == "struct_value":
-        return json_format.MessageToDict(value.struct_value)
-    if kind == "int_value":
-        return float(value.int_value)
-    return getattr(value, kind)
-
-
-def _event(kind, key: str) -> mlmd.Event:
-    """client.go:539-547 eventPath: the artifact's name in this execution is the path key."""
-    event = mlmd.Event(type=kind)
-    event.path.steps.add().key = key
-    return event

@@ -38,7 +38,13 @@ def run(request, tmp_path_factory):
     vocab = base / "vocabulary.csv"  # a stand-in vocabulary: names "label-<index>"
     vocab.write_text("Index,TrainVideoCount,Name\n" +
                      "".join(f"{i},{10 + i},label-{i}\n" for i in range(3862)))
-    config = _config(data, str(base / "root"), frame).replace(vocabulary=str(vocab))
+    previous_cwd = os.getcwd()
+    os.chdir(base)  # relative paths, as `make demo` gives them: stored absolute
+    try:
+        config = _config("data", "root", frame).replace(vocabulary="vocabulary.csv")
+    finally:
+        os.chdir(previous_cwd)
+    assert config.pipeline_root == str(base / "root") and config.data_dir == data
     if not frame:  # any Beam argument makes TFX repackage itself into the temp folder
         config = config.replace(beam_args=("--direct_num_workers=1",))
     else:  # the model.tgz with float16 weights, from a SavedModel carrying the Transform graph
@@ -167,8 +173,9 @@ def test_failure_in_a_late_component_then_rerun_finishes_from_cache(run, tmp_pat
     assert os.path.isdir(result["pushed_dir"])
 
 
-def test_runs_lists_the_run_and_reports_render_offline(run, tmp_path, capsys):
+def test_runs_lists_the_run_and_reports_render_offline(run, tmp_path, capsys, monkeypatch):
     config, result = run
+    monkeypatch.chdir(tmp_path)  # another folder than the run's: the stored URIs are absolute
     gap = result["metrics"]["gap"]
     assert main(["runs", "--pipeline_root", config.pipeline_root]) == 0
     listing = capsys.readouterr().out

@@ -127,3 +127,19 @@ def test_same_seed_same_weights(tiny_data, tmp_path):
     for key in weights[0]:
         np.testing.assert_array_equal(weights[0][key], weights[1][key], err_msg=key)
     assert any(not np.array_equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_a_short_run_logs_its_last_step_and_writes_tensorboard_scalars(tiny_data, tmp_path,
+                                                                     capsys):
+    """5 steps with --log_every_steps 100: the last step is still logged and summarized."""
+    train_dir = tmp_path / "short"
+    assert main(["train", "--train_data_pattern", os.path.join(tiny_data, "video", "train*"),
+                 "--train_dir", str(train_dir), "--batch_size", "4", "--max_steps", "5",
+                 "--log_every_steps", "100", "--no_metagraph", "--model", "LogisticModel"]) == 0
+    out = capsys.readouterr().out
+    assert "training on CPU (no GPU visible)" in out
+    assert "training step 5 | Loss: " in out
+    events = glob.glob(str(train_dir / "train" / "events.out.tfevents.*"))
+    tags = {(v.tag, e.step) for path in events
+            for e in tf.compat.v1.train.summary_iterator(path) for v in e.summary.value}
+    assert {("loss", 5), ("gap", 5), ("learning_rate", 5)} <= tags

@@ -76,6 +76,20 @@ def make_strategy(role: Role) -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def describe(strategy: tf.distribute.Strategy, role: Role, expected_gpus: int = 0) -> list[str]:
+    """Log lines naming the devices and strategy training runs on, and a warning when GPUs were
+    requested (``expected_gpus``, e.g. the pipeline's accelerator request) but none is visible."""
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    lines = [f"training on {', '.join(gpus) if gpus else 'CPU (no GPU visible)'} with "
+             f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s) in sync, "
+             f"process {role.name} of {role.replicas}"]
+    if expected_gpus and not gpus:
+        lines.append(f"WARNING: {expected_gpus} GPU(s) requested but none is visible to "
+                     "TensorFlow: training runs on the CPU (check the node's drivers and the "
+                     "image's CUDA libraries)")
+    return lines
+
+
 @contextlib.contextmanager
 def writable(path: str, role: Role) -> Iterator[str]:
     """``path`` for the chief; for any other replica a local scratch folder, removed on exit."""

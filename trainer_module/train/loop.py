@@ -57,6 +57,7 @@ class TrainConfig:
     warmup_steps: int = 0  # linear learning-rate warm-up from 0 over this many steps
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights and export it
     mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU
+    expected_gpus: int = 0  # GPUs the platform was asked for: warn when none is visible
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # types and finiteness, strictly
@@ -226,6 +227,7 @@ class Trainer:
                        if summary_dir and self.role.is_chief else None)
         self.loss_fn = losses.get(cfg.label_loss)
         self._step_fn = None
+        self._described = False
 
     def close(self) -> None:
         """Removes a non-chief replica's scratch checkpoints."""
@@ -294,6 +296,10 @@ class Trainer:
         if cfg.max_steps is not None and step >= cfg.max_steps:
             log(f"global step {step} already reached `max_steps` {cfg.max_steps}; nothing to train")
             return TrainResult(step, 0, 0.0, float("nan"))
+        if not self._described:  # once per Trainer (the CLI fits once per epoch)
+            for line in distribute.describe(self.strategy, self.role, cfg.expected_gpus):
+                log(line)
+            self._described = True
         dist = self.strategy.experimental_distribute_dataset(dataset)
         start = time.time()
         try:
@@ -309,6 +315,7 @@ class Trainer:
         cfg = self.cfg
         window_start = start
         examples = window_examples = 0
+        logged = step
         loss_value = float("nan")
         labelled = tf.constant(0, tf.int64)
         exhausted = False
@@ -332,7 +339,7 @@ class Trainer:
                 loss_value = float(loss.numpy())
                 rate = window_examples / max(time.time() - window_start, 1e-9)
                 self._log_step(step, loss_value, self._local(preds), self._local(y), rate, log)
-                window_start, window_examples = time.time(), 0
+                window_start, window_examples, logged = time.time(), 0, step
             if step % cfg.export_model_steps == 0:
                 self.manager.save(checkpoint_number=step)
             if cfg.max_steps is not None and step >= cfg.max_steps:
@@ -341,6 +348,10 @@ class Trainer:
                 raise KeyboardInterrupt
         else:
             exhausted = True
+        if examples and logged != step:  # the last step is always logged (and summarized)
+            loss_value = float(loss.numpy())
+            rate = window_examples / max(time.time() - window_start, 1e-9)
+            self._log_step(step, loss_value, self._local(preds), self._local(y), rate, log)
         self.manager.save(checkpoint_number=step)
         if loss_value != loss_value:  # never logged: report the last batch
             loss_value = float(loss.numpy()) if examples else float("nan")

@@ -85,3 +85,14 @@ def test_two_processes_train_one_model(tiny_data, tmp_path):
     assert len(exports) == 1 and (train_dir / "export" / exports[0] / "saved_model").is_dir()
     assert "exported to scratch (the chief exports)" in out["worker"]
     assert list(scratch_root.iterdir()) == []  # the worker's checkpoints and export removed
+
+
+def test_the_devices_are_named_and_a_missing_gpu_is_reported():
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    lines = distribute.describe(strategy, distribute.Role())
+    assert lines == ["training on CPU (no GPU visible) with _DefaultDistributionStrategy: "
+                     "1 replica(s) in sync, process chief:0 of 1"]
+    warned = distribute.describe(strategy, distribute.Role(), expected_gpus=2)
+    assert len(warned) == 2 and warned[1].startswith("WARNING: 2 GPU(s) requested but none")

@@ -47,8 +47,11 @@ $(UV): | $(VPY)
 
 # Re-installs only when the lock or the project metadata change.
 $(STAMP): requirements.lock pyproject.toml | $(UV)
-	$(UV) pip sync --python $(VPY) --compile-bytecode requirements.lock
-	$(UV) pip install --python $(VPY) --no-deps -e .
+	@echo "setup: installing requirements.lock into $(VENV), then compiling bytecode (1-3 min)"
+	@$(UV) pip sync --quiet --python $(VPY) --compile-bytecode requirements.lock
+	@$(UV) pip install --quiet --python $(VPY) --no-deps -e .
+	@echo "setup: $$(grep -c '==' requirements.lock) locked packages and this project in $(VENV);" \
+	  "the CLI is $(VENV)/bin/yt8m (or: source $(VENV)/bin/activate)"
 	@touch $@
 
 setup: $(STAMP)  ## create .venv from requirements.lock (no-op when up to date)

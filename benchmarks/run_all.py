@@ -15,7 +15,7 @@ from trainer_module import io_utils
 
 ALL = ["bench_generate", "bench_gap", "bench_train_speed", "bench_models_real",
        "bench_models_real_curve", "bench_models_frame", "bench_pipeline",
-       "bench_pipeline_beam_workers", "bench_bad_shards", "bench_extract"]
+       "bench_pipeline_beam_workers", "bench_bad_shards", "bench_extract", "bench_cli_help"]
 # Results tables written by another benchmark module with arguments of their own.
 COMMANDS = {
     "bench_models_real_curve": [

@@ -9,8 +9,10 @@ HELP = "Average the predictions of several train_dirs into one SavedModel / .tgz
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train_dirs", required=True, help="comma-separated train_dirs")
     p.add_argument("--output_dir", required=True, help="export folder (saved_model/ ...)")
-    p.add_argument("--output_model_tgz", default=None)
-    p.add_argument("--max_model_size_mb", type=float, default=1024.0)
+    p.add_argument("--output_model_tgz", default=None,
+                   help="also pack the ensemble into this .tgz (the `yt8m inference` contract)")
+    p.add_argument("--max_model_size_mb", type=float, default=1024.0,
+                   help="refuse an ensemble whose weights exceed this size")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,11 +10,15 @@ HELP = "Evaluate the latest checkpoint of a train_dir: Hit@1, PERR, mAP, GAP."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--eval_data_pattern", required=True)
-    p.add_argument("--train_dir", required=True)
-    p.add_argument("--batch_size", type=int, default=1024)
-    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K)
-    p.add_argument("--run_once", type=FL.str2bool, nargs="?", const=True, default=False)
+    p.add_argument("--eval_data_pattern", required=True,
+                   help="glob of the TFRecords to evaluate (quote it), e.g. 'DIR/video/validate*'")
+    p.add_argument("--train_dir", required=True,
+                   help="the train_dir whose checkpoints are evaluated")
+    p.add_argument("--batch_size", type=int, default=1024, help="videos per prediction batch")
+    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K,
+                   help="predictions per video that count (GAP@k)")
+    p.add_argument("--run_once", type=FL.str2bool, nargs="?", const=True, default=False,
+                   help="evaluate the newest checkpoint once (else watch for new ones)")
     p.add_argument("--save_predictions", default=None, help="write ids/predictions/labels to .npz")
     FL.add_skip_corrupt_flag(p)
 

@@ -13,17 +13,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame_level", action="store_true",
                    help="also write frame-level SequenceExamples (video-level means are their means)")
     p.add_argument("--num_shards", type=int, default=4, help="shards per split")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed: the same seed writes the same bytes")
     p.add_argument("--vocabulary", default=None,
                    help="vocabulary.csv whose TrainVideoCount sets class frequencies (default Zipf)")
-    p.add_argument("--signal", type=float, default=1.0, help="strength of label evidence (0 = none)")
+    p.add_argument("--signal", type=float, default=1.0,
+                   help="strength of label evidence (0 = none)")
     p.add_argument("--label_classes", type=int, default=3862,
                    help="draw labels from this many most frequent classes only (default all "
                         "3862; records and models keep 3862 outputs)")
-    p.add_argument("--validate_fraction", type=float, default=0.15)
-    p.add_argument("--test_fraction", type=float, default=0.15)
-    p.add_argument("--min_frames", type=int, default=60)
-    p.add_argument("--max_frames", type=int, default=300)
+    p.add_argument("--validate_fraction", type=float, default=0.15,
+                   help="share of the videos in the validate split")
+    p.add_argument("--test_fraction", type=float, default=0.15,
+                   help="share of the videos in the (unlabelled) test split")
+    p.add_argument("--min_frames", type=int, default=60,
+                   help="fewest frames of a frame-level video")
+    p.add_argument("--max_frames", type=int, default=300, help="most frames of a frame-level video")
 
 
 def run(args: argparse.Namespace) -> int:

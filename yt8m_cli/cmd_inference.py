@@ -19,8 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output_model_tgz", default=None, help="also pack the model into this .tgz")
     p.add_argument("--float16_weights", action="store_true",
                    help="store the .tgz's weights as float16 (half the size; computed in float32)")
-    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K)
-    p.add_argument("--batch_size", type=int, default=1024)
+    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K,
+                   help="label/confidence pairs written per video")
+    p.add_argument("--batch_size", type=int, default=1024, help="videos per prediction batch")
     p.add_argument("--named_output_file", default=None,
                    help="also write the predictions with label names (VideoId,Rank,LabelId,"
                         "LabelName,Confidence); needs --vocabulary")

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="compiled file: .json or .yaml (default pipeline.json; kubeflow: "
                         "pipeline.yaml)")
     p.add_argument("--gpu_type", default=None, help="Trainer accelerator, e.g. NVIDIA_TESLA_T4")
-    p.add_argument("--gpu_count", type=int, default=None)
+    p.add_argument("--gpu_count", type=int, default=None, help="Trainer GPUs (with --gpu_type)")
     p.add_argument("--cpu_limit", type=float, default=None, help="Trainer vCPUs")
     p.add_argument("--memory_limit", type=float, default=None, help="Trainer memory in GiB")
     p.add_argument("--trainer_backend", choices=["pipeline", "vertex_training"], default=None,
@@ -36,11 +36,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trainer_machine_type", default=None, help="Vertex AI Training machine type")
     p.add_argument("--trainer_worker_count", type=int, default=None,
                    help="Vertex AI Training replicas (multi-worker when > 1)")
-    p.add_argument("--dataflow_project", default=None)
-    p.add_argument("--dataflow_region", default=None)
-    p.add_argument("--dataflow_temp_location", default=None)
-    p.add_argument("--dataflow_max_workers", type=int, default=None)
-    p.add_argument("--dataflow_machine_type", default=None)
+    p.add_argument("--dataflow_project", default=None,
+                   help="run the Beam components on Dataflow in this project")
+    p.add_argument("--dataflow_region", default=None, help="Dataflow region, e.g. us-central1")
+    p.add_argument("--dataflow_temp_location", default=None,
+                   help="gs:// folder for Dataflow's temporary files")
+    p.add_argument("--dataflow_max_workers", type=int, default=None,
+                   help="upper bound of Dataflow's autoscaling")
+    p.add_argument("--dataflow_machine_type", default=None,
+                   help="Dataflow worker machine type, e.g. n1-highmem-4")
     p.add_argument("--dataflow_service_account", default=None,
                    help="service account of the Dataflow workers")
     p.add_argument("--dataflow_subnetwork", default=None,
@@ -71,25 +75,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pipeline_root", default=None, help="default pipeline_output")
     p.add_argument("--serving_dir", default=None, help="Pusher destination")
     p.add_argument("--metadata_path", default=None, help="sqlite MLMD file")
-    p.add_argument("--frame_features", type=FL.str2bool, nargs="?", const=True, default=None)
-    p.add_argument("--feature_names", default=None)
-    p.add_argument("--feature_sizes", default=None)
-    p.add_argument("--model", default=None)
-    p.add_argument("--batch_size", type=int, default=None)
-    p.add_argument("--num_epochs", type=int, default=None)
-    p.add_argument("--train_steps", type=int, default=None)
-    p.add_argument("--base_learning_rate", type=float, default=None)
+    p.add_argument("--frame_features", type=FL.str2bool, nargs="?", const=True, default=None,
+                   help="frame-level SequenceExamples (DATA_DIR/frame/) instead of video-level")
+    p.add_argument("--feature_names", default=None,
+                   help="comma-separated features (default mean_rgb,mean_audio or rgb,audio)")
+    p.add_argument("--feature_sizes", default=None,
+                   help="comma-separated sizes (default 1024,128)")
+    p.add_argument("--model", default=None,
+                   help="registry model (default GatedDnnModel, or DbofModel at frame level)")
+    p.add_argument("--batch_size", type=int, default=None,
+                   help="training batch size (default per model)")
+    p.add_argument("--num_epochs", type=int, default=None,
+                   help="passes over the train split (default per model)")
+    p.add_argument("--train_steps", type=int, default=None,
+                   help="stop after this many steps (default: num_epochs over the data)")
+    p.add_argument("--base_learning_rate", type=float, default=None,
+                   help="initial learning rate (default per model)")
     p.add_argument("--warmup_steps", type=int, default=None, help="linear learning-rate warm-up")
     p.add_argument("--ema_decay", type=float, default=None,
                    help="> 0: export the exponential moving average of the weights")
     p.add_argument("--mixed_precision", type=FL.str2bool, nargs="?", const=True, default=None,
                    help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
-    p.add_argument("--gap_threshold", type=float, default=None)
-    p.add_argument("--top_k", type=int, default=None)
+    p.add_argument("--gap_threshold", type=float, default=None,
+                   help="the Evaluator blesses a model only with GAP@top_k >= this (default 0)")
+    p.add_argument("--top_k", type=int, default=None,
+                   help="predictions per video: GAP@k and the CSV's pairs (default 20)")
     p.add_argument("--float16_tgz", action="store_true", default=None,
                    help="KaggleExport's model.tgz stores weights as float16 (half the size)")
-    p.add_argument("--max_frames", type=int, default=None)
-    p.add_argument("--vocabulary", default=None, help="vocabulary.csv: label names in the run report")
+    p.add_argument("--max_frames", type=int, default=None,
+                   help="frames kept per video (default 300)")
+    p.add_argument("--vocabulary", default=None,
+                   help="vocabulary.csv: label names in the run report")
     p.add_argument("--beam_workers", type=int, default=None,
                    help="run the Beam components on N local worker processes (DirectRunner "
                         "multi_processing; default 0: in the component's own process)")

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="report on a `yt8m train` directory instead of a pipeline run")
     p.add_argument("--eval_data_pattern", default=None, help="with --train_dir: data to evaluate")
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv for label names")
-    p.add_argument("--batch_size", type=int, default=1024)
+    p.add_argument("--batch_size", type=int, default=1024, help="videos per prediction batch")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,14 +8,16 @@ HELP = "List local pipeline runs (newest first) or show one run's lineage."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    p.add_argument("action", nargs="?", choices=["list", "show"], default="list",
+                   help="list: the runs, newest first; show: one run's lineage")
     p.add_argument("run", nargs="?", default=None, help="run id (or a unique prefix) for show")
     add_store_flags(p)
 
 
 def add_store_flags(p: argparse.ArgumentParser) -> None:
     """Where the local runs' ML Metadata store is (shared with `yt8m report`)."""
-    p.add_argument("--pipeline_root", default="pipeline_output")
+    p.add_argument("--pipeline_root", default="pipeline_output",
+                   help="the pipeline root the runs were written to (`make demo`: demo_output)")
     p.add_argument("--metadata_path", default=None,
                    help="default PIPELINE_ROOT/metadata.sqlite, as `yt8m pipeline run` writes it")
 

@@ -11,7 +11,8 @@ HELP = "Score a predictions CSV (VideoId,LabelConfidencePairs) against a labels 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--predictions", required=True, help="CSV written by `yt8m inference`")
     p.add_argument("--labels", required=True, help="ground truth 'VideoId,Labels' CSV")
-    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K, help="pairs per video that count (GAP@k)")
+    p.add_argument("--top_k", type=int, default=M.DEFAULT_TOP_K,
+                   help="pairs per video that count (GAP@k)")
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv for class names")
     p.add_argument("--per_class", type=int, default=0,
                    help="also print the N best and worst classes by AP")

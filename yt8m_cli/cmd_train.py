@@ -17,16 +17,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model name (default GatedDnnModel, or DbofModel with --frame_features)")
     FL.add_feature_flags(p)
     p.add_argument("--batch_size", type=int, default=None, help="default per model (seed: 1024)")
-    p.add_argument("--base_learning_rate", type=float, default=None, help="default per model (seed: 0.01)")
+    p.add_argument("--base_learning_rate", type=float, default=None,
+                   help="default per model (seed: 0.01)")
     p.add_argument("--learning_rate_decay", type=float, default=None, help="default 0.95")
     p.add_argument("--learning_rate_decay_examples", type=int, default=None, help="default 4000000")
     p.add_argument("--num_epochs", type=int, default=None, help="default per model (seed: 5)")
     p.add_argument("--max_steps", type=int, default=None, help="stop at this global step")
-    p.add_argument("--optimizer", default="AdamOptimizer")
-    p.add_argument("--clip_gradient_norm", type=float, default=1.0)
-    p.add_argument("--regularization_penalty", type=float, default=1.0)
-    p.add_argument("--label_loss", default="CrossEntropyLoss")
-    p.add_argument("--label_smoothing", type=float, default=0.0)
+    p.add_argument("--optimizer", default="AdamOptimizer",
+                   help="AdamOptimizer, GradientDescentOptimizer, RMSPropOptimizer or "
+                        "AdagradOptimizer (the seed's names)")
+    p.add_argument("--clip_gradient_norm", type=float, default=1.0,
+                   help="clip the gradients' global norm to this (0: no clipping)")
+    p.add_argument("--regularization_penalty", type=float, default=1.0,
+                   help="weight of the models' regularization losses")
+    p.add_argument("--label_loss", default="CrossEntropyLoss",
+                   help="CrossEntropyLoss, HingeLoss or SoftmaxLoss (the seed's)")
+    p.add_argument("--label_smoothing", type=float, default=0.0,
+                   help="move multi-hot targets this far toward 0.5")
     p.add_argument("--start_new_model", action="store_true", help="delete train_dir and start over")
     p.add_argument("--start_from", default=None, metavar="TRAIN_DIR_OR_TGZ",
                    help="fine-tune: a new run starts from this trained model's weights (a train_dir "
@@ -45,11 +52,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fail the export above this size (the Kaggle limit is 1 GB)")
     p.add_argument("--early_stopping_patience", type=int, default=0,
                    help="stop after this many epochs without a better validation GAP (0: never)")
-    p.add_argument("--export_model_steps", type=int, default=1000, help="checkpoint period in steps")
-    p.add_argument("--log_every_steps", type=int, default=10)
+    p.add_argument("--export_model_steps", type=int, default=1000,
+                   help="checkpoint period in steps")
+    p.add_argument("--log_every_steps", type=int, default=10,
+                   help="print and summarize loss, Hit@1, PERR, GAP every N steps (and the last)")
     p.add_argument("--num_gpu", type=int, default=None,
                    help="accepted for seed compatibility: every visible GPU is used")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed: the same seed trains the same weights")
     p.add_argument("--no_metagraph", action="store_true",
                    help="skip the Kaggle inference_model.* MetaGraph export")
     FL.add_hparam_flags(p)

@@ -68,7 +68,7 @@ def add_shard_output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output_dir", required=True, help="where frame/, video/ and the CSVs go")
     p.add_argument("--prefix", default="videos",
                    help="shard name prefix: train, validate or test for `yt8m pipeline run`")
-    p.add_argument("--videos_per_shard", type=int, default=100)
+    p.add_argument("--videos_per_shard", type=int, default=100, help="videos per written shard")
 
 
 def add_skip_corrupt_flag(p: argparse.ArgumentParser) -> None:

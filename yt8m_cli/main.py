@@ -20,16 +20,45 @@ warnings.filterwarnings("ignore", category=FutureWarning)  # Python 3.10 notices
 from yt8m_cli import commands, flags  # noqa: E402  (after the environment is set)
 
 
+DESCRIPTION = """\
+yt8m: the YouTube-8M video-classification starter kit as a TFX pipeline. Train, evaluate and
+predict with the seed's flags (train, eval, inference), or run the whole pipeline (ingest,
+validate, transform, train, evaluate with GAP@20, push, Kaggle CSV) locally and on Kubeflow
+Pipelines or Vertex AI."""
+
+USUAL_FLOW = """\
+usual flow:
+  make demo                                  set up, generate a small dataset, run the pipeline
+  yt8m pipeline run --data_dir D             the pipeline locally (or, seed-style:
+  yt8m train / yt8m eval / yt8m inference      train, evaluate, write the Kaggle CSV)
+  yt8m runs / yt8m report                    the runs so far; an HTML report of one
+  yt8m pipeline compile / submit             for Kubeflow Pipelines or Vertex AI
+
+`yt8m COMMAND --help` explains each command's flags."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default once: not when its help already states it, nor when there is
+    none to show (None, False)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 class UserError(Exception):
     """An error in the user's input: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="yt8m", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="yt8m", description=DESCRIPTION, epilog=USUAL_FLOW,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in commands.COMMANDS.items():
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=HelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_run=module.run, _parser=p,
                        _renames=getattr(module, "FIELD_FLAGS", {}))

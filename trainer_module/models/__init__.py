@@ -11,37 +11,82 @@ import dataclasses
 from typing import Callable
 
 from trainer_module.data import features as F
-from trainer_module.models import (dbof, frame_logistic, gated_dnn, logistic, lstm, moe, netvlad,
-                                   nextvlad)
+from trainer_module.models import model_hparams as MH
 
 SEED_TRAINING = {"batch_size": 1024, "base_learning_rate": 0.01, "num_epochs": 5,
                  "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000}
 
 
+# The model modules import TensorFlow; the registry names them through these functions, so that
+# the hyperparameters, training defaults and levels are known without it (the CLI's flags).
+def _logistic():
+    from trainer_module.models import logistic
+    return logistic
+
+
+def _moe():
+    from trainer_module.models import moe
+    return moe
+
+
+def _gated_dnn():
+    from trainer_module.models import gated_dnn
+    return gated_dnn
+
+
+def _frame_logistic():
+    from trainer_module.models import frame_logistic
+    return frame_logistic
+
+
+def _dbof():
+    from trainer_module.models import dbof
+    return dbof
+
+
+def _lstm():
+    from trainer_module.models import lstm
+    return lstm
+
+
+def _netvlad():
+    from trainer_module.models import netvlad
+    return netvlad
+
+
+def _nextvlad():
+    from trainer_module.models import nextvlad
+    return nextvlad
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
-    """A registered model: builder, whether it reads frames, hyperparameters and training defaults."""
+    """A registered model: its module (``build(spec, hparams)``), whether it reads frames,
+    hyperparameters and training defaults."""
 
     name: str
     frame_level: bool
-    build: Callable
+    module: Callable  # () -> the model's module, imported when first built
     hparams: type  # its hyperparameters: a models.hparams.HParams dataclass
     training: dict = dataclasses.field(default_factory=lambda: dict(SEED_TRAINING))
+
+    def build(self, spec, hparams):
+        return self.module().build(spec, hparams)
 
 
 REGISTRY: dict[str, ModelEntry] = {
     e.name: e for e in (
-        ModelEntry("LogisticModel", False, logistic.build, logistic.HParams),
-        ModelEntry("MoeModel", False, moe.build, moe.HParams),
-        ModelEntry("GatedDnnModel", False, gated_dnn.build, gated_dnn.HParams,
+        ModelEntry("LogisticModel", False, _logistic, MH.L2HParams),
+        ModelEntry("MoeModel", False, _moe, MH.HeadHParams),
+        ModelEntry("GatedDnnModel", False, _gated_dnn, MH.GatedDnnHParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001,
                     "num_epochs": 8}),
-        ModelEntry("FrameLevelLogisticModel", True, frame_logistic.build, frame_logistic.HParams),
-        ModelEntry("DbofModel", True, dbof.build, dbof.HParams),
-        ModelEntry("LstmModel", True, lstm.build, lstm.HParams),
-        ModelEntry("NetVladModel", True, netvlad.build, netvlad.HParams,
+        ModelEntry("FrameLevelLogisticModel", True, _frame_logistic, MH.L2HParams),
+        ModelEntry("DbofModel", True, _dbof, MH.DbofHParams),
+        ModelEntry("LstmModel", True, _lstm, MH.LstmHParams),
+        ModelEntry("NetVladModel", True, _netvlad, MH.NetVladHParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
-        ModelEntry("NeXtVladModel", True, nextvlad.build, nextvlad.HParams,
+        ModelEntry("NeXtVladModel", True, _nextvlad, MH.NeXtVladHParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001}),
     )
 }

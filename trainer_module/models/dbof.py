@@ -4,25 +4,15 @@ Sample ``iterations`` frames, project each into ``dbof_cluster_size`` clusters (
 ReLU6), pool over frames (max or average), a ``dbof_hidden_size`` hidden layer (batch norm,
 ReLU6), then the video-level classifier ``video_level_classifier_model``.
 """
-import dataclasses
 
 import tf_keras
 
 from trainer_module.models import heads
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 
 
-
-@dataclasses.dataclass(frozen=True)
-class HParams(heads.HeadHParams, L.FrameSamplingHParams):
-    dbof_cluster_size: int = H.hp(8192, "clusters of the frame projection", low=1)
-    dbof_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    dbof_add_batch_norm: bool = H.hp(True, "batch normalization on input, clusters and hidden "
-                                           "layer")
-    dbof_pooling_method: str = H.hp("max", "pooling over frames", choices=("max", "average"))
-    video_level_classifier_model: str = H.hp("MoeModel", "classifier on the pooled video "
-                                                         "representation", choices=heads.HEAD_NAMES)
+HParams = MH.DbofHParams
 
 
 def build(spec, hp: HParams) -> tf_keras.Model:

@@ -6,25 +6,15 @@ a classifier head (``dnn_head``: LogisticModel, MoeModel or GatedMoeModel). Thes
 the 2017/2018 leaders used on aggregated features; on small real samples they beat the seed's
 Logistic/MoE by a wide margin because batch norm and dropout keep 1152-d inputs from overfitting.
 """
-import dataclasses
 
 import tf_keras
 
 from trainer_module.models import heads
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 
 
-@dataclasses.dataclass(frozen=True)
-class HParams(heads.HeadHParams):
-    dnn_hidden_size: int = H.hp(2048, "units per hidden layer", low=1)
-    dnn_layers: int = H.hp(1, "number of hidden layers", low=0)
-    dnn_dropout: float = H.hp(0.5, "dropout rate after each hidden layer", low=0.0, high=1.0,
-                              high_open=True)
-    dnn_input_batch_norm: bool = H.hp(True, "batch-normalize the input features")
-    dnn_context_gating: bool = H.hp(True, "context gating on the last hidden layer")
-    dnn_head: str = H.hp("LogisticModel", "classifier head", choices=heads.HEAD_NAMES)
-    dnn_l2_penalty: float = H.hp(1e-6, "L2 penalty on the hidden layers", low=0.0)
+HParams = MH.GatedDnnHParams
 
 
 def build(spec, hp: HParams) -> tf_keras.Model:

@@ -7,27 +7,14 @@ probabilities would tie in the GAP ranking.
 """
 from __future__ import annotations
 
-import dataclasses
 
 import tf_keras
 
-from trainer_module.data import features as F
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 
-HEAD_NAMES = ("LogisticModel", "MoeModel", "GatedMoeModel")
-
-
-@dataclasses.dataclass(frozen=True)
-class L2HParams(H.HParams):
-    l2_penalty: float = H.hp(1e-8, "L2 penalty on the classifier weights", low=0.0)
-    num_classes: int = H.hp(F.NUM_CLASSES, "classes the classifier outputs (YouTube-8M's, or "
-                            "fewer for your own label set)", low=1, high=100_000)
-
-
-@dataclasses.dataclass(frozen=True)
-class HeadHParams(L2HParams):
-    moe_num_mixtures: int = H.hp(2, "experts per class in MoE heads", low=1)
+HEAD_NAMES = MH.HEAD_NAMES
+L2HParams, HeadHParams = MH.L2HParams, MH.HeadHParams
 
 
 def logistic(x, hp: L2HParams):

@@ -1,20 +1,15 @@
 """Custom tf_keras layers shared by the model zoo (each with get_config for round trips)."""
 from __future__ import annotations
 
-import dataclasses
 
 import tensorflow as tf
 import tf_keras
 
 from trainer_module.data import features as F
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 
 
-@dataclasses.dataclass(frozen=True)
-class FrameSamplingHParams(H.HParams):
-    iterations: int = H.hp(30, "frames sampled per video", low=1)
-    sample_random_frames: bool = H.hp(True, "sample frames at random while training (else "
-                                            "evenly spaced)")
+FrameSamplingHParams = MH.FrameSamplingHParams
 
 
 def sample_frames(features, num_frames, hp: FrameSamplingHParams):

@@ -5,25 +5,15 @@ classifier sees: ``last`` (the seed: the last layer's final state), or the ``mea
 last layer's outputs over the real frames — the pooled forms keep evidence from early frames
 that the final state has forgotten, and give the gradient a path to every frame.
 """
-import dataclasses
 
 import tf_keras
 
 from trainer_module.models import heads
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 
 
-
-@dataclasses.dataclass(frozen=True)
-class HParams(heads.HeadHParams):
-    lstm_cells: int = H.hp(1024, "units per LSTM layer", low=1)
-    lstm_layers: int = H.hp(2, "stacked LSTM layers", low=1)
-    lstm_pooling: str = H.hp("last", "classifier input: last (final state, seed), mean or max of "
-                                     "the last layer's outputs over the real frames",
-                             choices=("last", "mean", "max"))
-    video_level_classifier_model: str = H.hp("MoeModel", "classifier on the pooled LSTM state",
-                                             choices=heads.HEAD_NAMES)
+HParams = MH.LstmHParams
 
 
 def build(spec, hp: HParams) -> tf_keras.Model:

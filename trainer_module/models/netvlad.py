@@ -1,21 +1,14 @@
 """NetVladModel (Willow, 1st place 2017): sampled frames -> NetVLAD -> hidden layer with batch
 norm (ReLU6) -> optional context gating -> the video-level classifier (gated MoE by default)."""
-import dataclasses
 
 import tf_keras
 
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 from trainer_module.models import vlad_layers as V
 
 
-
-@dataclasses.dataclass(frozen=True)
-class HParams(V.VladHParams):
-    netvlad_cluster_size: int = H.hp(64, "NetVLAD clusters", low=1)
-    netvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    vlad_dropout: float = H.hp(0.0, "NetVLAD: dropout on the pooled descriptor", low=0.0,
-                               high=1.0, high_open=True)
+HParams = MH.NetVladHParams
 
 
 def build(spec, hp: HParams) -> tf_keras.Model:

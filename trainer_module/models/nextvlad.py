@@ -3,27 +3,15 @@ NeXtVLAD (expansion, groups with attention, clusters) -> dropout (0.5) -> hidden
 batch norm -> context gating through a squeeze-and-excitation bottleneck (reduction 8) -> the
 video-level classifier (gated MoE by default), as in the authors' model, except for a ReLU after
 the hidden layer (their linear one trained worse here: benchmarks/README.md)."""
-import dataclasses
 
 import tf_keras
 
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 from trainer_module.models import vlad_layers as V
 
 
-
-@dataclasses.dataclass(frozen=True)
-class HParams(V.VladHParams):
-    nextvlad_cluster_size: int = H.hp(64, "NeXtVLAD clusters", low=1)
-    nextvlad_groups: int = H.hp(8, "groups the expanded frame feature is split into", low=1)
-    nextvlad_expansion: int = H.hp(2, "expansion factor of the frame feature before grouping",
-                                   low=1)
-    nextvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    nextvlad_dropout: float = H.hp(0.5, "dropout on the pooled descriptor", low=0.0, high=1.0,
-                                   high_open=True)
-    nextvlad_gating_reduction: int = H.hp(8, "bottleneck reduction of the context gating (SE)",
-                                          low=1)
+HParams = MH.NeXtVladHParams
 
 
 def build(spec, hp: HParams) -> tf_keras.Model:

@@ -6,20 +6,15 @@ assignment, summed over frames, intra-normalized per cluster and L2-normalized.
 """
 from __future__ import annotations
 
-import dataclasses
 
 import tensorflow as tf
 import tf_keras
 
 from trainer_module.models import heads
-from trainer_module.models import hparams as H
+from trainer_module.models import model_hparams as MH
 from trainer_module.models import layers as L
 
-@dataclasses.dataclass(frozen=True)
-class VladHParams(heads.HeadHParams, L.FrameSamplingHParams):
-    vlad_context_gating: bool = H.hp(True, "context gating after the hidden layer")
-    vlad_classifier_model: str = H.hp("GatedMoeModel", "classifier on the video descriptor",
-                                      choices=heads.HEAD_NAMES)
+VladHParams = MH.VladHParams
 
 
 def vlad_classifier(descriptor, hidden_size: int, hp: VladHParams, dropout: float = 0.0,

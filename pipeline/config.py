@@ -62,6 +62,7 @@ class PipelineConfig:
     base_learning_rate: float | None = None
     num_epochs: int | None = None
     train_steps: int | None = None
+    min_steps: int | None = None  # None: the model's default (more epochs on small data)
     label_loss: str = "CrossEntropyLoss"
     label_smoothing: float = 0.0
     warmup_steps: int = 0
@@ -205,7 +206,8 @@ class PipelineConfig:
     def training_settings(self) -> dict:
         """The model's default training settings with this config's overrides applied."""
         out = models.training_settings(self.model_name, {
-            k: getattr(self, k) for k in ("batch_size", "base_learning_rate", "num_epochs")})
+            k: getattr(self, k) for k in ("batch_size", "base_learning_rate", "num_epochs",
+                                          "min_steps")})
         return {**out, "max_steps": self.train_steps, "label_loss": self.label_loss,
                 "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
                 "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision,

@@ -91,6 +91,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="stop after this many steps (default: num_epochs over the data)")
     p.add_argument("--base_learning_rate", type=float, default=None,
                    help="initial learning rate (default per model)")
+    p.add_argument("--min_steps", type=int, default=None,
+                   help="train at least this many steps: a small dataset gets more epochs "
+                        "(default per model: GatedDnnModel 140, the seed's models 0)")
     p.add_argument("--warmup_steps", type=int, default=None, help="linear learning-rate warm-up")
     p.add_argument("--ema_decay", type=float, default=None,
                    help="> 0: export the exponential moving average of the weights")
@@ -123,6 +126,7 @@ def config_from_args(args):
         "data_dir", "data_layout", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
         "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
         "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
+        "min_steps",
         "top_k", "float16_tgz", "max_frames", "vocabulary", "image", "trainer_backend",
         "trainer_machine_type", "trainer_worker_count", "beam_workers", "platform")}
     hparams = FL.hparam_overrides(args)

@@ -7,7 +7,7 @@ from yt8m_cli import flags as FL
 
 HELP = "Train a model on YT8M TFRecords; resumes from train_dir checkpoints."
 _TRAINING = ("batch_size", "base_learning_rate", "learning_rate_decay",
-             "learning_rate_decay_examples", "num_epochs")
+             "learning_rate_decay_examples", "num_epochs", "min_steps")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learning_rate_decay_examples", type=int, default=None, help="default 4000000")
     p.add_argument("--num_epochs", type=int, default=None, help="default per model (seed: 5)")
     p.add_argument("--max_steps", type=int, default=None, help="stop at this global step")
+    p.add_argument("--min_steps", type=int, default=None,
+                   help="train at least this many steps: a small dataset gets more epochs "
+                        "(default per model: GatedDnnModel 140, the seed's models 0)")
     p.add_argument("--optimizer", default="AdamOptimizer",
                    help="AdamOptimizer, GradientDescentOptimizer, RMSPropOptimizer or "
                         "AdagradOptimizer (the seed's names)")

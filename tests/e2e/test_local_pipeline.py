@@ -24,7 +24,7 @@ def _config(data_dir, root, frame):
     extra = ({"hparams": {"dbof_cluster_size": 32, "dbof_hidden_size": 16, "iterations": 6},
               "max_frames": 20} if frame else {"hparams": {"dnn_hidden_size": 64}})
     return PipelineConfig(data_dir=data_dir, pipeline_root=root, frame_features=frame,
-                          batch_size=16, num_epochs=3, **extra)
+                          batch_size=16, num_epochs=3, min_steps=0, **extra)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["video", "frame"])

@@ -19,6 +19,7 @@ def test_seed_models_keep_seed_defaults(model):
     cfg = _job("--model", model, *frame).train
     assert (cfg.batch_size, cfg.base_learning_rate, cfg.num_epochs) == (1024, 0.01, 5)
     assert (cfg.learning_rate_decay, cfg.learning_rate_decay_examples) == (0.95, 4_000_000)
+    assert cfg.min_steps == 0  # the seed's epochs, whatever the data
 
 
 def test_default_video_model_and_its_defaults():
@@ -26,6 +27,7 @@ def test_default_video_model_and_its_defaults():
     assert job.flags.model == models.DEFAULT_VIDEO_MODEL == "GatedDnnModel"
     cfg = job.train
     assert (cfg.batch_size, cfg.base_learning_rate, cfg.num_epochs) == (256, 0.001, 8)
+    assert cfg.min_steps == 140 and _job("--min_steps", "0").train.min_steps == 0
     assert job.flags.hparams["dnn_hidden_size"] == 2048
     assert _job("--frame_features").flags.model == models.DEFAULT_FRAME_MODEL
 

@@ -30,6 +30,7 @@ from trainer_module.evaluation import metrics as M
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
 from trainer_module.train import distribute
+from trainer_module.train import length as train_length
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
 from trainer_module.train import start_from
@@ -184,6 +185,7 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
     spec = job.flags.feature_spec()
     files = input_pipeline.list_files(job.train_data_pattern, "`train_data_pattern`")
     records.check_level(files, spec.frame_level)
+    job = with_min_steps(job, files, log)
     trainer = training.Trainer(
         lambda: models.build_model(job.flags.model, spec, job.flags.hparams), job.train,
         job.train_dir, summary_dir=os.path.join(job.train_dir, "train"), role=role)
@@ -191,6 +193,17 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
         return _train_and_export(job, trainer, spec, files, log)
     finally:
         trainer.close()
+
+
+def with_min_steps(job: TrainJob, files: list[str], log=print) -> TrainJob:
+    """The job with more epochs when its data gives fewer than ``min_steps`` steps."""
+    cfg = job.train
+    length = train_length.epochs_for(files, cfg.num_epochs, cfg.batch_size, cfg.min_steps)
+    note = length.describe(cfg.num_epochs, cfg.batch_size, cfg.min_steps)
+    if note is None:
+        return job
+    log(note)
+    return dataclasses.replace(job, train=dataclasses.replace(cfg, num_epochs=length.num_epochs))
 
 
 def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: list[str],

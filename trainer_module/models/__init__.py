@@ -14,7 +14,8 @@ from trainer_module.data import features as F
 from trainer_module.models import model_hparams as MH
 
 SEED_TRAINING = {"batch_size": 1024, "base_learning_rate": 0.01, "num_epochs": 5,
-                 "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000}
+                 "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000,
+                 "min_steps": 0}
 
 
 # The model modules import TensorFlow; the registry names them through these functions, so that
@@ -78,9 +79,11 @@ REGISTRY: dict[str, ModelEntry] = {
     e.name: e for e in (
         ModelEntry("LogisticModel", False, _logistic, MH.L2HParams),
         ModelEntry("MoeModel", False, _moe, MH.HeadHParams),
+        # min_steps: the 8 epochs of the full sample's 4,438 videos are 144 steps; fewer
+        # videos get more epochs (train/length.py, benchmarks/README.md "learning curve")
         ModelEntry("GatedDnnModel", False, _gated_dnn, MH.GatedDnnHParams,
                    {**SEED_TRAINING, "batch_size": 256, "base_learning_rate": 0.001,
-                    "num_epochs": 8}),
+                    "num_epochs": 8, "min_steps": 140}),
         ModelEntry("FrameLevelLogisticModel", True, _frame_logistic, MH.L2HParams),
         ModelEntry("DbofModel", True, _dbof, MH.DbofHParams),
         ModelEntry("LstmModel", True, _lstm, MH.LstmHParams),

@@ -3,6 +3,7 @@ Transform graph, exported with serving and transform_features (labels for the Ev
 signatures."""
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import tensorflow as tf
@@ -16,6 +17,7 @@ from trainer_module.data import parsing
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
 from trainer_module.train import distribute
+from trainer_module.train import length as train_length
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
 
@@ -97,6 +99,13 @@ def run_fn(fn_args) -> None:
     if fn_args.train_steps:
         settings["max_steps"] = fn_args.train_steps
     cfg = training.TrainConfig(**settings)
+    files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
+    length = train_length.epochs_for(files, cfg.num_epochs, cfg.batch_size, cfg.min_steps,
+                                     compression="GZIP")  # ExampleGen's splits are gzipped
+    note = length.describe(cfg.num_epochs, cfg.batch_size, cfg.min_steps)
+    if note:
+        print(note)
+        cfg = dataclasses.replace(cfg, num_epochs=length.num_epochs)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
                                os.path.join(fn_args.model_run_dir, "checkpoints"),

@@ -58,6 +58,8 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights and export it
     mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU
     expected_gpus: int = 0  # GPUs the platform was asked for: warn when none is visible
+    # Train at least this many steps: a small dataset gets more epochs (train/length.py).
+    min_steps: int = 0
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # types and finiteness, strictly
@@ -84,8 +86,9 @@ class TrainConfig:
                 raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}")
+        for name in ("warmup_steps", "min_steps", "expected_gpus"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"`ema_decay` must be in [0, 1), got {self.ema_decay}")
 

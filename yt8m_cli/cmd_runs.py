@@ -35,6 +35,22 @@ def _fmt(value, spec=".4f"):
     return "-" if value is None else format(value, spec)
 
 
+def _steps(components) -> str:
+    """The run's steps in a few words: counts by state; failed and killed steps by name."""
+    counts: dict[str, int] = {}
+    named: dict[str, list] = {"FAILED": [], "KILLED": []}
+    for node, state, _ in components:
+        if node.startswith("latest_"):
+            continue
+        if state in named:
+            named[state].append(node)
+        else:
+            counts[_SHORT.get(state, state)] = counts.get(_SHORT.get(state, state), 0) + 1
+    parts = [f"{n} {state}" for state, n in counts.items()]
+    parts += [f"{state}: {', '.join(nodes)}" for state, nodes in named.items() if nodes]
+    return ", ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's deprecation chatter
     from pipeline import outcome, runs
@@ -44,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "show":
         run_ctx = runs.find_run(store, args.run)
         summary = runs.summarize(store, run_ctx, live=live)
+        m = summary.metrics
         print(f"run {summary.run_id} started {summary.started}, {summary.seconds:.0f}s, model "
-              f"{summary.model}, GAP {_fmt(summary.metrics.get('gap'))}, blessed {summary.blessed}")
+              f"{summary.model}, blessed {summary.blessed}, pushed {summary.pushed_version or '-'}")
+        print(f"GAP {_fmt(m.get('gap'))}  Hit@1 {_fmt(m.get('hit_at_one'))}  "
+              f"PERR {_fmt(m.get('perr'))}  mAP {_fmt(m.get('map'))}")
         for row in runs.lineage(store, run_ctx, live):
             print(f"{row['node']} [{row['state']}, {row['seconds']:.1f}s]")
             for kind in ("inputs", "outputs"):
@@ -53,14 +72,14 @@ def run(args: argparse.Namespace) -> int:
                     print(f"    {'<-' if kind == 'inputs' else '->'} {type_name}: {uri}")
         return 0
     summaries = runs.list_runs(store, live=live)
-    print(f"{'run id':28s} {'started':20s} {'secs':>6s} {'model':22s} {'GAP':>7s} {'Hit@1':>7s} "
-          f"{'PERR':>7s} {'mAP':>7s} {'blessed':8s} pushed   components")
+    print(f"{'run id':26s} {'started':16s} {'secs':>5s} {'model':14s} {'GAP':>6s} {'Hit@1':>6s} "
+          f"{'blessed':7s} {'pushed':10s} steps")
     for s in summaries:
         m = s.metrics
-        states = " ".join(f"{n}:{_SHORT.get(st, st)}" for n, st, _ in s.components
-                          if not n.startswith("latest_"))
-        print(f"{s.run_id:28.28s} {s.started:20s} {s.seconds:6.0f} {str(s.model):22.22s} "
-              f"{_fmt(m.get('gap')):>7s} {_fmt(m.get('hit_at_one')):>7s} {_fmt(m.get('perr')):>7s} "
-              f"{_fmt(m.get('map')):>7s} {str(s.blessed):8s} {s.pushed_version or '-':8s} {states}")
-    print("(`yt8m runs show RUN` prints a run's lineage with artifact URIs)")
+        print(f"{s.run_id:26.26s} {s.started[:16].replace('T', ' '):16s} {s.seconds:5.0f} "
+              f"{str(s.model).removesuffix('Model'):14.14s} {_fmt(m.get('gap')):>6s} "
+              f"{_fmt(m.get('hit_at_one')):>6s} {str(s.blessed):7s} "
+              f"{s.pushed_version or '-':10.10s} {_steps(s.components)}")
+    print("(`yt8m runs show RUN` prints a run's PERR, mAP, every step's state and time, and its "
+          "artifacts' URIs)")
     return 0

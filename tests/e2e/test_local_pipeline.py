@@ -179,10 +179,12 @@ def test_runs_lists_the_run_and_reports_render_offline(run, tmp_path, capsys, mo
     gap = result["metrics"]["gap"]
     assert main(["runs", "--pipeline_root", config.pipeline_root]) == 0
     listing = capsys.readouterr().out
-    assert f"{gap:.4f}" in listing and "Trainer:" in listing
+    assert f"{gap:.4f}" in listing and " ok" in listing
+    assert max(len(line) for line in listing.splitlines()[:-1]) <= 120, listing
     first = listing.splitlines()[-2].split()[0]  # newest first: the fixture's run is last
     assert main(["runs", "show", first[:22], "--pipeline_root", config.pipeline_root]) == 0
     lineage = capsys.readouterr().out
+    assert f"GAP {gap:.4f}" in lineage and "Trainer [" in lineage
     assert "-> Model:" in lineage and "<- Examples:" in lineage and "yt8m.RunReport" in lineage
     # the pipeline's own report artifact: label names from the configured vocabulary
     component_html = glob.glob(os.path.join(config.pipeline_root, "RunReport", "run_report", "*",

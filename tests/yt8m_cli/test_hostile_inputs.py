@@ -382,10 +382,10 @@ def test_a_killed_run_shows_as_killed(tmp_path, capsys):
     store.put_attributions_and_associations([], [pb.Association(context_id=c, execution_id=execution)
                                                  for c in (run, node)])
     assert main(["runs", "--pipeline_root", str(tmp_path)]) == 0
-    assert "Trainer:KILLED" in capsys.readouterr().out
+    assert "KILLED: Trainer" in capsys.readouterr().out
     with outcome.run_lock(path):
         assert main(["runs", "--pipeline_root", str(tmp_path)]) == 0
-        assert "Trainer:running" in capsys.readouterr().out
+        assert "1 running" in capsys.readouterr().out
 
 
 # 11. One-line errors -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Training options: mixed precision, EMA export, warm-up, size limit, ensembles."""
 import glob
+import re
 import json
 import os
 
@@ -143,3 +144,15 @@ def test_a_short_run_logs_its_last_step_and_writes_tensorboard_scalars(tiny_data
     tags = {(v.tag, e.step) for path in events
             for e in tf.compat.v1.train.summary_iterator(path) for v in e.summary.value}
     assert {("loss", 5), ("gap", 5), ("learning_rate", 5)} <= tags
+
+
+def test_epochs_are_logged_and_later_steps_show_progress_and_eta(tiny_data, tmp_path, capsys):
+    assert main(["train", "--train_data_pattern", os.path.join(tiny_data, "video", "train*"),
+                 "--train_dir", str(tmp_path / "e"), "--batch_size", "8", "--num_epochs", "2",
+                 "--log_every_steps", "2", "--no_metagraph", "--model", "LogisticModel"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/2 done: global step" in out and "epoch 2/2 done: global step" in out
+    first, second = out.split("epoch 1/2 done")
+    assert "ETA" not in first  # the first epoch's length is not known yet
+    end = int(re.search(r"epoch 2/2 done: global step (\d+)", second).group(1))
+    assert re.search(rf"\| step {end}/{end} \(100%\), ETA 00s", second)

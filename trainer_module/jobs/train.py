@@ -261,6 +261,7 @@ def fit_epochs(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
             "train (pass a larger --num_epochs, or --start_new_model)")
     step = int(trainer.optimizer.iterations.numpy())
     total = training.TrainResult(step, 0, 0.0, float("nan"), 0)
+    end_step = None  # known once an epoch's steps are: the step lines then show an ETA
     for epoch in range(done + 1, job.train.num_epochs + 1):
         if job.train.max_steps is not None and total.global_step >= job.train.max_steps:
             break
@@ -268,12 +269,16 @@ def fit_epochs(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
                                          num_epochs=1, seed=job.train.seed + epoch,
                                          skip_corrupt=job.skip_corrupt_records,
                                          report=report if epoch == done + 1 else None)
-        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log, total_steps=end_step)
+        end_step = result.global_step + (result.global_step - total.global_step) * (
+            job.train.num_epochs - epoch)
         total = training.TrainResult(result.global_step, total.examples + result.examples,
                                      total.seconds + result.seconds, result.last_loss,
                                      total.labelled + max(result.labelled, 0))
         if not result.exhausted:  # cut short by --max_steps: the epoch is not done
             break
+        log(f"epoch {epoch}/{job.train.num_epochs} done: global step {result.global_step}, "
+            f"loss {result.last_loss:.4f}")
         if trainer.role.is_chief:
             io_utils.write_json(state_path, {"epochs_done": epoch, "num_epochs":
                                              job.train.num_epochs, "global_step": total.global_step})

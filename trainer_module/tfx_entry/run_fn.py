@@ -111,7 +111,8 @@ def run_fn(fn_args) -> None:
                                os.path.join(fn_args.model_run_dir, "checkpoints"),
                                summary_dir=os.path.join(fn_args.model_run_dir, "train"))
     try:
-        _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True))
+        _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True),
+                          length.total_steps(cfg.batch_size))
     finally:
         trainer.close()
     # On LocalDagRunner the next component shares this process: drop the model and Keras'
@@ -121,7 +122,7 @@ def run_fn(fn_args) -> None:
 
 
 def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.ModelFlags,
-                      export_metagraph: bool) -> None:
+                      export_metagraph: bool, total_steps: int | None = None) -> None:
     """Trains, then exports: the chief into serving_model_dir, any other replica of a training
     cluster into a scratch folder (saving is collective, so every replica saves)."""
     spec, cfg, role = flags.feature_spec(), trainer.cfg, trainer.role
@@ -129,7 +130,7 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
     wrapped = TransformedModel(trainer.model, tft_output, spec)
     ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer, cfg.batch_size,
                   cfg.num_epochs, training=True, spec=spec)
-    result = trainer.fit(ds)
+    result = trainer.fit(ds, total_steps=total_steps)
     if result.examples and result.labelled == 0:
         raise ValueError(f"none of the {result.examples} videos of the train split has a label: "
                          "an unlabelled split cannot be trained on; nothing exported")

@@ -16,14 +16,20 @@ import tensorflow as tf
 
 @dataclasses.dataclass(frozen=True)
 class Length:
-    """The epochs to train and why: ``records`` counted (None: not needed / not counted)."""
+    """The epochs to train and why: ``records`` counted (None: not counted), ``complete``
+    when that count is the whole dataset (it stops once the data is known to be large enough)."""
 
     num_epochs: int
     records: int | None = None
+    complete: bool = False
+
+    def total_steps(self, batch_size: int) -> int | None:
+        """The optimizer steps of the whole run when the dataset was counted to its end."""
+        return math.ceil(self.records / batch_size) * self.num_epochs if self.complete else None
 
     def describe(self, configured_epochs: int, batch_size: int, min_steps: int) -> str | None:
         """A log line when the floor changed the epochs, else None."""
-        if self.num_epochs == configured_epochs:
+        if self.num_epochs == configured_epochs or not self.records:
             return None
         steps = math.ceil(self.records / batch_size) * configured_epochs
         return (f"small dataset: {self.records} training videos give {steps} steps in "
@@ -46,5 +52,6 @@ def epochs_for(files: list[str], num_epochs: int, batch_size: int, min_steps: in
     dataset = tf.data.TFRecordDataset(files, compression_type=compression).take(needed)
     count = int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1).numpy())
     if count >= needed or count == 0:
-        return Length(num_epochs, count)
-    return Length(max(num_epochs, math.ceil(min_steps / math.ceil(count / batch_size))), count)
+        return Length(num_epochs, count, complete=count < needed)
+    return Length(max(num_epochs, math.ceil(min_steps / math.ceil(count / batch_size))), count,
+                  complete=True)

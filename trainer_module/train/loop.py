@@ -231,6 +231,7 @@ class Trainer:
         self.loss_fn = losses.get(cfg.label_loss)
         self._step_fn = None
         self._described = False
+        self._total, self._clock = None, None  # progress: end step; (first step, its time)
 
     def close(self) -> None:
         """Removes a non-chief replica's scratch checkpoints."""
@@ -291,9 +292,18 @@ class Trainer:
 
         return step
 
-    def fit(self, dataset: tf.data.Dataset, log=print) -> TrainResult:
-        """Trains over ``dataset`` of (inputs, labels) until it ends or max_steps is reached."""
+    def fit(self, dataset: tf.data.Dataset, log=print,
+            total_steps: int | None = None) -> TrainResult:
+        """Trains over ``dataset`` of (inputs, labels) until it ends or max_steps is reached.
+
+        ``total_steps``: the global step training will end at, when the caller knows it (the
+        step lines then show progress and an ETA); ``max_steps`` counts as known.
+        """
         cfg = self.cfg
+        self._total = min(s for s in (total_steps, cfg.max_steps) if s) if (
+            total_steps or cfg.max_steps) else None
+        if self._clock is None:
+            self._clock = (int(self.optimizer.iterations.numpy()), time.time())
         step_fn = self._step_fn = self._step_fn or self._make_step()
         step = int(self.optimizer.iterations.numpy())
         if cfg.max_steps is not None and step >= cfg.max_steps:
@@ -375,11 +385,21 @@ class Trainer:
     def _batch_size(self, y) -> int:
         return sum(int(p.shape[0]) for p in self.strategy.experimental_local_results(y))
 
+    def _progress(self, step: int) -> str:
+        """`` | step 120/280 (43%), ETA 1m05s`` when the end is known, else ``""``."""
+        if not self._total:
+            return ""
+        first, since = self._clock
+        eta = (time.time() - since) / max(step - first, 1) * max(self._total - step, 0)
+        minutes, seconds = divmod(int(round(eta)), 60)
+        return (f" | step {step}/{self._total} ({100 * step // self._total}%), ETA "
+                f"{f'{minutes}m' if minutes else ''}{seconds:02d}s")
+
     def _log_step(self, step, loss, preds, labels, rate, log):
         hit1, perr = M.hit_at_one(preds, labels), M.perr(preds, labels)
         gap = M.gap(preds, labels, M.DEFAULT_TOP_K)
         log(f"training step {step} | Loss: {loss:.2f} Examples/sec: {rate:.2f} | Hit@1: {hit1:.2f} "
-            f"PERR: {perr:.2f} GAP: {gap:.2f}")
+            f"PERR: {perr:.2f} GAP: {gap:.2f}{self._progress(step)}")
         if self.writer:
             lr = self.optimizer.learning_rate
             lr = float(tf.convert_to_tensor(lr(self.optimizer.iterations) if callable(lr) else lr))

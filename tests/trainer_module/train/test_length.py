@@ -20,7 +20,8 @@ def _files(tmp_path, counts, compression=None, name="part"):
 def test_small_data_gets_the_epochs_that_reach_min_steps(tmp_path):
     files = _files(tmp_path, [600, 602])  # 1,202 videos: 5 steps of 256 per epoch
     got = length.epochs_for(files, num_epochs=8, batch_size=256, min_steps=140)
-    assert got == length.Length(28, 1202)  # ceil(140 / 5)
+    assert got == length.Length(28, 1202, complete=True)  # ceil(140 / 5)
+    assert got.total_steps(256) == 5 * 28
     assert math.ceil(1202 / 256) * got.num_epochs >= 140
     line = got.describe(8, 256, 140)
     assert line == ("small dataset: 1202 training videos give 40 steps in 8 epochs; training "
@@ -33,6 +34,7 @@ def test_enough_data_trains_as_configured_after_a_bounded_count(tmp_path):
     assert needed == 17 * 256 + 1 and math.ceil(needed / 256) * 8 >= 140
     got = length.epochs_for(files, num_epochs=8, batch_size=256, min_steps=140)
     assert got == length.Length(8, needed) and got.describe(8, 256, 140) is None  # read stopped
+    assert got.total_steps(256) is None  # not counted to the end: unknown
     one_short = _files(tmp_path, [needed - 1], name="short")
     assert length.epochs_for(one_short, 8, 256, 140).num_epochs == 9
 

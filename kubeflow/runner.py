@@ -80,8 +80,8 @@ def check_compilable(config: PipelineConfig) -> None:
 
 def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
     """Vertex (any ``platform`` but 'kubeflow'): writes the PipelineJob JSON (``.json``) or the
-    bare PipelineSpec (``.yaml``). Kubeflow: writes the bare PipelineSpec at schema 2.1 (and its Kubernetes platform spec) as
-    YAML, the file KFP's UI and ``kfp.Client`` upload.
+    bare PipelineSpec (``.yaml``). Kubeflow: writes the bare PipelineSpec at schema 2.1 (and its
+    Kubernetes platform spec) as YAML, the file KFP's UI and ``kfp.Client`` upload.
 
     Raises:
       ValueError: see ``check_compilable`` and ``oss_spec.build``.

@@ -62,9 +62,12 @@ def _markers_under_artifacts(cloud, result) -> list:
     return [u for uri in uris for u in cloud.list(uri.rstrip("/") + "/") if u.endswith("/")]
 
 
-def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster, cloud, tmp_path):
+def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster, cloud, tmp_path,
+                                                                        tiny_data):
+    data = f"gs://{BUCKET}/data-kfp"  # its own copy: a third execution adds a shard to it
+    cloud.upload_dir(tiny_data, data)
     spec, platform = kfp_oss.upload(_compile(tmp_path, "--platform", "kubeflow",
-                                             "--pipeline_root", ROOT))
+                                             "--pipeline_root", ROOT, "--data_dir", data))
     assert platform == {} and spec["defaultPipelineRoot"] == ROOT
     first = cluster.run(spec, pipeline_root=ROOT)
     assert set(_states(first).values()) == {"SUCCEEDED"}
@@ -93,6 +96,15 @@ def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster,
     assert blessing["blessed"] == 1.0 and blessing["baseline_model_id"] == found["name"]
     assert second.artifact("Trainer", "model")["name"] == model["name"]  # reused, not rerun
     _check_outputs(cloud, second, tmp_path)
+
+    # New data: the driver task's fingerprint changes ExampleGen's cache key, so it runs again.
+    shard = next(f for f in sorted(os.listdir(os.path.join(tiny_data, "video")))
+                 if f.startswith("train"))
+    cloud.client().bucket(BUCKET).blob("data-kfp/video/train9999.tfrecord").upload_from_filename(
+        os.path.join(tiny_data, "video", shard))
+    third = cluster.run(spec, pipeline_root=ROOT, until=("ImportExampleGen",))
+    assert _states(third) == {"ImportExampleGen-driver": "SUCCEEDED",
+                              "ImportExampleGen": "SUCCEEDED"}
 
 
 def _check_outputs(cloud, result, tmp_path):

@@ -3,9 +3,10 @@ kubeflow`` uploaded, and executed as KFP 2.x's API server, driver and launcher d
 (tests/conformance/kfp_oss.py, each rule cited from kubeflow/pipelines' Go source), with a real
 ML Metadata store served over gRPC and the pipeline root on emulated ``gs://``.
 
-Two executions share one store: the first has no baseline model; the second is cached by KFP's
-own cache key up to the Trainer and evaluates against the first run's blessed model, found by the
-``LatestBlessedModel`` task in ML Metadata. Negative controls fail at the documented point: the
+Executions share one store: the first has no baseline model; the second is cached by KFP's own
+cache key up to the Trainer and evaluates against the first run's blessed model, found by the
+``LatestBlessedModel`` task in ML Metadata; a third, with a threshold no model reaches, skips the
+export by its trigger condition; with new data, ExampleGen runs again. Negative controls fail at the documented point: the
 Vertex PipelineJob at upload, an unadapted 2.1 spec at run creation, TFX's own entrypoint at the
 first task, a directory marker at the launcher's download.
 """
@@ -96,6 +97,21 @@ def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster,
     assert blessing["blessed"] == 1.0 and blessing["baseline_model_id"] == found["name"]
     assert second.artifact("Trainer", "model")["name"] == model["name"]  # reused, not rerun
     _check_outputs(cloud, second, tmp_path)
+
+    # A threshold no model reaches: the Evaluator does not bless, KaggleExport's CEL condition
+    # is false (a CANCELED execution in ML Metadata), the report still runs.
+    strict_spec, _ = kfp_oss.upload(_compile(
+        tmp_path, "--platform", "kubeflow", "--pipeline_root", ROOT, "--data_dir", data,
+        "--gap_threshold", "1.0", name="strict.yaml"))
+    strict = cluster.run(strict_spec, pipeline_root=ROOT)
+    states = _states(strict)
+    assert states["Trainer"] == "CACHED" and states["Evaluator"] == "SUCCEEDED"
+    assert strict.artifact("Evaluator", "blessing")["metadata"]["blessed"] == 0.0
+    assert states["KaggleExport"] == "SKIPPED" and states["RunReport"] == "SUCCEEDED"
+    canceled = [e for e in cluster.records.mlmd.get_executions()
+                if e.last_known_state == e.CANCELED
+                and e.custom_properties["task_name"].string_value == "KaggleExport"]
+    assert len(canceled) == 1
 
     # New data: the driver task's fingerprint changes ExampleGen's cache key, so it runs again.
     shard = next(f for f in sorted(os.listdir(os.path.join(tiny_data, "video")))

@@ -72,12 +72,13 @@ def run(args: argparse.Namespace) -> int:
                     print(f"    {'<-' if kind == 'inputs' else '->'} {type_name}: {uri}")
         return 0
     summaries = runs.list_runs(store, live=live)
-    print(f"{'run id':26s} {'started':16s} {'secs':>5s} {'model':14s} {'GAP':>6s} {'Hit@1':>6s} "
+    # The run id is the run's start time (LocalDagRunner); runs show prints both.
+    print(f"{'run id':26s} {'secs':>5s} {'model':18s} {'GAP':>6s} {'Hit@1':>6s} "
           f"{'blessed':7s} {'pushed':10s} steps")
     for s in summaries:
         m = s.metrics
-        print(f"{s.run_id:26.26s} {s.started[:16].replace('T', ' '):16s} {s.seconds:5.0f} "
-              f"{str(s.model).removesuffix('Model'):14.14s} {_fmt(m.get('gap')):>6s} "
+        print(f"{s.run_id:26.26s} {s.seconds:5.0f} "
+              f"{str(s.model).removesuffix('Model'):18.18s} {_fmt(m.get('gap')):>6s} "
               f"{_fmt(m.get('hit_at_one')):>6s} {str(s.blessed):7s} "
               f"{s.pushed_version or '-':10.10s} {_steps(s.components)}")
     print("(`yt8m runs show RUN` prints a run's PERR, mAP, every step's state and time, and its "

@@ -117,7 +117,7 @@ def test_fine_tune_on_an_own_label_set(tiny_data, tmp_path, capsys):
     """A YouTube-8M model (3862 classes) fine-tuned on data with 5 classes: every weight but the
     classifier's comes from it; eval and inference work in the new label space."""
     source = str(tmp_path / "source")
-    hp = ["--dnn_hidden_size", "32"]
+    hp = ["--dnn_hidden_size", "32", "--min_steps", "0"]
     assert main(["train", "--train_data_pattern", os.path.join(tiny_data, "video", "train*"),
                  "--train_dir", source, "--num_epochs", "1", "--batch_size", "16",
                  "--no_metagraph", *hp]) == 0
@@ -172,7 +172,7 @@ def test_pipeline_runs_on_2017_records(tmp_path):
                 del record.features.feature["id"]
                 writer.write(record.SerializeToString())
     config = PipelineConfig(data_dir=str(data), pipeline_root=str(tmp_path / "root"),
-                            batch_size=16, num_epochs=2, gap_threshold=0.0,
+                            batch_size=16, num_epochs=2, gap_threshold=0.0, min_steps=0,
                             hparams={"dnn_hidden_size": 32})
     result = local_runner.run(config)
     ids = [r[0] for r in list(csv.reader(open(result["csv"])))[1:]]

@@ -43,6 +43,8 @@ class PipelineConfig:
       train_steps: stop after this many steps (None: run num_epochs over the data).
       gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
         last blessed model by more than ``gap_change_tolerance``).
+      platform: "local" (LocalDagRunner), "vertex" or "kubeflow" (open-source KFP 2.x: the
+        baseline comes from a task that asks the cluster's ML Metadata, not a resolver).
     """
 
     data_dir: str

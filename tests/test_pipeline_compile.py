@@ -324,3 +324,10 @@ def test_local_paths_are_stored_absolute(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="`platform` 'kubeflow' is compiled, not run locally"):
         from pipeline import local_runner
         local_runner.run(config.replace(platform="kubeflow"))
+
+
+def test_pipeline_run_refuses_a_platform(capsys):
+    from yt8m_cli import main as cli
+
+    assert cli.main(["pipeline", "run", "--data_dir", "d", "--platform", "kubeflow"]) == 2
+    assert "--platform is for compile and submit" in capsys.readouterr().err

@@ -197,13 +197,8 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
 
 def with_min_steps(job: TrainJob, files: list[str], log=print) -> TrainJob:
     """The job with more epochs when its data gives fewer than ``min_steps`` steps."""
-    cfg = job.train
-    length = train_length.epochs_for(files, cfg.num_epochs, cfg.batch_size, cfg.min_steps)
-    note = length.describe(cfg.num_epochs, cfg.batch_size, cfg.min_steps)
-    if note is None:
-        return job
-    log(note)
-    return dataclasses.replace(job, train=dataclasses.replace(cfg, num_epochs=length.num_epochs))
+    cfg, _ = train_length.apply(job.train, files, log)
+    return job if cfg is job.train else dataclasses.replace(job, train=cfg)
 
 
 def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: list[str],

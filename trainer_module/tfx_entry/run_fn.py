@@ -3,7 +3,6 @@ Transform graph, exported with serving and transform_features (labels for the Ev
 signatures."""
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import tensorflow as tf
@@ -100,12 +99,7 @@ def run_fn(fn_args) -> None:
         settings["max_steps"] = fn_args.train_steps
     cfg = training.TrainConfig(**settings)
     files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
-    length = train_length.epochs_for(files, cfg.num_epochs, cfg.batch_size, cfg.min_steps,
-                                     compression="GZIP")  # ExampleGen's splits are gzipped
-    note = length.describe(cfg.num_epochs, cfg.batch_size, cfg.min_steps)
-    if note:
-        print(note)
-        cfg = dataclasses.replace(cfg, num_epochs=length.num_epochs)
+    cfg, length = train_length.apply(cfg, files, compression="GZIP")  # ExampleGen gzips
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
                                os.path.join(fn_args.model_run_dir, "checkpoints"),

@@ -55,3 +55,14 @@ def epochs_for(files: list[str], num_epochs: int, batch_size: int, min_steps: in
         return Length(num_epochs, count, complete=count < needed)
     return Length(max(num_epochs, math.ceil(min_steps / math.ceil(count / batch_size))), count,
                   complete=True)
+
+
+def apply(cfg, files: list[str], log=print, compression: str | None = None):
+    """``(cfg with the epochs that reach its min_steps, the Length)``; logs when they grew.
+    ``cfg`` is a train.loop.TrainConfig (both training paths call this)."""
+    length = epochs_for(files, cfg.num_epochs, cfg.batch_size, cfg.min_steps, compression)
+    note = length.describe(cfg.num_epochs, cfg.batch_size, cfg.min_steps)
+    if note is None:
+        return cfg, length
+    log(note)
+    return dataclasses.replace(cfg, num_epochs=length.num_epochs), length

@@ -67,7 +67,7 @@ demo: setup  ## generate a small synthetic dataset (if absent) and run the TFX p
 	  --batch_size 64 --num_epochs 10
 
 test: setup  ## run the whole test suite (unit + end-to-end)
-	$(VPY) -m pytest -q tests
+	$(VPY) -m pytest -q --durations=40 tests
 
 test-fast: setup  ## unit tests only, without the end-to-end pipeline runs
 	$(VPY) -m pytest -q -m "not e2e" tests

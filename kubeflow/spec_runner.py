@@ -112,8 +112,12 @@ class SpecRunner:
         self.store = _read_json(self._store_path, [])  # every artifact ever produced
         self.cache = _read_json(self._cache_path, {})  # cache key -> outputs
 
-    def run(self, job_id: str | None = None, until: tuple[str, ...] = ()) -> RunResult:
-        """Runs every task, or only ``until``'s tasks and what they depend on."""
+    def run(self, job_id: str | None = None, until: tuple[str, ...] = (),
+            parameters: dict | None = None) -> RunResult:
+        """Runs every task, or only ``until``'s tasks and what they depend on; ``parameters``:
+        pipeline parameter values over the compiled ones (``runtimeConfig.parameters``), as
+        ``PipelineJob(parameter_values=…)`` gives them."""
+        self._values = self._pipeline_parameters(parameters or {})
         job_id = job_id or f"{self.spec['pipelineInfo']['name']}-{uuid.uuid4().hex[:8]}"
         tasks = self.spec["root"]["dag"]["tasks"]
         wanted = _upstream(tasks, until) if until else set(tasks)
@@ -196,11 +200,30 @@ class SpecRunner:
         return log_path
 
     # --- executor input ----------------------------------------------------------------------
+    def _pipeline_parameters(self, given: dict) -> dict:
+        """{name: typed value} of the root's parameters: the compiled values, ``given`` over
+        them; an undeclared name or one without a value is an error."""
+        declared = self.spec["root"].get("inputDefinitions", {}).get("parameters", {})
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise ValueError(f"unknown pipeline parameters {unknown}")
+        values = dict(self.job["runtimeConfig"].get("parameters", {}))
+        for name, value in given.items():
+            kind = _PARAM_KIND[declared[name]["type"]]
+            values[name] = {kind: int(value) if kind == "intValue" else value}
+        missing = sorted(set(declared) - set(values))
+        if missing:
+            raise ValueError(f"pipeline parameters without a value: {missing}")
+        return values
+
     def _parameters(self, task, component) -> dict:
         declared = component.get("inputDefinitions", {}).get("parameters", {})
         out = {}
         for pname, value in task.get("inputs", {}).get("parameters", {}).items():
-            constant = value["runtimeValue"]["constantValue"]
+            if "componentInputParameter" in value:
+                constant = self._values[value["componentInputParameter"]]
+            else:
+                constant = value["runtimeValue"]["constantValue"]
             kind = _PARAM_KIND[declared[pname]["type"]]
             raw = next(iter(constant.values()))
             out[pname] = {kind: int(raw) if kind == "intValue" else raw}

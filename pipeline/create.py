@@ -20,7 +20,9 @@ from components.kaggle_export.component import KaggleExport
 from components.latest_blessed_model.component import LatestBlessedModel
 from components.run_report.component import RunReport
 from components.streaming_example_gen.component import StreamingImportExampleGen
+from components.trainer.component import Trainer, VertexTrainer
 from pipeline import eval_config
+from pipeline import parameters
 from pipeline.config import PipelineConfig
 from trainer_module.tfx_entry.transform import transform_custom_config
 
@@ -29,8 +31,13 @@ RUN_FN = "trainer_module.tfx_entry.run_fn.run_fn"
 BASELINE_ID = "latest_blessed_model_resolver"
 
 def _custom_config(config: PipelineConfig) -> dict:
+    """The run_fn's settings; ``explicit`` lets a run-time model keep the user's own settings
+    (trainer_module/tfx_entry/run_time.py)."""
+    explicit = {"hparams": dict(config.hparams), "training": {
+        k: getattr(config, k) for k in ("batch_size", "base_learning_rate", "num_epochs",
+                                        "min_steps") if getattr(config, k) is not None}}
     return {"model_flags": config.model_flags().to_dict(), "training": config.training_settings(),
-            "export_metagraph": config.export_metagraph}
+            "explicit": explicit, "export_metagraph": config.export_metagraph}
 
 
 def _make_example_gen(config: PipelineConfig):
@@ -40,7 +47,7 @@ def _make_example_gen(config: PipelineConfig):
     payload = (example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE if config.frame_features
                else example_gen_pb2.FORMAT_TF_EXAMPLE)
     return StreamingImportExampleGen(  # bounded memory: no in-memory reshuffle
-        input_base=config.input_base, input_config=example_gen_pb2.Input(splits=splits),
+        input_base=parameters.data_dir(config), input_config=example_gen_pb2.Input(splits=splits),
         payload_format=payload).with_id("ImportExampleGen")
 
 
@@ -76,13 +83,15 @@ def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
         transform_graph=transform.outputs["transform_graph"], schema=schema,
         train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=None))
+    run_time = parameters.trainer(config)
     if config.trainer_backend == "vertex_training":
-        return tfx.extensions.google_cloud_ai_platform.Trainer(
-            custom_config={**_custom_config(config), **_vertex_training_config(config)}, **kwargs)
-    return tfx.components.Trainer(custom_config=_custom_config(config), **kwargs)
+        return VertexTrainer(
+            run_time, custom_config={**_custom_config(config), **_vertex_training_config(config)},
+            **kwargs).with_id("Trainer")
+    return Trainer(run_time, custom_config=_custom_config(config), **kwargs).with_id("Trainer")
 
 
-def _make_baseline(config: PipelineConfig):
+def _make_baseline(config: PipelineConfig, trainer):
     """The latest blessed model: TFX's Resolver, or on open-source Kubeflow Pipelines (no
     resolver executors there) a task that asks the cluster's ML Metadata."""
     if config.platform == "kubeflow":
@@ -95,11 +104,12 @@ def _make_baseline(config: PipelineConfig):
 
 
 def _make_evaluator(config: PipelineConfig, example_gen, trainer):
-    baseline = _make_baseline(config)
+    baseline = _make_baseline(config, trainer)
     evaluator = FixedBatchEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],
-        example_splits=["eval"], module_path=eval_config.EXTRACTORS_MODULE,
+        thresholds=parameters.evaluator(config), example_splits=["eval"],
+        module_path=eval_config.EXTRACTORS_MODULE,
         eval_config=eval_config.make_eval_config(config.top_k, config.gap_threshold,
                                                  config.gap_change_tolerance,
                                                  frame_level=config.frame_features)

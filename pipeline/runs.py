@@ -71,7 +71,11 @@ def summarize(store, run, with_metrics: bool = True, live: bool = True) -> RunSu
     model = None
     exec_types = {t.id: t.name for t in store.get_execution_types()}
     for e in executions:
-        if exec_types.get(e.type_id, "").endswith("Trainer") and "custom_config" in e.custom_properties:
+        if not exec_types.get(e.type_id, "").endswith("Trainer"):
+            continue
+        if "yt8m_model" in e.custom_properties:  # the run-time parameter (pipeline/parameters.py)
+            model = e.custom_properties["yt8m_model"].string_value
+        elif "custom_config" in e.custom_properties:
             try:
                 cc = json.loads(e.custom_properties["custom_config"].string_value)
                 model = cc.get("model_flags", {}).get("model")

@@ -63,8 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", default=None,
                    help="submit --platform kubeflow: the Kubernetes namespace (multi-user KFP)")
     p.add_argument("--param", action="append", default=None, metavar="NAME=VALUE",
-                   help="submit: a pipeline parameter value (repeatable; JSON numbers and "
-                        "booleans are typed, anything else is a string)")
+                   help="submit: a run-time parameter of the compiled pipeline (repeatable): data_dir, "
+                        "model, num_epochs, gap_threshold, gap_change_tolerance; JSON numbers "
+                        "and booleans are typed, anything else is a string")
     p.add_argument("--wait", action="store_true",
                    help="submit: print task states as they change until the run ends")
     p.add_argument("--data_dir", default=None, help="input base: folder or gs:// URI of shards")
@@ -269,7 +270,8 @@ def _submit(args: argparse.Namespace) -> int:
     job = runner.submit(runner.SubmitOptions(
         pipeline_json=args.output, project=args.project, region=args.region,
         service_account=args.service_account, network=args.network,
-        experiment=args.experiment, enable_caching=caching))
+        experiment=args.experiment, enable_caching=caching,
+        parameter_values=parse_params(args.param)))
     print(f"submitted {job.resource_name}")
     if not args.wait:
         return 0

@@ -11,6 +11,10 @@ wrapped to fix ``BeamSource``'s batch size at the eval config's ``ModelSpec.infe
 ``tfxio_utils`` inside the evaluator executor's module only, for the duration of one ``Do`` (a
 local runner runs one component at a time; on Kubeflow every component has its own process).
 Everything else, outputs and properties included, is TFX's Evaluator.
+
+It also takes the blessing thresholds as run-time parameters (``yt8m_gap_threshold``,
+``yt8m_gap_change_tolerance``: execution properties of their own, components/run_parameters.py),
+written into the eval config's ``gap`` thresholds before TFX's ``Do``.
 """
 from __future__ import annotations
 
@@ -23,6 +27,13 @@ from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_component_specs as specs
 from tfx.utils import proto_utils
+
+from components import run_parameters
+
+GAP_KEY = "gap"
+THRESHOLD, TOLERANCE = "yt8m_gap_threshold", "yt8m_gap_change_tolerance"
+EvaluatorSpec = run_parameters.extend_spec(specs.EvaluatorSpec, "YT8MEvaluatorSpec",
+                                           {THRESHOLD: float, TOLERANCE: float})
 
 
 class _FixedBatchTFXIO:
@@ -66,10 +77,36 @@ def source_batch_records(exec_properties: dict) -> int:
     return max((spec.inference_batch_size for spec in config.model_specs), default=0)
 
 
+def apply_thresholds(exec_properties: dict) -> dict:
+    """The exec properties TFX's Evaluator takes: the run-time GAP thresholds written into every
+    ``gap`` threshold of the eval config (value: lower bound; change: -tolerance)."""
+    rest, given = run_parameters.pop_parameters(exec_properties, (THRESHOLD, TOLERANCE))
+    if not given:
+        return rest
+    config = proto_utils.json_to_proto(rest[specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
+    threshold, tolerance = given.get(THRESHOLD), given.get(TOLERANCE)
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise ValueError(f"run-time parameter `gap_threshold` must be in [0, 1], got {threshold}")
+    if tolerance is not None and not tolerance >= 0:
+        raise ValueError(f"run-time parameter `gap_change_tolerance` must be >= 0, got "
+                         f"{tolerance}")
+    for metrics_spec in config.metrics_specs:
+        if GAP_KEY not in metrics_spec.thresholds:
+            continue
+        gap = metrics_spec.thresholds[GAP_KEY]
+        if threshold is not None:
+            gap.value_threshold.lower_bound.value = float(threshold)
+        if tolerance is not None:
+            gap.change_threshold.absolute.value = -float(tolerance)
+    return {**rest, specs.EVAL_CONFIG_KEY: proto_utils.proto_to_json(config)}
+
+
 class FixedBatchExecutor(evaluator_executor.Executor):
-    """TFX's Evaluator executor with fixed-size input batches (see the module docstring)."""
+    """TFX's Evaluator executor with fixed-size input batches and run-time thresholds (see the
+    module docstring)."""
 
     def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802 (TFX's name)
+        exec_properties = apply_thresholds(exec_properties)
         batch = source_batch_records(exec_properties)
         if not batch:  # no size configured: TFX's own batching
             return super().Do(input_dict, output_dict, exec_properties)
@@ -78,6 +115,13 @@ class FixedBatchExecutor(evaluator_executor.Executor):
 
 
 class FixedBatchEvaluator(evaluator_component.Evaluator):
-    """TFX's Evaluator (same spec, outputs and arguments) with fixed-size input batches."""
+    """TFX's Evaluator (same outputs and arguments) with fixed-size input batches;
+    ``thresholds``: {"yt8m_gap_threshold": …, "yt8m_gap_change_tolerance": …} (values or
+    RuntimeParameters), none by default."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(FixedBatchExecutor)
+
+    def __init__(self, thresholds: dict | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if thresholds:
+            run_parameters.add_parameters(self, EvaluatorSpec, thresholds)

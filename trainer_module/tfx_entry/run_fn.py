@@ -15,6 +15,7 @@ from trainer_module.data import features as F
 from trainer_module.data import parsing
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
+from trainer_module.tfx_entry import run_time
 from trainer_module.train import distribute
 from trainer_module.train import length as train_length
 from trainer_module.train import loop as training
@@ -89,17 +90,19 @@ def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, trai
 def run_fn(fn_args) -> None:
     """Trains the configured model and exports it to fn_args.serving_model_dir.
 
-    custom_config: {"model_flags": ModelFlags dict, "training": TrainConfig kwargs}.
+    custom_config: {"model_flags": ModelFlags dict, "training": TrainConfig kwargs, and the
+    run-time parameters (trainer_module/tfx_entry/run_time.py)}.
     """
     cc = fn_args.custom_config
-    flags = MF.ModelFlags.from_dict(cc["model_flags"], "custom_config")
+    flags, settings = run_time.resolve(cc)
     spec = flags.feature_spec()
-    settings = dict(cc["training"])
     if fn_args.train_steps:
         settings["max_steps"] = fn_args.train_steps
     cfg = training.TrainConfig(**settings)
     files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
     cfg, length = train_length.apply(cfg, files, compression="GZIP")  # ExampleGen gzips
+    print(f"training {flags.model}: {cfg.num_epochs} epochs, batch {cfg.batch_size}, "
+          f"learning rate {cfg.base_learning_rate}")
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
                                os.path.join(fn_args.model_run_dir, "checkpoints"),

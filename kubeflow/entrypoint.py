@@ -12,7 +12,8 @@ kubeflow/pipelines ``backend/src/v2``:
 * Metadata went through MLMD custom properties (``metadata/converter.go``
   StructValueToMLMDValue): lists and structs come back wrapped as ``{"list": …}`` /
   ``{"struct": …}`` and are unwrapped; a null value would fail the launcher's record step, so
-  null metadata are dropped from the executor's output.
+  null metadata are dropped from the executor's output. A ``system.Metrics`` output keeps only
+  its numbers: both UIs list every metadata entry as a metric.
 * The driver adds an ``executor-logs`` output of type ``system.Artifact`` that the launcher
   itself writes (``driver/driver.go`` provisionOutputs): it is not handed to TFX.
 * The "no baseline" artifact of ``LatestBlessedModel`` is dropped, so the Evaluator gets an
@@ -26,7 +27,8 @@ kubeflow/pipelines ``backend/src/v2``:
   ExampleGen task takes it as the input parameter ``yt8m_driver_output`` (so KFP's cache key
   sees the data) and hands it to TFX's entrypoint where the driver's output file would be.
 
-On Vertex AI the pipeline is compiled with TFX's own entrypoint; nothing here runs.
+On Vertex AI Pipelines the same entrypoint runs: inputs arrive typed there and no marker
+breaks a download, so only the output tidying and ``LatestBlessedModel``'s absence matter.
 """
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ EXECUTOR_LOGS = "executor-logs"
 DRIVER_OUTPUT = "driver_output"  # the driver task's output parameter
 DRIVER_INPUT = "yt8m_driver_output"  # ExampleGen's input parameter fed from it
 _WRAPPERS = ("list", "struct")
+METRICS = "system.Metrics"
+TFX_BOOKKEEPING = ("tfx_version", "is_external")
 
 
 def adapt_executor_input(executor_input: dict, inputs_spec: dict | None) -> dict:
@@ -83,14 +87,33 @@ def _unwrap(value):
     return value
 
 
-def drop_null_metadata(executor_output: dict) -> dict:
-    """The executor's output without null metadata values (KFP cannot record them)."""
-    for artifact_list in executor_output.get("artifacts", {}).values():
+def tidy_output_metadata(executor_output: dict, output_types: dict) -> dict:
+    """The executor's output without null metadata values (KFP cannot record them); a
+    ``system.Metrics`` output keeps only its numbers, which the UIs list as its metrics (TFX
+    adds ``tfx_version`` and ``is_external`` to every output). ``output_types``: output key ->
+    its artifact type."""
+    for key, artifact_list in executor_output.get("artifacts", {}).items():
+        metrics = _title(output_types.get(key)) == METRICS
         for artifact in artifact_list.get("artifacts", []):
             metadata = artifact.get("metadata")
             if metadata:
-                artifact["metadata"] = {k: v for k, v in metadata.items() if v is not None}
+                artifact["metadata"] = {k: v for k, v in metadata.items() if v is not None and (
+                    not metrics or (k not in TFX_BOOKKEEPING and _is_number(v)))}
     return executor_output
+
+
+def _title(artifact_type) -> str | None:
+    if not artifact_type:
+        return None
+    if artifact_type.get("schemaTitle"):
+        return artifact_type["schemaTitle"]
+    import yaml
+
+    return (yaml.safe_load(artifact_type.get("instanceSchema") or "") or {}).get("title")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def remove_directory_markers(uri: str) -> list[str]:
@@ -160,7 +183,9 @@ def run_executor(args: argparse.Namespace, beam_args: list[str]) -> None:
         executor_class_path=args.executor_class_path,
         json_serialized_invocation_args=json.dumps(adapted),
         json_serialized_inputs_spec_args=args.json_serialized_inputs_spec_args), beam_args))
-    _write_json_file(output_file, drop_null_metadata(_read_json_file(output_file)))
+    types = {k: (v.get("artifacts") or [{}])[0].get("type")
+             for k, v in adapted["outputs"].get("artifacts", {}).items()}
+    _write_json_file(output_file, tidy_output_metadata(_read_json_file(output_file), types))
     for artifact_list in adapted["outputs"].get("artifacts", {}).values():
         for artifact in artifact_list.get("artifacts", []):
             for marker in remove_directory_markers(artifact["uri"]):

@@ -54,8 +54,9 @@ def compiled_class_paths(job: dict) -> set[str]:
     for component in spec["components"].values():
         for side in ("inputDefinitions", "outputDefinitions"):
             for artifact in component.get(side, {}).get("artifacts", {}).values():
-                schema = artifact["artifactType"].get("instanceSchema", "")
-                title = re.search(r"^title:\s*(\S+)", schema, re.M).group(1)
+                kind = artifact["artifactType"]
+                title = kind.get("schemaTitle") or re.search(
+                    r"^title:\s*(\S+)", kind.get("instanceSchema", ""), re.M).group(1)
                 paths.add(compiler_utils.TITLE_TO_CLASS_PATH.get(title, title))
     for task in spec["root"]["dag"]["tasks"].values():
         for name, value in task.get("inputs", {}).get("parameters", {}).items():

@@ -6,7 +6,7 @@ TFX's KubeflowV2DagRunner writes a Vertex AI PipelineJob. Open-source KFP (kubef
 * a bare PipelineSpec (``apiserver/template/template.go`` isPipelineSpec: the PipelineJob
   wrapper is an "unknown template format") at schema 2.1.0 (``apiserver/template/
   v2_template.go``), the pipeline root and parameters given when the run is created
-  (``defaultPipelineRoot`` is the compiled default);
+  (``defaultPipelineRoot`` and each root parameter's ``defaultValue`` are the compiled values);
 * container and importer executors only (``v2/compiler/argocompiler/dag.go``): the baseline is a
   container task (pipeline/create.py), checked here for every executor;
 * no lifecycle hooks (nothing in ``v2/`` runs ``preCacheCheck``): ExampleGen's driver becomes a
@@ -58,6 +58,7 @@ def build(job: dict, pipeline_root: str, never_cache: tuple[str, ...] = (),
         raise ValueError(f"open-source Kubeflow Pipelines takes schema {SCHEMA_VERSION} only, "
                          f"got {spec.get('schemaVersion')!r}")
     spec["defaultPipelineRoot"] = pipeline_root
+    _parameter_defaults(spec, job.get("runtimeConfig", {}).get("parameterValues", {}))
     tasks = spec["root"]["dag"]["tasks"]
     for name in never_cache:
         tasks[name].pop("cachingOptions", None)
@@ -73,6 +74,19 @@ def build(job: dict, pipeline_root: str, never_cache: tuple[str, ...] = (),
                 "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists",
                                  "effect": "NoSchedule"}]}}}}}})
     return documents
+
+
+def _parameter_defaults(spec: dict, values: dict) -> None:
+    """The PipelineJob's parameter values as the root's declared defaults: a bare spec has no
+    runtimeConfig, and run creation refuses a parameter with neither value nor default
+    (``apiserver/template/v2_template.go`` validatePipelineJobInputs); the KFP UI's form shows
+    them."""
+    declared = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+    for name, definition in declared.items():
+        if name not in values:
+            raise ValueError(f"pipeline parameter {name!r} has no compiled value")
+        definition["defaultValue"] = values[name]
+        definition["isOptional"] = True
 
 
 def check_runnable(spec: dict) -> None:

@@ -17,7 +17,9 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from kubeflow import oss_spec
+from kubeflow import ui_types
 from pipeline import create
+from pipeline import parameters
 from pipeline.config import PipelineConfig
 
 TRAINER_ID = "Trainer"
@@ -87,6 +89,8 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
       ValueError: see ``check_compilable`` and ``oss_spec.build``.
     """
     check_compilable(config)
+    if config.platform == "local":  # a compiled pipeline runs on a platform, never locally
+        config = config.replace(platform="vertex")
     kubeflow = config.platform == "kubeflow"
     if kubeflow and not output_file.endswith((".yaml", ".yml")):
         raise ValueError(f"`output` {output_file!r}: open-source Kubeflow Pipelines uploads a "
@@ -96,17 +100,23 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
             default_image=config.image, use_pipeline_spec_2_1=kubeflow,
-            default_commands=list(oss_spec.ENTRYPOINT) if kubeflow else None),
+            default_commands=list(oss_spec.ENTRYPOINT)),  # kubeflow/entrypoint.py, both
         output_dir=directory, output_filename=filename)
-    if not kubeflow:
-        runner.run(kubeflow_pipeline(config), write_out=True)
-        return output_file
-    job = runner.run(kubeflow_pipeline(config), write_out=False)
-    documents = oss_spec.build(job, config.pipeline_root, never_cache=(create.BASELINE_ID,),
-                               gpu_type=config.trainer_gpu_type)
+    job = runner.run(kubeflow_pipeline(config), parameter_values=parameters.defaults(config),
+                     write_out=False)
+    ui_types.apply(job["pipelineSpec"])
     tmp = output_file + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump_all(documents, f, sort_keys=True)
+        if kubeflow:
+            yaml.safe_dump_all(oss_spec.build(job, config.pipeline_root,
+                                              never_cache=(create.BASELINE_ID,),
+                                              gpu_type=config.trainer_gpu_type), f, sort_keys=True)
+        elif output_file.endswith((".yaml", ".yml")):
+            # The bare spec, as TFX's writer would write it; that writer's YAML comments fail on
+            # schema-2.0 pipeline parameters (KeyError 'parameterType').
+            yaml.safe_dump_all([job["pipelineSpec"]], f, sort_keys=True)
+        else:
+            json.dump(job, f, sort_keys=True)
     os.replace(tmp, output_file)
     return output_file
 
@@ -117,6 +127,7 @@ class SubmitOptions:
 
     ``enable_caching`` None keeps every task's compiled caching (TFX compiles the resolver tasks
     without it, so that a run never gets a stale baseline model); True / False set it for all.
+    ``parameter_values``: run-time parameters over the compiled values (pipeline/parameters.py).
     """
 
     pipeline_json: str
@@ -126,6 +137,7 @@ class SubmitOptions:
     network: str | None = None
     experiment: str | None = None
     enable_caching: bool | None = None
+    parameter_values: dict = dataclasses.field(default_factory=dict)
 
 
 def pipeline_job(options: SubmitOptions, credentials=None):
@@ -139,6 +151,7 @@ def pipeline_job(options: SubmitOptions, credentials=None):
     return aiplatform.PipelineJob(
         display_name=compiled.get("displayName") or spec["pipelineInfo"]["name"],
         template_path=options.pipeline_json, labels=compiled.get("labels") or None,
+        parameter_values=dict(options.parameter_values) or None,
         enable_caching=options.enable_caching, project=options.project,
         location=options.region, credentials=credentials)
 

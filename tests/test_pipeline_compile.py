@@ -5,6 +5,7 @@ import os
 import re
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
@@ -109,7 +110,10 @@ def test_vertex_training_backend_carries_worker_pools(tmp_path):
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
     trainer = executors["Trainer_executor"]["container"]
     assert "accelerator" not in trainer.get("resources", {})  # the step only launches the job
-    assert trainer["args"][1].startswith("tfx.extensions.google_cloud_ai_platform.trainer")
+    assert trainer["args"][1] == "components.trainer.component.VertexExecutor"
+    from components.trainer import component as trainer_component
+    from tfx.extensions.google_cloud_ai_platform.trainer import executor as vertex_executor
+    assert issubclass(trainer_component.VertexExecutor, vertex_executor.GenericExecutor)
     value = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"][
         "custom_config"]["runtimeValue"]["constantValue"]["stringValue"]
     custom = json.loads(value)
@@ -217,13 +221,49 @@ def test_dataflow_arguments(tmp_path):
         cmd_pipeline.config_from_args(no_image)
 
 
-def test_run_report_outputs_render_in_the_pipeline_ui(tmp_path):
-    _, job, _ = _compile(tmp_path)
-    outputs = job["pipelineSpec"]["components"]["RunReport"]["outputDefinitions"]["artifacts"]
-    titles = {k: v["artifactType"]["instanceSchema"].splitlines()[0] for k, v in outputs.items()}
-    assert titles == {"metrics": "title: system.Metrics", "report_page": "title: system.HTML",
-                      "run_report": "title: yt8m.RunReport"}
-    inputs = job["pipelineSpec"]["root"]["dag"]["tasks"]["RunReport"]["inputs"]["artifacts"]
+def _kfp_reference_types(tmp_path) -> dict:
+    """The artifact types the KFP SDK itself compiles for Metrics, HTML and Markdown outputs."""
+    from kfp import compiler, dsl
+
+    @dsl.container_component
+    def reference(metrics: dsl.Output[dsl.Metrics], page: dsl.Output[dsl.HTML],
+                  summary: dsl.Output[dsl.Markdown]):
+        return dsl.ContainerSpec(image="python:3.10", command=["true"])
+
+    path = str(tmp_path / "reference.yaml")
+    compiler.Compiler().compile(reference, path)
+    with open(path, encoding="utf-8") as f:
+        outputs = yaml.safe_load(f)["components"]["comp-reference"]["outputDefinitions"]
+    return {k: v["artifactType"] for k, v in outputs["artifacts"].items()}
+
+
+@pytest.mark.parametrize("platform", ["vertex", "kubeflow"])
+def test_ui_outputs_have_the_types_the_kfp_sdk_writes(tmp_path, platform):
+    reference = _kfp_reference_types(tmp_path)
+    assert reference["metrics"] == {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}
+    out = str(tmp_path / "p.yaml")
+    config = PipelineConfig(data_dir="gs://bucket/yt8m", pipeline_root="gs://bucket/root",
+                            image="gcr.io/p/yt8m:1", platform=platform)
+    runner.compile_pipeline(config, out)
+    with open(out, encoding="utf-8") as f:
+        spec = next(yaml.safe_load_all(f))
+    outputs = spec["components"]["RunReport"]["outputDefinitions"]["artifacts"]
+    types = {k: v["artifactType"] for k, v in outputs.items()}
+    assert types["metrics"] == reference["metrics"]
+    assert types["report_page"] == reference["page"]
+    assert types["summary"] == reference["summary"]
+    assert types["run_report"] == {"instanceSchema": "title: yt8m.RunReport\ntype: object\n"}
+    ui = [(name, key) for name, c in spec["components"].items()
+          for key, d in c.get("outputDefinitions", {}).get("artifacts", {}).items()
+          if "schemaTitle" in d["artifactType"]]
+    assert sorted(ui) == [("RunReport", "metrics"), ("RunReport", "report_page"),
+                          ("RunReport", "summary")]
+    # TFX's entrypoint imports them by title, as it imports an instance schema's title.
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils as utils
+    raw = pipeline_spec_pb2.ArtifactTypeSchema(schema_title="system.Markdown",
+                                               schema_version="0.0.1")
+    assert utils._retrieve_class_path(raw) == "system.Markdown"
+    inputs = spec["root"]["dag"]["tasks"]["RunReport"]["inputs"]["artifacts"]
     assert inputs["evaluation"]["taskOutputArtifact"]["producerTask"] == "Evaluator"
 
 
@@ -272,6 +312,9 @@ def test_submit_flags(tmp_path, monkeypatch, capsys):
     options = sent["options"]
     assert (options.service_account, options.network, options.experiment,
             options.enable_caching) == ("sa@p.iam", "projects/1/global/networks/n", "exp", None)
+    assert options.parameter_values == {}
+    assert cli.main(base + ["--param", "num_epochs=3", "--param", "model=MoeModel"]) == 0
+    assert sent["options"].parameter_values == {"num_epochs": 3, "model": "MoeModel"}
     assert cli.main(base + ["--no_cache"]) == 0 and sent["options"].enable_caching is False
     assert cli.main(base + ["--enable_caching"]) == 0 and sent["options"].enable_caching is True
     assert cli.main(base + ["--enable_caching", "--no_cache"]) == 2
@@ -331,3 +374,34 @@ def test_pipeline_run_refuses_a_platform(capsys):
 
     assert cli.main(["pipeline", "run", "--data_dir", "d", "--platform", "kubeflow"]) == 2
     assert "--platform is for compile and submit" in capsys.readouterr().err
+
+
+RUN_TIME = {"data_dir": "gs://bucket/yt8m", "model": "MoeModel", "num_epochs": 3,
+            "gap_threshold": 0.25, "gap_change_tolerance": 0.01}
+
+
+def test_run_time_parameters_default_to_the_compiled_values(tmp_path):
+    _, job, _ = _compile(tmp_path, model="MoeModel", num_epochs=3, gap_threshold=0.25,
+                         gap_change_tolerance=0.01)
+    spec = job["pipelineSpec"]
+    assert set(spec["root"]["inputDefinitions"]["parameters"]) == set(RUN_TIME)
+    values = {k: next(iter(v.values())) for k, v in job["runtimeConfig"]["parameters"].items()}
+    assert values == {**RUN_TIME, "num_epochs": "3"}  # a proto int64 in JSON
+    tasks = spec["root"]["dag"]["tasks"]
+    used = {(task, p, v["componentInputParameter"]) for task in tasks
+            for p, v in tasks[task].get("inputs", {}).get("parameters", {}).items()
+            if "componentInputParameter" in v}
+    assert used == {("ImportExampleGen", "input_base", "data_dir"),
+                    ("Trainer", "yt8m_model", "model"),
+                    ("Trainer", "yt8m_num_epochs", "num_epochs"),
+                    ("Evaluator", "yt8m_gap_threshold", "gap_threshold"),
+                    ("Evaluator", "yt8m_gap_change_tolerance", "gap_change_tolerance")}
+
+
+def test_submit_sets_run_time_parameters(tmp_path):
+    job = _pipeline_job(tmp_path, parameter_values={"num_epochs": 3, "model": "MoeModel"})
+    values = job._gca_resource.runtime_config.parameters
+    assert values["num_epochs"].int_value == 3 and values["model"].string_value == "MoeModel"
+    assert values["data_dir"].string_value == "gs://bucket/yt8m"  # the compiled value
+    with pytest.raises(ValueError, match="pipeline parameter epochs is not found"):
+        _pipeline_job(tmp_path, parameter_values={"epochs": 3})

@@ -5,7 +5,8 @@ Evaluator's view) in bounded batches, streams them through the metrics module an
 ``report.html`` (self-contained, plots embedded) plus ``report_data.npz`` (so `yt8m report RUN`
 can re-render it with the GAP history of all runs) into a ``yt8m.RunReport`` artifact. For the
 Kubeflow / Vertex AI run pages it also writes the Evaluator's overall metrics as a
-``system.Metrics`` artifact and the same page as a ``system.HTML`` artifact.
+``system.Metrics`` artifact, the same page as a ``system.HTML`` artifact and a short
+``system.Markdown`` summary (kubeflow/ui_types.py: how the UIs find them).
 """
 import os
 
@@ -32,6 +33,7 @@ def RunReport(
     run_report: OutputArtifact[yt8m.RunReport],
     metrics: OutputArtifact[system.Metrics],
     report_page: OutputArtifact[system.HTML],
+    summary: OutputArtifact[system.Markdown],
     split: Parameter[str] = "eval",
     vocabulary: Parameter[str] = "",
     top_k: Parameter[int] = M.DEFAULT_TOP_K,
@@ -51,8 +53,11 @@ def RunReport(
     io_utils.write_text(path, page)
     run_report.set_string_custom_property("path", path)
     run_report.set_float_custom_property("gap", float(data.metrics["gap"]))
-    for name, value in report_lib.evaluator_metrics(evaluation.uri).items():
+    shown = report_lib.ui_metrics(report_lib.evaluator_metrics(evaluation.uri))
+    for name, value in shown.items():
         metrics.set_float_custom_property(name, value)
     report_lib.write_file_artifact(report_page.uri, page)
+    report_lib.write_file_artifact(summary.uri, report_lib.markdown_summary(
+        shown, top_k, int(data.metrics["num_videos"]), model.uri))
     print(f"RunReport: GAP {data.metrics['gap']:.4f} over {data.metrics['num_videos']} videos "
           f"-> {path}")

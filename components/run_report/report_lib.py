@@ -76,6 +76,22 @@ def evaluator_metrics(eval_uri: str) -> dict:
     return {}
 
 
+def ui_metrics(evaluator: dict) -> dict:
+    """The Evaluator's metrics for a ``system.Metrics`` artifact: the model's own values, not
+    the ``*_diff`` against the baseline model that TFMA adds."""
+    return {k: float(v) for k, v in sorted(evaluator.items()) if not k.endswith("_diff")}
+
+
+def markdown_summary(metrics: dict, top_k: int, num_videos: int, model_uri: str) -> str:
+    """A short ``system.Markdown`` summary of the run for the pipeline UIs."""
+    rows = [(f"GAP@{top_k}", metrics.get("gap")), ("Hit@1", metrics.get("hit_at_one")),
+            ("PERR", metrics.get("perr")), ("mAP", metrics.get("map"))]
+    lines = ["# yt8m run report", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {name} | {value:.4f} |" for name, value in rows if value is not None]
+    lines += ["", f"{num_videos} videos of the eval split; model `{model_uri}`."]
+    return "\n".join(lines) + "\n"
+
+
 def write_file_artifact(uri: str, text: str) -> None:
     """Writes ``text`` at the artifact URI itself, as KFP's ``system.HTML`` / ``system.Markdown``
     expect (the local runner creates every output URI as a folder beforehand: replaced here)."""

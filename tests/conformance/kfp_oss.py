@@ -132,6 +132,8 @@ class Cluster:
     def run(self, spec: dict, pipeline_root: str | None = None, parameters: dict | None = None,
             until: tuple[str, ...] = (), run_id: str | None = None) -> RunResult:
         """Creates and executes a run; ``until``: only those tasks and what they depend on."""
+        # v2_template.go:377-379 validates the inputs, then the workflow is compiled (:389-...)
+        root_params = self._root_parameters(spec, parameters or {})
         check_run_creation(spec)
         run_id = run_id or str(uuid.uuid4())
         root = (pipeline_root or spec.get("defaultPipelineRoot") or "").rstrip("/")
@@ -144,7 +146,6 @@ class Cluster:
         self.records.contexts = [self.records.context(PIPELINE_CONTEXT, name, {}),
                                   self.records.context(RUN_CONTEXT, run_id, {"pipeline_root": self._run_root})]
         self._pipeline_name = name
-        root_params = self._root_parameters(spec, parameters or {})
         self._dag_id = self.records.put_execution(DAG_EXECUTION, {"display_name": "root",
                                                            "inputs": root_params},
                                            mlmd.Execution.RUNNING, [])
@@ -161,18 +162,33 @@ class Cluster:
         return RunResult(run_id, results)
 
     def _root_parameters(self, spec, given) -> dict:
-        """Root DAG driver (``v2/driver/root_dag.go``): the run's parameter values, else the
-        declared defaults; an unknown name is refused."""
+        """Run creation (``apiserver/template/v2_template.go:449-538`` validatePipelineJobInputs):
+        a name the spec does not declare, a declared one without value or default, a number
+        given for a string (or the reverse) are refused; then the workflow compiler fills the
+        defaults (``v2/compiler/argocompiler/argo.go:102-113``)."""
         declared = spec["root"].get("inputDefinitions", {}).get("parameters", {})
         unknown = sorted(set(given) - set(declared))
         if unknown:
-            raise Refused(f"unknown pipeline parameters {unknown}")
+            raise Refused(f"parameter(s) provided are not required by pipeline: "
+                          f"{', '.join(unknown)}")
         out = {}
         for pname, definition in declared.items():
             if pname in given:
+                kind = definition.get("parameterType")
+                number = isinstance(given[pname], (int, float)) and not isinstance(
+                    given[pname], bool)
+                if kind in ("NUMBER_DOUBLE", "NUMBER_INTEGER") and not number:
+                    raise Refused(f"input parameter {pname} requires type double or integer, "
+                                  "but the parameter value is not of number value type")
+                if kind == "STRING" and not isinstance(given[pname], str):
+                    raise Refused(f"input parameter {pname} requires type string, but the input "
+                                  "parameter is not of string value type")
                 out[pname] = given[pname]
             elif "defaultValue" in definition:
                 out[pname] = definition["defaultValue"]
+            elif not definition.get("isOptional"):
+                raise Refused(f"parameter {pname} is not optional, yet has neither default value "
+                              "nor user provided value")
         return out
 
     # -- one task: the container driver (v2/driver/container.go) -------------------------------

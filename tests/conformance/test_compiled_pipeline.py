@@ -12,6 +12,7 @@ pages of the KFP and Vertex UIs (the artifact types they render are checked, and
 written to them).
 """
 import csv
+import json
 import os
 import pytest
 
@@ -100,13 +101,18 @@ def _check_outputs(cloud, result, tmp_path, tiny_data, level):
 
     evaluator = _evaluator_metrics(cloud, result, tmp_path)
     shown = result.artifact("RunReport", "metrics")
-    assert "system.Metrics" in shown["type"]["instanceSchema"]
+    assert shown["type"] == {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}
+    # Only the model's metrics: the UIs list every metadata entry as one.
+    assert set(shown["metadata"]) == {k for k in evaluator if not k.endswith("_diff")}
     for key in ("gap", "hit_at_one", "perr", "map"):
         assert shown["metadata"][key] == pytest.approx(evaluator[key], abs=1e-9), key
     page = result.artifact("RunReport", "report_page")
-    assert "system.HTML" in page["type"]["instanceSchema"]
+    assert page["type"] == {"schemaTitle": "system.HTML", "schemaVersion": "0.0.1"}
     html = cloud.read(page["uri"]).decode()  # the file at the URI itself, as the UIs read it
     assert html.lstrip().lower().startswith("<!doctype html") and "GAP" in html
+    summary = result.artifact("RunReport", "summary")
+    assert summary["type"] == {"schemaTitle": "system.Markdown", "schemaVersion": "0.0.1"}
+    assert f"| GAP@20 | {evaluator['gap']:.4f} |" in cloud.read(summary["uri"]).decode()
 
 
 def test_video_pipeline_runs_and_caches_as_compiled(cloud, tmp_path, tiny_data):
@@ -136,12 +142,10 @@ def test_video_pipeline_runs_and_caches_as_compiled(cloud, tmp_path, tiny_data):
     third = _runner(cloud, pipeline_json, tmp_path).run()
     assert {n for n, s in _states(third).items() if s != "CACHED"} == ALWAYS_RUN
 
-    # The blessing gate is in the DAG: with a threshold no model reaches, the Evaluator runs
-    # (a new eval config), does not bless, and KaggleExport's trigger condition skips it.
-    (tmp_path / "strict").mkdir()
-    strict_json = _compile(tmp_path / "strict", "--pipeline_root", f"gs://{BUCKET}/root-video",
-                           "--model", "LogisticModel", "--gap_threshold", "1.0")
-    strict = _runner(cloud, strict_json, tmp_path).run()
+    # The blessing gate is in the DAG: with a threshold no model reaches (a run-time parameter
+    # of the same compiled job), the Evaluator runs, does not bless, and KaggleExport's trigger
+    # condition skips it.
+    strict = _runner(cloud, pipeline_json, tmp_path).run(parameters={"gap_threshold": 1.0})
     states = _states(strict)
     assert states["Trainer"] == "CACHED" and states["Evaluator"] == "SUCCEEDED"
     assert strict.artifact("Evaluator", "blessing")["metadata"]["blessed"] == 0
@@ -177,7 +181,8 @@ def test_vertex_training_backend_runs_a_multi_worker_custom_job(cloud, tmp_path)
             "--trainer_backend", "vertex_training", "--project", "local-project", "--region",
             "us-central1", "--trainer_worker_count", "2", "--trainer_machine_type",
             "n1-standard-4")
-        result = _runner(cloud, pipeline_json, tmp_path, env).run(until=("Trainer",))
+        result = _runner(cloud, pipeline_json, tmp_path, env).run(
+            until=("Trainer",), parameters={"num_epochs": 1})
     finally:
         service.stop()
     assert result.tasks["Trainer"].state == "SUCCEEDED"
@@ -193,6 +198,10 @@ def test_vertex_training_backend_runs_a_multi_worker_custom_job(cloud, tmp_path)
         assert command[:3] == ["python", "-m", "tfx.scripts.run_executor"]
         assert command[command.index("--executor_class_path") + 1] == (
             "tfx.components.trainer.executor.GenericExecutor")
+        properties = json.loads(command[command.index("--exec-properties") + 1])
+        assert "yt8m_num_epochs" not in properties  # folded into the run_fn's config
+        assert json.loads(properties["custom_config"])["run_time"] == {
+            "model": "LogisticModel", "num_epochs": 1}
     assert [(r.task_type, r.returncode) for r in job.replicas] == [("chief", 0), ("worker", 0)]
     digests = set()
     for replica in job.replicas:

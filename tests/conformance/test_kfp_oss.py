@@ -5,14 +5,16 @@ ML Metadata store served over gRPC and the pipeline root on emulated ``gs://``.
 
 Executions share one store: the first has no baseline model; the second is cached by KFP's own
 cache key up to the Trainer and evaluates against the first run's blessed model, found by the
-``LatestBlessedModel`` task in ML Metadata; a third, with a threshold no model reaches, skips the
-export by its trigger condition; with new data, ExampleGen runs again. Negative controls fail at the documented point: the
+``LatestBlessedModel`` task in ML Metadata; a third, with a run-time threshold no model reaches,
+skips the export by its trigger condition; a fourth trains another model for fewer epochs, both
+run-time parameters of the same uploaded spec; with new data, ExampleGen runs again. Negative controls fail at the documented point: the
 Vertex PipelineJob at upload, an unadapted 2.1 spec at run creation, TFX's own entrypoint at the
 first task, a directory marker at the launcher's download.
 """
 import csv
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -84,7 +86,7 @@ def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster,
     assert _markers_under_artifacts(cloud, first) == []  # TensorFlow left them, the entrypoint
     with open(first.tasks["Trainer"].log, encoding="utf-8") as f:  # removed them
         assert "removed directory marker" in f.read()
-    _check_outputs(cloud, first, tmp_path)
+    _check_outputs(cluster, cloud, first, tmp_path)
 
     second = cluster.run(spec, pipeline_root=ROOT)
     states = _states(second)
@@ -96,22 +98,33 @@ def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster,
     blessing = second.artifact("Evaluator", "blessing")["metadata"]
     assert blessing["blessed"] == 1.0 and blessing["baseline_model_id"] == found["name"]
     assert second.artifact("Trainer", "model")["name"] == model["name"]  # reused, not rerun
-    _check_outputs(cloud, second, tmp_path)
+    _check_outputs(cluster, cloud, second, tmp_path)
 
-    # A threshold no model reaches: the Evaluator does not bless, KaggleExport's CEL condition
-    # is false (a CANCELED execution in ML Metadata), the report still runs.
-    strict_spec, _ = kfp_oss.upload(_compile(
-        tmp_path, "--platform", "kubeflow", "--pipeline_root", ROOT, "--data_dir", data,
-        "--gap_threshold", "1.0", name="strict.yaml"))
-    strict = cluster.run(strict_spec, pipeline_root=ROOT)
+    # Run-time parameters of the same uploaded spec. A threshold no model reaches: only the
+    # Evaluator's cache key changes (the Trainer stays cached), it does not bless, KaggleExport's
+    # CEL condition is false (a CANCELED execution in ML Metadata), the report still runs.
+    strict = cluster.run(spec, pipeline_root=ROOT, parameters={"gap_threshold": 1.0})
     states = _states(strict)
     assert states["Trainer"] == "CACHED" and states["Evaluator"] == "SUCCEEDED"
+    assert strict.tasks["Evaluator"].executor_input["inputs"]["parameterValues"][
+        "yt8m_gap_threshold"] == 1.0
     assert strict.artifact("Evaluator", "blessing")["metadata"]["blessed"] == 0.0
     assert states["KaggleExport"] == "SKIPPED" and states["RunReport"] == "SUCCEEDED"
     canceled = [e for e in cluster.records.mlmd.get_executions()
                 if e.last_known_state == e.CANCELED
                 and e.custom_properties["task_name"].string_value == "KaggleExport"]
     assert len(canceled) == 1
+    # Another model and fewer epochs: the Trainer trains them (half the steps of run 1).
+    other = cluster.run(spec, pipeline_root=ROOT, until=("Trainer",),
+                        parameters={"model": "MoeModel", "num_epochs": 1})
+    assert _states(other)["Trainer"] == "SUCCEEDED"
+    first_steps, other_steps = (_trained(run.tasks["Trainer"].log) for run in (first, other))
+    assert first_steps[0] == "LogisticModel" and other_steps[0] == "MoeModel"
+    assert first_steps[1] == 2 * other_steps[1] > 0
+    with pytest.raises(kfp_oss.Refused, match="num_epochs requires type double or integer"):
+        cluster.run(spec, pipeline_root=ROOT, parameters={"num_epochs": "one"})
+    with pytest.raises(kfp_oss.Refused, match="not required by pipeline: epochs"):
+        cluster.run(spec, pipeline_root=ROOT, parameters={"epochs": 1})
 
     # New data: the driver task's fingerprint changes ExampleGen's cache key, so it runs again.
     shard = next(f for f in sorted(os.listdir(os.path.join(tiny_data, "video")))
@@ -123,7 +136,14 @@ def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster,
                               "ImportExampleGen": "SUCCEEDED"}
 
 
-def _check_outputs(cloud, result, tmp_path):
+def _trained(log_path) -> tuple[str, int]:
+    """(model, global step) from the Trainer's ``trained <model>: step <n>`` line."""
+    with open(log_path, encoding="utf-8") as f:
+        found = re.search(r"^trained (\w+): step (\d+),", f.read(), re.M)
+    return found.group(1), int(found.group(2))
+
+
+def _check_outputs(cluster, cloud, result, tmp_path):
     pushed = result.artifact("Pusher", "pushed_model")["metadata"]
     assert pushed["pushed"] == 1.0 and cloud.list(pushed["pushed_destination"] +
                                                   "/saved_model.pb")
@@ -133,6 +153,27 @@ def _check_outputs(cloud, result, tmp_path):
     assert submission["row_count"] == len(rows) - 1 > 0
     metrics = result.artifact("RunReport", "metrics")["metadata"]
     assert 0 < metrics["gap"] <= 1 and "hit_at_one" in metrics
+    # What the KFP UI shows: it finds each artifact by its ML Metadata type name and lists a
+    # system.Metrics artifact's custom properties but display_name and the reserved ones
+    # (frontend/src/components/viewers/MetricsVisualizations.tsx ScalarMetricsSection,
+    # frontend/src/lib/ReservedArtifactProperties.ts).
+    shown = {}
+    for key in ("metrics", "report_page", "summary"):
+        [artifact] = cluster.records.mlmd.get_artifacts_by_id(
+            [int(result.artifact("RunReport", key)["name"])])
+        [kind] = cluster.records.mlmd.get_artifact_types_by_id([artifact.type_id])
+        shown[key] = (kind.name, artifact)
+    assert [shown[k][0] for k in ("metrics", "report_page", "summary")] == [
+        "system.Metrics", "system.HTML", "system.Markdown"]
+    table = {k: v for k, v in shown["metrics"][1].custom_properties.items()
+             if k not in ("display_name", "store_session_info")}
+    assert {"gap", "hit_at_one", "perr", "map"} <= set(table)
+    assert not [k for k in table if k.endswith("_diff") or k in ("tfx_version", "is_external")]
+    assert {v.WhichOneof("value") for v in table.values()} == {"double_value"}
+    assert table["gap"].double_value == metrics["gap"]
+    assert cloud.read(shown["report_page"][1].uri).decode().lstrip().lower().startswith(
+        "<!doctype html")
+    assert "| GAP@20 |" in cloud.read(shown["summary"][1].uri).decode()
 
 
 def test_the_vertex_pipeline_job_is_refused_at_upload(tmp_path):
@@ -155,8 +196,14 @@ def test_an_unadapted_spec_is_refused_at_run_creation(cluster, tmp_path):
         output_dir=str(tmp_path), output_filename="tfx.yaml")
     compiler.run(runner.kubeflow_pipeline(config), write_out=True)
     spec, _ = kfp_oss.upload(str(tmp_path / "tfx.yaml"))
-    with pytest.raises(kfp_oss.Refused, match="resolver executors not implemented"):
+    # TFX keeps the parameters' values in the PipelineJob wrapper only: the bare spec has none
+    with pytest.raises(kfp_oss.Refused, match="parameter data_dir is not optional, yet has "
+                                              "neither default value nor user provided value"):
         cluster.run(spec, pipeline_root=ROOT)
+    values = {"data_dir": DATA, "model": "GatedDnnModel", "num_epochs": 1, "gap_threshold": 0.0,
+              "gap_change_tolerance": 0.0}
+    with pytest.raises(kfp_oss.Refused, match="resolver executors not implemented"):
+        cluster.run(spec, pipeline_root=ROOT, parameters=values)
 
 
 def test_an_unadapted_image_fails_at_its_first_task(cluster, tmp_path):
@@ -238,6 +285,10 @@ def test_compile_for_kubeflow(tmp_path):
     assert selector == {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
     assert all(set(e) == {"container"} and "lifecycle" not in e["container"]
                for e in executors.values())
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["num_epochs"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": 2.0,
+                                        "isOptional": True}  # as the KFP SDK writes a default
+    assert parameters["data_dir"]["defaultValue"] == DATA
     tasks = spec["root"]["dag"]["tasks"]
     assert {n for n, t in tasks.items() if not t.get("cachingOptions")} == ALWAYS_RUN
     driven = tasks["ImportExampleGen"]["inputs"]["parameters"]["yt8m_driver_output"]

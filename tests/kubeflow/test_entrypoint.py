@@ -34,11 +34,19 @@ def test_adapt_drops_logs_no_baseline_and_driver_input_and_types_inputs():
         entrypoint.adapt_executor_input(executor_input, None)
 
 
-def test_null_metadata_never_reach_the_launcher():
-    output = {"artifacts": {"model": {"artifacts": [{"uri": "gs://b/m", "metadata": {
-        "tfx_version": "1.16.0", "state": None}}]}}}
-    assert entrypoint.drop_null_metadata(output)["artifacts"]["model"]["artifacts"][0][
-        "metadata"] == {"tfx_version": "1.16.0"}
+def test_null_metadata_never_reach_the_launcher_and_metrics_keep_only_numbers():
+    metadata = {"tfx_version": "1.16.0", "is_external": 0, "state": None, "gap": 0.5,
+                "hit_at_one": 1, "note": "text", "flag": True}
+    output = {"artifacts": {key: {"artifacts": [{"uri": f"gs://b/{key}", "metadata": metadata}]}
+                            for key in ("model", "metrics", "old_metrics")}}
+    types = {"model": MODEL_TYPE, "metrics": {"schemaTitle": "system.Metrics",
+                                              "schemaVersion": "0.0.1"},
+             "old_metrics": {"instanceSchema": "title: system.Metrics\ntype: object\n"}}
+    tidy = entrypoint.tidy_output_metadata(output, types)["artifacts"]
+    kept = {k: v for k, v in metadata.items() if v is not None}
+    assert tidy["model"]["artifacts"][0]["metadata"] == kept
+    for key in ("metrics", "old_metrics"):
+        assert tidy[key]["artifacts"][0]["metadata"] == {"gap": 0.5, "hit_at_one": 1}
 
 
 def _store(tmp_path):

@@ -73,12 +73,10 @@ def merge_csv(shard_prefix: str, csv_path: str) -> int:
     return rows
 
 
-def _copy_tree(src: str, dst: str, skip: str) -> None:
-    """Copies a local or remote directory tree to dst with tf.io.gfile, minus the ``skip`` subfolder."""
+def _copy_tree(src: str, dst: str) -> None:
+    """Copies a local or remote directory tree to dst with tf.io.gfile."""
     for folder, _, files in tf.io.gfile.walk(src):
         relative = os.path.relpath(folder, src)
-        if relative.split(os.sep)[0] == skip:
-            continue
         target = os.path.join(dst, relative)
         tf.io.gfile.makedirs(target)
         for name in files:
@@ -86,18 +84,19 @@ def _copy_tree(src: str, dst: str, skip: str) -> None:
 
 
 def write_model_tgz(serving_model_dir: str, tgz_path: str, float16_weights: bool = False) -> str:
-    """The `yt8m inference` contract: model_flags.json, inference_model.*, saved_model/
-    (weights stored as float16 with ``float16_weights``).
+    """The `yt8m inference` contract: model_flags.json, inference_model.* (the Model artifact's
+    Format-Kaggle folder), saved_model/ (Format-Serving, warm-up requests included); weights
+    stored as float16 with ``float16_weights``.
 
     Packed from one local staging copy (local or gs:// model); io_utils.atomic_path uploads a
     remote tgz_path.
     """
-    kaggle = os.path.join(serving_model_dir, export.KAGGLE_ASSETS_DIR)
+    kaggle = export.kaggle_dir(serving_model_dir)
     if not tf.io.gfile.exists(os.path.join(kaggle, MF.FILENAME)):
         raise FileNotFoundError(f"{kaggle}: no {MF.FILENAME}; the Trainer's run_fn writes it "
                                 "beside the SavedModel")
     with tempfile.TemporaryDirectory() as staging:
-        _copy_tree(serving_model_dir, os.path.join(staging, "saved_model"), skip=export.KAGGLE_ASSETS_DIR)
+        _copy_tree(serving_model_dir, os.path.join(staging, "saved_model"))
         for name in tf.io.gfile.listdir(kaggle):
             tf.io.gfile.copy(os.path.join(kaggle, name), os.path.join(staging, name))
         MF.load(staging)  # a malformed model_flags.json fails here, naming the key

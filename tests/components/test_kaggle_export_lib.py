@@ -42,17 +42,21 @@ def test_beam_rows_reach_the_merged_csv_once(tmp_path):
 
 
 def test_model_tgz_from_a_remote_model_to_a_remote_path(tmp_path):
-    model = f"ram://model{os.getpid()}"
+    root = f"ram://model{os.getpid()}"  # a Model artifact: Format-Serving/ + Format-Kaggle/
+    model = os.path.join(root, "Format-Serving")
     tf.io.gfile.makedirs(os.path.join(model, "variables"))
-    tf.io.gfile.makedirs(os.path.join(model, saved_model.KAGGLE_ASSETS_DIR))
-    for name, text in {"saved_model.pb": "pb", "variables/variables.index": "idx",
-                       f"{saved_model.KAGGLE_ASSETS_DIR}/inference_model.meta": "meta"}.items():
-        with tf.io.gfile.GFile(os.path.join(model, name), "w") as f:
+    tf.io.gfile.makedirs(os.path.join(model, "assets.extra"))
+    tf.io.gfile.makedirs(saved_model.kaggle_dir(model))
+    for name, text in {"Format-Serving/saved_model.pb": "pb",
+                       "Format-Serving/variables/variables.index": "idx",
+                       "Format-Serving/assets.extra/tf_serving_warmup_requests": "warm",
+                       "Format-Kaggle/inference_model.meta": "meta"}.items():
+        with tf.io.gfile.GFile(os.path.join(root, name), "w") as f:
             f.write(text)
     local_flags = tmp_path / "flags"
     local_flags.mkdir()
     flags = MF.save(str(local_flags), MF.ModelFlags("LogisticModel", "mean_rgb", "1024", False))
-    tf.io.gfile.copy(flags, os.path.join(model, saved_model.KAGGLE_ASSETS_DIR, MF.FILENAME))
+    tf.io.gfile.copy(flags, os.path.join(saved_model.kaggle_dir(model), MF.FILENAME))
 
     tgz = os.path.join(f"ram://out{os.getpid()}", "model.tgz")
     tf.io.gfile.makedirs(os.path.dirname(tgz))
@@ -63,11 +67,13 @@ def test_model_tgz_from_a_remote_model_to_a_remote_path(tmp_path):
     with tarfile.open(local) as tar:
         names = {m.name for m in tar.getmembers() if m.isfile()}
     assert names == {MF.FILENAME, "inference_model.meta", "saved_model/saved_model.pb",
-                     "saved_model/variables/variables.index"}
+                     "saved_model/variables/variables.index",
+                     "saved_model/assets.extra/tf_serving_warmup_requests"}
 
 
 def test_model_tgz_without_model_flags_names_the_folder(tmp_path):
-    (tmp_path / "model" / saved_model.KAGGLE_ASSETS_DIR).mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match=f"{saved_model.KAGGLE_ASSETS_DIR}: no {MF.FILENAME}"):
-        export_lib.write_model_tgz(str(tmp_path / "model"), str(tmp_path / "model.tgz"))
+    (tmp_path / "model" / "Format-Serving").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=f"Format-Kaggle: no {MF.FILENAME}"):
+        export_lib.write_model_tgz(str(tmp_path / "model" / "Format-Serving"),
+                                   str(tmp_path / "model.tgz"))
     assert not (tmp_path / "model.tgz").exists()

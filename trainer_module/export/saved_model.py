@@ -17,9 +17,10 @@ from trainer_module.data import parsing
 from trainer_module.evaluation import metrics as M
 
 SERVING_TOP_K = M.DEFAULT_TOP_K  # (class, score) pairs the serving signature returns
-# Beside a pipeline SavedModel: the Kaggle MetaGraph and model_flags.json (TF Serving ignores
-# the folder, the Pusher copies it).
-KAGGLE_ASSETS_DIR = "assets.extra"
+# A pipeline Model artifact holds the SavedModel in Format-Serving/ (what the Pusher pushes) and
+# the Kaggle contract beside it in Format-Kaggle/: model_flags.json and the seed's
+# inference_model.* MetaGraph (KaggleExport packs both into its model.tgz).
+KAGGLE_MODEL_DIR = "Format-Kaggle"
 SIGNATURE = "serving_default"
 EXAMPLES_INPUT = "examples"  # the serving signature's only input: serialized records [batch]
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)
@@ -62,6 +63,11 @@ def export_saved_model(model, export_dir: str, preprocess, extra_signatures: dic
     signatures = {SIGNATURE: module.serve.get_concrete_function(), **(extra_signatures or {})}
     tf.saved_model.save(module, export_dir, signatures=signatures)
     return export_dir
+
+
+def kaggle_dir(serving_model_dir: str) -> str:
+    """The Format-Kaggle folder beside a Model artifact's Format-Serving SavedModel."""
+    return os.path.join(os.path.dirname(serving_model_dir.rstrip("/")), KAGGLE_MODEL_DIR)
 
 
 def check_finite_weights(model) -> None:

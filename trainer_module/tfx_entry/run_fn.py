@@ -15,6 +15,7 @@ from trainer_module.data import features as F
 from trainer_module.data import parsing
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
+from trainer_module.export import warmup
 from trainer_module.tfx_entry import run_time
 from trainer_module.train import distribute
 from trainer_module.train import length as train_length
@@ -144,7 +145,11 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
             extra_signatures={"transform_features":
                               wrapped.transform_features.get_concrete_function()},
             extra_trackable=wrapped)
-        kaggle = os.path.join(serving_dir, export.KAGGLE_ASSETS_DIR)
+        eval_files = sorted(f for p in fn_args.eval_files for f in tf.io.gfile.glob(p))
+        records = warmup.read_records(eval_files, max(warmup.BATCH_SIZES), compression="GZIP")
+        print(f"TF Serving warm-up: {warmup.write(serving_dir, records)} requests of the eval "
+              f"split's records in {warmup.warmup_path(serving_dir)}")
+        kaggle = export.kaggle_dir(serving_dir)  # beside the SavedModel: never pushed
         tf.io.gfile.makedirs(kaggle)
         MF.save(kaggle, flags)
         if export_metagraph:

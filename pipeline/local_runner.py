@@ -15,6 +15,7 @@ from pipeline import metadata
 from pipeline import outcome
 from pipeline.config import PipelineConfig
 from trainer_module import io_utils
+from trainer_module import log_filters
 from trainer_module.train.memory import trim_heap
 
 
@@ -96,6 +97,7 @@ def run(config: PipelineConfig, log=print) -> dict:
     if config.platform != "local":
         raise ValueError(f"`platform` {config.platform!r} is compiled, not run locally; the "
                          "local runner takes 'local'")
+    log_filters.install()  # the known-harmless library warnings (YT8M_VERBOSE=1 shows them)
     os.makedirs(config.pipeline_root, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(config.resolved_metadata_path())), exist_ok=True)
     start = time.time()

@@ -8,16 +8,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # 3: TensorFlow's C++ start-up lines ("Unable to register cuDNN factory ...") would otherwise be
 # the first lines a user sees; TensorFlow's errors still arrive as Python exceptions.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-warnings.filterwarnings("ignore", category=FutureWarning)  # Python 3.10 notices from google-*
-
-from yt8m_cli import commands, flags  # noqa: E402  (after the environment is set)
+from trainer_module import log_filters  # noqa: E402  (after the environment is set)
+from yt8m_cli import commands, flags  # noqa: E402
 
 
 DESCRIPTION = """\
@@ -60,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
                            formatter_class=HelpFormatter)
         module.add_arguments(p)
+        p.add_argument("--verbose", action="store_true",
+                       help="also show the known-harmless library warnings hidden by default "
+                            "(each is listed in trainer_module/log_filters.py)")
         p.set_defaults(_run=module.run, _parser=p,
                        _renames=getattr(module, "FIELD_FLAGS", {}))
     return parser
@@ -80,6 +81,7 @@ def _one_line(error: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    log_filters.install(show_all=args.verbose)
     try:
         result = args._run(args)
     except KeyboardInterrupt as e:

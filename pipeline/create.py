@@ -18,6 +18,7 @@ from components.curate_schema.component import CurateSchema
 from components.fixed_batch_evaluator.component import FixedBatchEvaluator
 from components.kaggle_export.component import KaggleExport
 from components.latest_blessed_model.component import LatestBlessedModel
+from components.latest_blessed_model.strategy import LatestOtherBlessedModelStrategy
 from components.run_report.component import RunReport
 from components.streaming_example_gen.component import StreamingImportExampleGen
 from components.trainer.component import Trainer, VertexTrainer
@@ -92,15 +93,19 @@ def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
 
 
 def _make_baseline(config: PipelineConfig, trainer):
-    """The latest blessed model: TFX's Resolver, or on open-source Kubeflow Pipelines (no
-    resolver executors there) a task that asks the cluster's ML Metadata."""
+    """The latest blessed model: locally the latest but the model being evaluated (so that a
+    re-run is cached throughout: components/latest_blessed_model/strategy.py); on Vertex AI TFX's
+    Resolver (its compiler takes TFX's own strategies only); on open-source Kubeflow Pipelines
+    (no resolver executors there) a task that asks the cluster's ML Metadata."""
     if config.platform == "kubeflow":
         return LatestBlessedModel(pipeline_name=config.pipeline_name).with_id(BASELINE_ID)
-    return tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id(BASELINE_ID)
+    channels = {"model": tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+                "model_blessing": tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)}
+    if config.platform == "local":
+        return tfx.dsl.Resolver(strategy_class=LatestOtherBlessedModelStrategy,
+                                candidate=trainer.outputs["model"], **channels).with_id(BASELINE_ID)
+    return tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+                            **channels).with_id(BASELINE_ID)
 
 
 def _make_evaluator(config: PipelineConfig, example_gen, trainer):

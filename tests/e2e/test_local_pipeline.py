@@ -15,6 +15,7 @@ from pipeline import local_runner, metadata, outcome
 from pipeline.config import PipelineConfig
 from trainer_module.data import synthetic as synthetic_data
 from trainer_module.evaluation import metrics as M
+from trainer_module.export import warmup
 from yt8m_cli.main import main
 
 pytestmark = pytest.mark.e2e
@@ -88,13 +89,35 @@ def test_blessed_pushed_and_evaluator_gap_matches_metrics_module(run):
     assert result["metrics"]["hit_at_one"] == pytest.approx(M.hit_at_one(preds, labels), abs=1e-6)
 
 
+def test_pushed_model_is_ready_for_tf_serving(run):
+    """Warm-up requests of real eval records that replay through serving_default; the Kaggle
+    MetaGraph stays out of the pushed model (it is in KaggleExport's .tgz)."""
+    config, result = run
+    pushed = result["pushed_dir"]
+    outputs = warmup.replay(pushed)
+    eval_ids = {_video_id(config, r) for r in _split_records(config, "eval")}
+    assert [o["predictions"].shape[0] for o in outputs] == [1, 8]
+    assert {v.decode() for o in outputs for v in o["video_id"]} <= eval_ids
+    files = [os.path.relpath(os.path.join(d, f), pushed) for d, _, fs in os.walk(pushed)
+             for f in fs]
+    assert not [f for f in files if "inference_model" in f or "model_flags" in f]
+    with tarfile.open(result["model_tgz"]) as tar:
+        names = set(tar.getnames())
+    assert {"inference_model.meta", "model_flags.json",
+            "saved_model/assets.extra/tf_serving_warmup_requests"} <= names
+
+
+def _video_id(config, record: bytes) -> str:
+    if config.frame_features:
+        return tf.train.SequenceExample.FromString(record).context.feature["id"].bytes_list \
+            .value[0].decode()
+    return tf.train.Example.FromString(record).features.feature["id"].bytes_list.value[0].decode()
+
+
 def test_kaggle_csv_and_tgz(run, tmp_path):
     config, result = run
     rows = list(csv.reader(open(result["csv"])))
-    test_ids = {tf.train.Example.FromString(r).features.feature["id"].bytes_list.value[0].decode()
-                if not config.frame_features else
-                tf.train.SequenceExample.FromString(r).context.feature["id"].bytes_list.value[0].decode()
-                for r in _split_records(config, "test")}
+    test_ids = {_video_id(config, r) for r in _split_records(config, "test")}
     assert rows[0] == ["VideoId", "LabelConfidencePairs"]
     assert {r[0] for r in rows[1:]} == test_ids and len(rows) - 1 == len(test_ids) == result["csv_rows"]
     for _, pairs in rows[1:]:
@@ -126,6 +149,17 @@ def _node_states(config) -> dict:
     return {node: state for node, state, _ in outcome.component_times(store)}
 
 
+def _evaluator_inputs(config) -> dict:
+    """{input key: artifact id} of the newest Evaluator execution."""
+    store = metadata.open_store(config.resolved_metadata_path())
+    types = {t.id: t.name for t in store.get_execution_types()}
+    latest = max((e for e in store.get_executions() if types[e.type_id].endswith("Evaluator")),
+                 key=lambda e: e.id)
+    return {event.path.steps[0].key: event.artifact_id
+            for event in store.get_events_by_execution_ids([latest.id])
+            if event.type == event.INPUT}
+
+
 UPSTREAM = ("ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform")
 
 
@@ -134,16 +168,22 @@ def test_rerun_is_cached_model_change_retrains_high_threshold_blocks_push(run):
     if config.frame_features:
         pytest.skip("cache and blessing behaviour is the same code path; checked on video level")
     assert {n for n, _, _ in first["components"]} >= {*UPSTREAM, "Trainer", "Evaluator", "Pusher"}
+    pushes = len(os.listdir(config.resolved_serving_dir()))
+    first_model = _evaluator_inputs(config)["model"]
     local_runner.run(config)
     states = _node_states(config)
-    # The Evaluator re-runs: its baseline input is now the first run's blessed model.
-    assert all(states[n] == "CACHED" for n in (*UPSTREAM, "Trainer")), states
+    # Cached throughout: the baseline leaves out the model being evaluated, so the Evaluator
+    # gets run 1's inputs (not the model itself as its own baseline) and nothing is pushed again.
+    assert {n for n, state in states.items() if state != "CACHED"} == {
+        "latest_blessed_model_resolver"}, states
+    assert len(os.listdir(config.resolved_serving_dir())) == pushes
     # another model width: Trainer and downstream run again, everything upstream stays cached
     wider = config.replace(hparams={"dnn_hidden_size": 32})
     local_runner.run(wider)
     states = _node_states(wider)
     assert all(states[n] == "CACHED" for n in UPSTREAM), states
     assert states["Trainer"] == "COMPLETE" and states["Evaluator"] == "COMPLETE"
+    assert _evaluator_inputs(wider)["baseline_model"] == first_model  # the last blessed one
     pushes_before = len(os.listdir(config.resolved_serving_dir()))
     strict = local_runner.run(config.replace(gap_threshold=1.0))
     assert not strict["blessed"] and not strict["pushed"]

@@ -7,7 +7,8 @@ rewrites an export folder (``saved_model/`` + ``inference_model.*`` + ``model_fl
     ``MIN_BYTES`` becomes a float16 variable read through a Cast to float32, and the graph is
     imported again around those reads, so every op still computes in float32 and only the
     stored weights lose precision (float16: ~3 significant digits);
-  * ``saved_model/`` keeps the ``serving_default`` signature (same inputs and outputs);
+  * ``saved_model/`` keeps the ``serving_default`` signature (same inputs and outputs) and its
+    ``assets.extra/`` (TF Serving's warm-up requests);
   * ``inference_model.*`` keeps the seed's collections ``input_batch_raw``, ``num_frames``,
     ``predictions``; its checkpoint holds float16 variables under ``float16/``.
 
@@ -18,12 +19,14 @@ halves a 1-2 GB export below the Kaggle limit), and memory holds about three cop
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants
 
 from trainer_module.export import saved_model as export
+from trainer_module.export import warmup
 
 MIN_BYTES = 1024  # smaller float32 constants (BN epsilons, scalars) stay as they are
 METAGRAPH = "inference_model"
@@ -85,6 +88,9 @@ def halve_saved_model(src: str, dst: str) -> None:
     outputs = {k: t.name for k, t in zip(sorted(fn.structured_outputs), frozen.outputs)}
     module = _HalfServing(graph_def, values, frozen.inputs[0].name, outputs)
     tf.saved_model.save(module, dst, signatures={export.SIGNATURE: module.serve.get_concrete_function()})
+    extra = os.path.join(src, warmup.ASSETS_EXTRA)  # TF Serving's warm-up requests: the same
+    if os.path.isdir(extra):  # signature takes them
+        shutil.copytree(extra, os.path.join(dst, warmup.ASSETS_EXTRA), dirs_exist_ok=True)
 
 
 def halve_metagraph(src_prefix: str, dst_prefix: str) -> None:

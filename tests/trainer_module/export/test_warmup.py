@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from trainer_module import models
 from trainer_module.data import features as F
+from trainer_module.export import float16
 from trainer_module.export import saved_model as export
 from trainer_module.export import warmup
 
@@ -25,6 +26,10 @@ def test_warmup_requests_replay_through_the_serving_signature(tmp_path, tiny_dat
     ids = [tf.train.Example.FromString(r).features.feature["id"].bytes_list.value[0]
            for r in records]
     assert list(outputs[1]["video_id"]) == ids  # the real records, in order
+    half = str(tmp_path / "half")  # the float16 copy of model.tgz keeps them, and they replay
+    float16.halve_saved_model(saved, half)
+    assert [o["predictions"].shape for o in warmup.replay(half)] == [(1, F.NUM_CLASSES),
+                                                                      (8, F.NUM_CLASSES)]
 
 
 def test_fewer_records_than_a_batch_and_none(tmp_path, tiny_data):

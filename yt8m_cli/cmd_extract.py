@@ -23,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "it audio features are zeros, with a warning")
     p.add_argument("--audio_pca", default=None,
                    help="VGGish's vggish_pca_params.npz, applied to the audio embeddings")
+    p.add_argument("--trust_model", action="store_true",
+                   help="run the Inception graph and the audio model even if they hold ops the "
+                        "project's networks never use (files, processes, Python): a model is a "
+                        "program; only for networks you trust")
     p.add_argument("--labels_csv", default=None,
                    help="'video,labels' rows: file name or id, label ids or --vocabulary names "
                         "separated by ';' (writes PREFIX_labels.csv too)")
@@ -40,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     files = extract_lib.ExtractorFiles(
         inception_weights=args.inception_weights, pca_dir=args.pca_dir,
-        audio_model=args.audio_model, audio_pca=args.audio_pca, max_frames=args.max_frames)
+        audio_model=args.audio_model, audio_pca=args.audio_pca, max_frames=args.max_frames,
+        trust_model=args.trust_model)
     job = extract_features.ExtractJob(
         videos=tuple(args.videos), output_dir=args.output_dir, files=files,
         labels_csv=args.labels_csv, vocabulary=args.vocabulary, prefix=args.prefix,

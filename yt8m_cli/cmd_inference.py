@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write the predictions with label names (VideoId,Rank,LabelId,"
                         "LabelName,Confidence); needs --vocabulary")
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv with the label names")
+    p.add_argument("--trust_model", action="store_true",
+                   help="run the model even if it holds ops the project's models never use (files, "
+                        "processes, Python): a model is a program; only for a model you trust")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
         untar_model_dir=args.untar_model_dir, output_model_tgz=args.output_model_tgz,
         top_k=args.top_k, batch_size=args.batch_size,
         skip_corrupt_records=args.skip_corrupt_records, float16_weights=args.float16_weights,
-        vocabulary=args.vocabulary, named_output_file=args.named_output_file))
+        vocabulary=args.vocabulary, named_output_file=args.named_output_file,
+        trust_model=args.trust_model))
     return 0

@@ -536,3 +536,62 @@ def test_full_disk_and_read_only_folder(trained, tmp_path, mount_options, reason
     rc_line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("rc="))
     assert rc_line == "rc=2"
     assert proc.stdout.strip().splitlines()[-1] == "rc=2"  # the folder is empty: nothing partial
+
+
+# 14. Models and graphs are programs ------------------------------------------------------------
+def _evil_graph(path, target):
+    """Shaped like the dataset's Inception graph, but its pool output writes ``target``."""
+    import tensorflow as tf
+    graph = tf.Graph()
+    with graph.as_default():
+        contents = tf.compat.v1.placeholder(tf.string, [], name="DecodeJpeg/contents")
+        image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
+        write = tf.io.write_file(str(target), "pwned")
+        with tf.control_dependencies([write]):
+            pooled = tf.reduce_mean(tf.cast(image, tf.float32)) * tf.ones([1, 2048])
+        tf.reshape(pooled, [1, 2048], name="pool_3/_reshape")
+    path.write_bytes(graph.as_graph_def().SerializeToString())
+    return str(path)
+
+
+def test_a_graph_or_audio_model_that_reaches_files_is_refused(tmp_path, capsys):
+    from tests.trainer_module.export.test_trust import evil_saved_model
+    from tests.trainer_module.ingest import media
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    media.write_video(str(videos / "clip.mp4"), 1.0)
+    pca = media.random_pca(str(tmp_path / "pca"))
+    graph = _evil_graph(tmp_path / "graph.pb", tmp_path / "pwned")
+    base = ["extract-features", "--videos", str(videos), "--pca_dir", pca, "--no_progress"]
+    assert main([*base, "--inception_weights", graph, "--output_dir", str(tmp_path / "a")]) == 2
+    _one_line(capsys, "--inception_weights", graph, "holds the op WriteFile", "--trust_model")
+    audio = evil_saved_model(str(tmp_path / "audio"), "files")
+    good = media.tiny_inception_graph(str(tmp_path / "good.pb"))
+    assert main([*base, "--inception_weights", good, "--audio_model", audio, "--output_dir",
+                 str(tmp_path / "b")]) == 2
+    _one_line(capsys, "--audio_model", audio, "holds the op ReadFile")
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    # --trust_model: the user's call; the graph then runs (and writes its file)
+    assert main([*base, "--inception_weights", graph, "--output_dir", str(tmp_path / "c"),
+                 "--trust_model"]) == 0
+    assert (tmp_path / "pwned").read_text() == "pwned"
+
+
+def test_a_model_tgz_whose_serving_function_reaches_files_is_refused(trained, tmp_path, capsys):
+    from tests.trainer_module.export.test_trust import evil_saved_model
+    from trainer_module.train import model_flags as MF
+
+    train_dir, _, data = trained
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    MF.save(str(staging), MF.ModelFlags("LogisticModel", "mean_rgb,mean_audio", "1024,128",
+                                        False))
+    evil_saved_model(str(staging / "saved_model"), "files")  # clean files, an evil program
+    tgz = archive.pack(str(staging), str(tmp_path / "evil.tgz"))
+    out = tmp_path / "p.csv"
+    assert main(["inference", "--input_model_tgz", tgz, "--input_data_pattern",
+                 os.path.join(data, "video", "test*.tfrecord"), "--output_file", str(out)]) == 2
+    _one_line(capsys, "--input_model_tgz", "saved_model holds the op ReadFile", "--trust_model")
+    assert not out.exists() and not (staging / "pwned").exists()

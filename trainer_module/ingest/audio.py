@@ -20,11 +20,15 @@ from trainer_module.data import features as F
 class AudioNetwork:
     """Waveform -> float32 [windows, 128] in the dataset's float space (before quantization)."""
 
-    def __init__(self, model_dir: str, pca_path: str | None = None):
+    def __init__(self, model_dir: str, pca_path: str | None = None, trust_model: bool = False):
         import tensorflow as tf
+
+        from trainer_module.export import trust
 
         if not os.path.isdir(model_dir):
             raise ValueError(f"`audio_model`: {model_dir} is not a SavedModel folder")
+        if not trust_model:  # a model is a program: checked before it is loaded
+            trust.check_saved_model(model_dir, "audio_model")
         try:
             self._model = tf.saved_model.load(model_dir)
         except (OSError, ValueError) as e:

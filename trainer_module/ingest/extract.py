@@ -27,6 +27,7 @@ class ExtractorFiles:
     audio_model: str | None = None
     audio_pca: str | None = None
     max_frames: int = F.MAX_FRAMES
+    trust_model: bool = False  # run the graph and the audio model unchecked (export/trust.py)
 
     def __post_init__(self):
         if not 1 <= self.max_frames <= F.MAX_FRAMES:
@@ -41,9 +42,9 @@ class Extractor:
     def __init__(self, files: ExtractorFiles):
         self.files = files
         self.pca = inception.load_pca(files.pca_dir)
-        self.frames = inception.FrameNetwork(files.inception_weights)
-        self.audio = audio_lib.AudioNetwork(files.audio_model, files.audio_pca) \
-            if files.audio_model else None
+        self.frames = inception.FrameNetwork(files.inception_weights, files.trust_model)
+        self.audio = audio_lib.AudioNetwork(files.audio_model, files.audio_pca,
+                                            files.trust_model) if files.audio_model else None
 
     def __call__(self, path: str, vid: str, labels=()) -> tuple[examples.Video, list[str]]:
         """(the video's records, warnings). Raises video.VideoError for an unreadable video."""

@@ -64,21 +64,23 @@ def load_pca(pca_dir: str) -> Pca:
 class FrameNetwork:
     """RGB frames -> float32 [frames, 2048] pool features, from a frozen graph or Keras weights."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, trust_model: bool = False):
         if not os.path.isfile(path):
             raise ValueError(f"`inception_weights`: {path} is not a file (expected the frozen "
                              "classify_image_graph_def.pb, or Keras Inception-v3 .h5 weights)")
         self.path = path
         self.frozen = not path.endswith((".h5", ".hdf5", ".keras"))
         self.label = "Inception frozen graph (the dataset's network)" if self.frozen else KERAS_LABEL
-        self._run = self._load_graph(path) if self.frozen else self._load_keras(path)
+        self._run = self._load_graph(path, trust_model) if self.frozen else self._load_keras(path)
 
     def __call__(self, frames: list) -> np.ndarray:
         return self._run(frames)
 
     @staticmethod
-    def _load_graph(path: str):
+    def _load_graph(path: str, trust_model: bool = False):
         import tensorflow as tf
+
+        from trainer_module.export import trust
 
         graph_def = tf.compat.v1.GraphDef()
         try:
@@ -87,6 +89,8 @@ class FrameNetwork:
         except Exception as e:  # noqa: BLE001 (protobuf's DecodeError)
             raise ValueError(f"`inception_weights`: {path} is not a TensorFlow GraphDef ({e})"
                              ) from None
+        if not trust_model:  # a graph is a program: checked before it runs
+            trust.check_graph_def(graph_def, path, "inception_weights")
         wrapped = tf.compat.v1.wrap_function(
             lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
         try:

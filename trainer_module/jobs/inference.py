@@ -24,6 +24,7 @@ from trainer_module.evaluation import metrics as M
 from trainer_module.export import archive
 from trainer_module.export import kaggle_csv
 from trainer_module.export import saved_model as export
+from trainer_module.export import trust
 from trainer_module.jobs import train as train_job
 from trainer_module.train import model_flags as MF
 
@@ -43,6 +44,7 @@ class InferenceJob:
     float16_weights: bool = False  # the .tgz stores weights as float16 (float16_export)
     vocabulary: str | None = None  # vocabulary.csv for named_output_file
     named_output_file: str | None = None  # the predictions with label names, one row per label
+    trust_model: bool = False  # load the model's SavedModel unchecked (export/trust.py)
 
     def __post_init__(self):
         if self.float16_weights and not self.output_model_tgz:
@@ -146,7 +148,11 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
             + (" (float16 weights)" if job.float16_weights else ""))
     if job.output_file:
         records.check_level(files, MF.load(model_dir).frame_features)
-        serve = export.load_serving_fn(os.path.join(model_dir, "saved_model"))
+        saved = os.path.join(model_dir, "saved_model")
+        if not job.trust_model:  # a model is a program: checked before it is loaded
+            trust.check_saved_model(saved, "input_model_tgz" if job.input_model_tgz
+                                    else "train_dir")
+        serve = export.load_serving_fn(saved)
         out["rows"] = write_predictions_csv(serve, files, job.output_file, job.top_k,
                                             job.batch_size, log, job.skip_corrupt_records)
         log(f"wrote {out['rows']} rows to {job.output_file}")

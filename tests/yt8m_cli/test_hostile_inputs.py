@@ -595,3 +595,66 @@ def test_a_model_tgz_whose_serving_function_reaches_files_is_refused(trained, tm
                  os.path.join(data, "video", "test*.tfrecord"), "--output_file", str(out)]) == 2
     _one_line(capsys, "--input_model_tgz", "saved_model holds the op ReadFile", "--trust_model")
     assert not out.exists() and not (staging / "pwned").exists()
+
+
+# 15. Non-finite values never become data (round 3) -------------------------------------------------
+def _nan_graph(path):
+    """The Inception graph's layout whose pool output is NaN."""
+    import tensorflow as tf
+    graph = tf.Graph()
+    with graph.as_default():
+        contents = tf.compat.v1.placeholder(tf.string, [], name="DecodeJpeg/contents")
+        image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
+        nan = tf.reduce_mean(tf.cast(image, tf.float32)) * float("nan")
+        tf.reshape(nan * tf.ones([1, 2048]), [1, 2048], name="pool_3/_reshape")
+    path.write_bytes(graph.as_graph_def().SerializeToString())
+    return str(path)
+
+
+def test_a_network_that_outputs_nan_writes_no_record(tmp_path, capsys):
+    from tests.trainer_module.ingest import media
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    media.write_video(str(videos / "clip.mp4"), 1.0)
+    graph = _nan_graph(tmp_path / "nan.pb")
+    out = tmp_path / "out"
+    assert main(["extract-features", "--videos", str(videos), "--pca_dir",
+                 media.random_pca(str(tmp_path / "pca")), "--inception_weights", graph,
+                 "--output_dir", str(out), "--no_progress"]) == 2
+    _one_line(capsys, "--inception_weights", graph, "gives NaN or infinity for",
+              "clip.mp4", "of 1024 feature values")
+    assert not list(out.rglob("*.tfrecord")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_mediapipe_records_with_nan_are_named(tmp_path, capsys):
+    from tests.trainer_module.ingest.test_mediapipe import mediapipe_example
+
+    rgb = np.zeros((3, 1024))
+    rgb[1, 5] = np.nan
+    (tmp_path / "mp.pb").write_bytes(mediapipe_example(rgb, np.zeros((3, 128)),
+                                                       data_path="/v/a.mp4"))
+    out = tmp_path / "out"
+    assert main(["convert-mediapipe", "--inputs", str(tmp_path / "mp.pb"), "--output_dir",
+                 str(out)]) == 2
+    _one_line(capsys, "mp.pb", "1 of 3072 feature values are NaN or infinity")
+    assert not list(out.rglob("*.tfrecord")) if out.exists() else True
+
+
+@pytest.mark.parametrize("flag, value", [("--signal", "nan"), ("--signal", "inf"),
+                                         ("--test_fraction", "nan")])
+def test_generator_parameters_must_be_finite(tmp_path, capsys, flag, value):
+    assert main(["generate-data", "--output_dir", str(tmp_path / "d"), "--num_videos", "4",
+                 flag, value]) == 2
+    _one_line(capsys, flag)
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("count", ["nan", "inf", "-3"])
+def test_vocabulary_counts_must_be_finite(tmp_path, capsys, count):
+    vocab = tmp_path / "vocabulary.csv"
+    vocab.write_text(f"Index,TrainVideoCount,Name\n0,{count},a\n1,5,b\n")
+    assert main(["generate-data", "--output_dir", str(tmp_path / "d"), "--num_videos", "4",
+                 "--vocabulary", str(vocab)]) == 2
+    _one_line(capsys, f"{vocab}:2:", "TrainVideoCount that is a finite number >= 0")
+    assert not (tmp_path / "d").exists()

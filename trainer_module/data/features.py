@@ -126,9 +126,22 @@ def dequantize_np(feat: np.ndarray, max_q: float = QUANT_MAX, min_q: float = QUA
     return (np.asarray(feat, np.float32) * np.float32(scalar) + np.float32(bias)).astype(np.float32)
 
 
+class NonFiniteFeatures(ValueError):
+    """Features to quantize hold NaN or infinity (the caller names where they came from)."""
+
+
 def quantize_np(feat: np.ndarray, max_q: float = QUANT_MAX, min_q: float = QUANT_MIN) -> np.ndarray:
-    """Inverse of dequantize: float -> uint8, round((clip(f) - min) * 255 / (max - min))."""
-    clipped = np.clip(np.asarray(feat, np.float64), min_q, max_q)
+    """Inverse of dequantize: float -> uint8, round((clip(f) - min) * 255 / (max - min)).
+
+    Raises:
+      NonFiniteFeatures: NaN or infinity among the values (NaN would become byte 0: valid data).
+    """
+    values = np.asarray(feat, np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        raise NonFiniteFeatures(f"{values.size - int(finite.sum())} of {values.size} feature "
+                                "values are NaN or infinity")
+    clipped = np.clip(values, min_q, max_q)
     return np.round((clipped - min_q) * 255.0 / (max_q - min_q)).astype(np.uint8)
 
 

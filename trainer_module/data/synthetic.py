@@ -20,6 +20,7 @@ videos (records are streamed to their shards).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Iterator
 
@@ -59,13 +60,15 @@ class GeneratorConfig:
                              f"got {self.num_videos}")
         if self.num_shards < 1:
             raise ValueError(f"`num_shards` must be >= 1, got {self.num_shards}")
-        if self.signal < 0 or self.noise <= 0:
-            raise ValueError(f"`signal` must be >= 0 and noise > 0, got {self.signal}, {self.noise}")
+        if not (math.isfinite(self.signal) and math.isfinite(self.noise)) or self.signal < 0 \
+                or self.noise <= 0:
+            raise ValueError(f"`signal` must be a finite number >= 0 (and noise > 0), got "
+                             f"{self.signal}, {self.noise}")
         if not 1 <= self.label_classes <= F.NUM_CLASSES:
             raise ValueError(f"`label_classes` must be between 1 and {F.NUM_CLASSES}, "
                              f"got {self.label_classes}")
         fractions = (self.validate_fraction, self.test_fraction)
-        if any(f < 0 for f in fractions) or sum(fractions) >= 1:
+        if any(not math.isfinite(f) or f < 0 for f in fractions) or sum(fractions) >= 1:
             raise ValueError("`validate_fraction` and `test_fraction` must be >= 0 and sum to < 1, "
                              f"got {fractions}")
         if not 1 <= self.min_frames <= self.max_frames <= F.MAX_FRAMES:

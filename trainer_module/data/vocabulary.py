@@ -34,10 +34,13 @@ def load(path: str) -> Vocabulary:
                     if not 0 <= index < F.NUM_CLASSES:
                         raise IndexError
                     counts[index] = float(row.get("TrainVideoCount") or 0)
+                    if not np.isfinite(counts[index]) or counts[index] < 0:
+                        raise ValueError
                     names[index] = (row.get("Name") or "").strip()
                 except (KeyError, ValueError, IndexError, TypeError):
                     raise ValueError(f"{path}:{line_no}: expected an Index column in "
-                                     f"[0, {F.NUM_CLASSES}) and a numeric TrainVideoCount") from None
+                                     f"[0, {F.NUM_CLASSES}) and a TrainVideoCount that is a "
+                                     "finite number >= 0") from None
     except OSError as e:
         raise ValueError(f"`vocabulary` {path}: cannot read ({e.strerror})") from None
     return Vocabulary(tuple(names), counts)

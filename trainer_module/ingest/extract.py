@@ -51,7 +51,11 @@ class Extractor:
         decoded = video_lib.decode(path, max_frames=self.files.max_frames,
                                    with_audio=self.audio is not None, transform=self.frames)
         pool = np.concatenate(decoded.frames)  # [frames, 2048], computed chunk by chunk
-        rgb = F.quantize_np(self.pca(pool))  # uint8 [frames, 1024]
+        try:
+            rgb = F.quantize_np(self.pca(pool))  # uint8 [frames, 1024]
+        except F.NonFiniteFeatures as e:
+            raise ValueError(f"`inception_weights`: {self.files.inception_weights} gives NaN or "
+                             f"infinity for {path} ({e}): not a usable frame network") from None
         notes = []
         embeddings = None
         if self.audio is not None:
@@ -59,5 +63,9 @@ class Extractor:
                 notes.append(f"{path}: no audio track: audio features are zeros")
             else:
                 embeddings = self.audio(decoded.waveform)  # [windows, 128]
-        audio = audio_lib.fit_frames(embeddings, len(rgb))  # uint8 [frames, 128]
+        try:
+            audio = audio_lib.fit_frames(embeddings, len(rgb))  # uint8 [frames, 128]
+        except F.NonFiniteFeatures as e:
+            raise ValueError(f"`audio_model`: {self.files.audio_model} gives NaN or infinity for "
+                             f"{path} ({e}): not a usable audio model") from None
         return examples.from_quantized_frames(vid, np.asarray(labels, np.int64), rgb, audio), notes

@@ -77,6 +77,10 @@ def convert(serialized: bytes, where: str) -> tuple[examples.Video, list[str]]:
     context = example.context
     labels = list(context.feature[LABEL_INDEX_KEY].int64_list.value) \
         if LABEL_INDEX_KEY in context.feature else []
-    video = examples.from_quantized_frames(video_id(context, where), sorted(set(labels)),
-                                           F.quantize_np(rgb), audio_lib.fit_frames(audio, len(rgb)))
+    try:
+        video = examples.from_quantized_frames(video_id(context, where), sorted(set(labels)),
+                                               F.quantize_np(rgb),
+                                               audio_lib.fit_frames(audio, len(rgb)))
+    except F.NonFiniteFeatures as e:
+        raise ValueError(f"{where}: {e}; expected MediaPipe's finite embeddings") from None
     return video, notes

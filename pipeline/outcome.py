@@ -11,6 +11,7 @@ import yt8m
 from components.run_report import report_lib
 from pipeline import metadata
 from pipeline.config import PipelineConfig
+from trainer_module import io_utils
 
 
 def custom_property(artifact, name, kind="int_value"):
@@ -33,23 +34,10 @@ def run_lock(metadata_path: str):
         artifacts as their own.
     """
     path = os.path.join(os.path.dirname(os.path.abspath(metadata_path)), LOCK_FILE)
-    with open(path, "a+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            raise ValueError(f"{metadata_path} is in use by another `yt8m pipeline run` (pid "
-                             f"{holder}): wait for it to finish or use another `pipeline_root`"
-                             ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with io_utils.exclusive_lock(path, lambda holder: (
+            f"{metadata_path} is in use by another `yt8m pipeline run` (pid {holder}): wait for "
+            "it to finish or use another `pipeline_root`")):
+        yield
 
 
 def run_in_progress(metadata_path: str) -> bool:

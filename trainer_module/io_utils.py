@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 def _current_umask() -> int:
@@ -185,3 +185,29 @@ class AtomicWriters:
                 os.replace(tmp, final)
             elif os.path.exists(tmp):
                 os.remove(tmp)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str, busy: Callable[[str], str]):
+    """Holds an exclusive ``flock`` on the file ``path`` (created; it holds the holder's pid) for
+    the block; the kernel releases it when the process ends, however it ends.
+
+    Raises:
+      ValueError: ``busy(holder pid)`` when another process holds it.
+    """
+    import fcntl
+
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise ValueError(busy(f.read().strip() or "?")) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -79,14 +80,37 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside training: handled like Ctrl-C (atomic outputs stay whole)."""
+
+    signum = signal.SIGTERM
+
+
+def _terminate_like_ctrl_c():
+    """SIGTERM (what Kubernetes, Vertex and `kill` send) raises like Ctrl-C in the main thread,
+    so partial outputs are cleaned up as after Ctrl-C; training stops at a step boundary and
+    saves a checkpoint (train/loop.py). Returns the previous handler (None off the main
+    thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise Terminated("terminated (SIGTERM)")
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_filters.install(show_all=args.verbose)
+    previous = _terminate_like_ctrl_c()
     try:
         result = args._run(args)
     except KeyboardInterrupt as e:
         print(f"yt8m {args.command}: {str(e) or 'interrupted'}", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(e, "signum", signal.SIGINT))  # 130 Ctrl-C, 143 SIGTERM
     except Exception as e:  # noqa: BLE001 (TensorFlow's op errors, protobuf's decode errors)
         if not isinstance(e, (ValueError, OSError, commands.DataError)) and \
                 type(e).__module__.split(".")[0] not in ("tensorflow", "google", "ml_metadata"):
@@ -94,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         text = flags.render_fields(_one_line(e), args._parser, args._renames)
         print(f"yt8m {args.command}: error: {text}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return int(result or 0)
 
 

@@ -435,7 +435,10 @@ def test_first_line_is_the_real_one(tmp_path):
 
 
 # 12. Interrupts, debris, resume ---------------------------------------------------------------------
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_data, tmp_path):
+@pytest.mark.parametrize("signum, status, said", [
+    (signal.SIGINT, 130, "interrupted at global step"),
+    (signal.SIGTERM, 143, "terminated (SIGTERM) at global step")])  # a preempted pod or node
+def test_ctrl_c_or_sigterm_saves_a_checkpoint(tiny_data, tmp_path, signum, status, said):
     train_dir = tmp_path / "t"
     pattern = os.path.join(tiny_data, "video", "train*.tfrecord")
     proc = subprocess.Popen(
@@ -448,11 +451,11 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_data, tmp_path):
     for line in proc.stdout:
         if line.startswith("training step 3 "):
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == status
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "interrupted at global step" in lines[0], lines
+    assert len(lines) == 1 and said in lines[0], lines
     step = int(lines[0].split("global step ")[1].split(";")[0])
     import tensorflow as tf
     assert tf.train.latest_checkpoint(str(train_dir)).endswith(f"-{step}") and step >= 3
@@ -658,3 +661,29 @@ def test_vocabulary_counts_must_be_finite(tmp_path, capsys, count):
                  "--vocabulary", str(vocab)]) == 2
     _one_line(capsys, f"{vocab}:2:", "TrainVideoCount that is a finite number >= 0")
     assert not (tmp_path / "d").exists()
+
+
+# 16. One writer per train_dir ----------------------------------------------------------------------
+def test_a_second_train_on_a_busy_train_dir_is_refused(tiny_data, tmp_path, capsys):
+    train_dir = tmp_path / "t"
+    pattern = os.path.join(tiny_data, "video", "train*.tfrecord")
+    args = ["train", "--train_data_pattern", pattern, "--train_dir", str(train_dir),
+            "--model", "LogisticModel", "--batch_size", "2", "--no_metagraph"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yt8m_cli.main", *args, "--num_epochs", "1000",
+         "--log_every_steps", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        for line in proc.stdout:
+            if line.startswith("training step 2 "):
+                break
+        before = sorted(os.listdir(train_dir))
+        assert main([*args, "--num_epochs", "1", "--start_new_model"]) == 2
+        _one_line(capsys, f"--train_dir {train_dir} is in use by another `yt8m train` "
+                          f"(pid {proc.pid})")
+        assert set(before) <= set(os.listdir(train_dir))  # nothing of the first run removed
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert main([*args, "--num_epochs", "1"]) == 0  # free again once it ended

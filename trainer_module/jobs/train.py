@@ -13,6 +13,7 @@ train_dir layout:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import os
@@ -84,8 +85,9 @@ def prepare_train_dir(job: TrainJob, log=print, role: distribute.Role | None = N
         MF.save(job.train_dir, job.flags)
 
 
+TRAIN_PID = ".yt8m-train.pid"  # the pid of the `yt8m train` that holds the folder's lock
 # What `yt8m train` (and `eval`) write into a train_dir: nothing else is ever removed.
-TRAIN_DIR_ENTRIES = (MF.FILENAME, "checkpoint", "model.ckpt-*", "train", "eval", "export", "best",
+TRAIN_DIR_ENTRIES = (MF.FILENAME, TRAIN_PID, "checkpoint", "model.ckpt-*", "train", "eval", "export", "best",
                      "best.tmp", "best.old", VALIDATION_FILE, PROGRESS_FILE, ".*.tmp", "*_temp")
 
 
@@ -181,7 +183,44 @@ def run(job: TrainJob, log=print) -> training.TrainResult:
         raise ValueError("`validation_data_pattern` is single-process only: it keeps the best "
                          "epoch's weights in one train_dir (TF_CONFIG names a cluster of "
                          f"{role.replicas})")
+    with _train_dir_lock(job.train_dir, role):
+        return _run_locked(job, role, log)
+
+
+@contextlib.contextmanager
+def _train_dir_lock(train_dir: str, role: distribute.Role):
+    """One `yt8m train` per local train_dir (the chief's; a gs:// train_dir has no locks): a
+    second one would overwrite the first's checkpoints. The lock is a ``flock`` on the folder
+    itself, so nothing is written into a folder that turns out not to be a train_dir; the
+    holder's pid goes into TRAIN_PID once the folder is one."""
+    import fcntl
+
+    if "://" in train_dir or not role.is_chief:
+        yield
+        return
+    os.makedirs(train_dir, exist_ok=True)
+    fd = os.open(train_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                with open(os.path.join(train_dir, TRAIN_PID), encoding="utf-8") as f:
+                    holder = f.read().strip() or "?"
+            except OSError:
+                holder = "?"
+            raise ValueError(f"`train_dir` {train_dir} is in use by another `yt8m train` (pid "
+                             f"{holder}): wait for it to finish or use another `train_dir`"
+                             ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _run_locked(job: TrainJob, role: distribute.Role, log) -> training.TrainResult:
     prepare_train_dir(job, log, role)
+    if role.is_chief and "://" not in job.train_dir:
+        io_utils.write_text(os.path.join(job.train_dir, TRAIN_PID), str(os.getpid()))
     spec = job.flags.feature_spec()
     files = input_pipeline.list_files(job.train_data_pattern, "`train_data_pattern`")
     records.check_level(files, spec.frame_level)

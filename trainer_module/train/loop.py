@@ -149,7 +149,12 @@ class TrainingDiverged(ValueError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training: a checkpoint of the last finished step was written."""
+    """Ctrl-C (SIGINT) or SIGTERM during training: a checkpoint of the last finished step was
+    written. ``signum``: the signal (the CLI exits 128 + signum)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = signum
 
 
 NONFINITE_LOSS = "training loss is NaN or infinite"
@@ -157,14 +162,19 @@ NONFINITE_LOSS = "training loss is NaN or infinite"
 
 class _StopRequest:
     requested = False
+    signum = signal.SIGINT
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; what Kubernetes and Vertex send
 
 
 @contextlib.contextmanager
-def _stop_on_sigint():
-    """Ctrl-C (SIGINT) asks the loop to stop after the step in progress, instead of raising
-    KeyboardInterrupt wherever TensorFlow happens to be (a lock held inside tf.data or a
-    function call can then hang the checkpoint save). A second Ctrl-C interrupts at once.
-    Outside the main thread (where handlers cannot be set) Python's default applies."""
+def _stop_on_signals():
+    """Ctrl-C (SIGINT) or SIGTERM (a preempted pod or node) asks the loop to stop after the step
+    in progress, instead of raising KeyboardInterrupt wherever TensorFlow happens to be (a lock
+    held inside tf.data or a function call can then hang the checkpoint save). A second signal
+    interrupts at once. Outside the main thread (where handlers cannot be set) Python's default
+    applies."""
     stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -173,13 +183,14 @@ def _stop_on_sigint():
     def handler(signum, frame):
         if stop.requested:
             raise KeyboardInterrupt
-        stop.requested = True
+        stop.requested, stop.signum = True, signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 @dataclasses.dataclass
@@ -315,14 +326,17 @@ class Trainer:
             self._described = True
         dist = self.strategy.experimental_distribute_dataset(dataset)
         start = time.time()
+        stop = None
         try:
-            with _stop_on_sigint() as stop:
+            with _stop_on_signals() as stop:
                 return self._loop(dist, step_fn, step, start, log, stop)
         except KeyboardInterrupt:
             step = int(self.optimizer.iterations.numpy())
             self.manager.save(checkpoint_number=step)
-            raise TrainingInterrupted(f"interrupted at global step {step}; checkpoint saved: the "
-                                      "same command resumes from it") from None
+            signum = stop.signum if stop is not None else signal.SIGINT
+            how = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+            raise TrainingInterrupted(f"{how} at global step {step}; checkpoint saved: the "
+                                      "same command resumes from it", signum) from None
 
     def _loop(self, dist, step_fn, step: int, start: float, log, stop) -> TrainResult:
         cfg = self.cfg

@@ -211,3 +211,28 @@ def exclusive_lock(path: str, busy: Callable[[str], str]):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def text_lines(path: str, what: str) -> Iterator[str]:
+    """The lines of a UTF-8 text file (a leading byte-order mark, as spreadsheet tools write,
+    dropped), read one at a time.
+
+    Raises:
+      ValueError: ``{what} {path}: not UTF-8 text at byte N``; an OSError naming the file.
+    """
+    offset = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            chunk = raw[3:] if offset == 0 and raw.startswith(b"\xef\xbb\xbf") else raw
+            try:
+                yield chunk.decode("utf-8")
+            except UnicodeDecodeError as e:
+                start = offset + (len(raw) - len(chunk)) + e.start
+                raise ValueError(f"{what} {path}: not UTF-8 text at byte {start} "
+                                 f"({e.reason}); save it as UTF-8") from None
+            offset += len(raw)
+
+
+def read_text(path: str, what: str) -> str:
+    """The whole of a small UTF-8 text file (BOM dropped); errors as ``text_lines``."""
+    return "".join(text_lines(path, what))

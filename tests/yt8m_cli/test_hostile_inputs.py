@@ -687,3 +687,32 @@ def test_a_second_train_on_a_busy_train_dir_is_refused(tiny_data, tmp_path, caps
         proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert main([*args, "--num_epochs", "1"]) == 0  # free again once it ended
+
+
+# 17. Text and path kinds ---------------------------------------------------------------------------
+def test_a_byte_order_mark_is_accepted_and_non_utf8_is_named(trained, tmp_path, capsys):
+    predictions = tmp_path / "p.csv"
+    predictions.write_bytes(b"\xef\xbb\xbfVideoId,LabelConfidencePairs\nv1,3 0.9 5 0.1\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes(b"\xef\xbb\xbfVideoId,Labels\nv1,3\n")
+    assert main(["score", "--predictions", str(predictions), "--labels", str(labels)]) == 0
+    capsys.readouterr()
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(b"VideoId,Labels\nv\xe9,3\n")
+    assert main(["score", "--predictions", str(predictions), "--labels", str(latin)]) == 2
+    _one_line(capsys, f"--labels {latin}: not UTF-8 text at byte 16")
+    vocab = tmp_path / "vocabulary.csv"
+    vocab.write_bytes(b"Index,TrainVideoCount,Name\n0,5,caf\xe9\n")
+    assert main(["generate-data", "--output_dir", str(tmp_path / "d"), "--num_videos", "4",
+                 "--vocabulary", str(vocab)]) == 2
+    _one_line(capsys, f"--vocabulary {vocab}: not UTF-8 text at byte 34")
+
+
+def test_a_folder_where_a_file_is_expected_is_named_as_such(trained, tmp_path, capsys):
+    _, _, data = trained
+    assert main(["inference", "--input_model_tgz", str(tmp_path), "--input_data_pattern",
+                 os.path.join(data, "video", "test*"), "--output_file",
+                 str(tmp_path / "p.csv")]) == 2
+    _one_line(capsys, f"--input_model_tgz {tmp_path} is a folder; expected a model .tgz file")
+    assert main(["score", "--predictions", str(tmp_path), "--labels", str(tmp_path)]) == 2
+    _one_line(capsys, f"{tmp_path} is a folder; expected a CSV file")

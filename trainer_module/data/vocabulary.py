@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 
 import numpy as np
 
+from trainer_module import io_utils
 from trainer_module.data import features as F
 
 
@@ -23,24 +25,27 @@ class Vocabulary:
 
 
 def load(path: str) -> Vocabulary:
-    """Reads a vocabulary.csv; ValueError naming path:line for bad rows."""
+    """Reads a vocabulary.csv (UTF-8, a byte-order mark allowed); ValueError naming path:line
+    for bad rows, or the file and byte for text that is not UTF-8."""
     names = [""] * F.NUM_CLASSES
     counts = np.zeros(F.NUM_CLASSES)
+    if os.path.isdir(path):
+        raise ValueError(f"`vocabulary` {path} is a folder; expected vocabulary.csv")
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            for line_no, row in enumerate(csv.DictReader(f), start=2):
-                try:
-                    index = int(row["Index"])
-                    if not 0 <= index < F.NUM_CLASSES:
-                        raise IndexError
-                    counts[index] = float(row.get("TrainVideoCount") or 0)
-                    if not np.isfinite(counts[index]) or counts[index] < 0:
-                        raise ValueError
-                    names[index] = (row.get("Name") or "").strip()
-                except (KeyError, ValueError, IndexError, TypeError):
-                    raise ValueError(f"{path}:{line_no}: expected an Index column in "
-                                     f"[0, {F.NUM_CLASSES}) and a TrainVideoCount that is a "
-                                     "finite number >= 0") from None
+        rows = csv.DictReader(io_utils.text_lines(path, "`vocabulary`"))
+        for line_no, row in enumerate(rows, start=2):
+            try:
+                index = int(row["Index"])
+                if not 0 <= index < F.NUM_CLASSES:
+                    raise IndexError
+                counts[index] = float(row.get("TrainVideoCount") or 0)
+                if not np.isfinite(counts[index]) or counts[index] < 0:
+                    raise ValueError
+                names[index] = (row.get("Name") or "").strip()
+            except (KeyError, ValueError, IndexError, TypeError):
+                raise ValueError(f"{path}:{line_no}: expected an Index column in "
+                                 f"[0, {F.NUM_CLASSES}) and a TrainVideoCount that is a "
+                                 "finite number >= 0") from None
     except OSError as e:
         raise ValueError(f"`vocabulary` {path}: cannot read ({e.strerror})") from None
     return Vocabulary(tuple(names), counts)

@@ -132,6 +132,8 @@ def safe_extract(tgz: str, dest: str) -> str:
       FileExistsError: dest is a non-empty folder or a file.
       FileNotFoundError: tgz does not exist.
     """
+    if os.path.isdir(tgz):
+        raise ValueError(f"`input_model_tgz` {tgz} is a folder; expected a model .tgz file")
     if not os.path.isfile(tgz):
         raise FileNotFoundError(f"`input_model_tgz` {tgz!r} does not exist")
     dest = os.path.abspath(dest)

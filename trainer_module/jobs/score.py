@@ -21,10 +21,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import os
 from typing import Iterator
 
 import numpy as np
 
+from trainer_module import io_utils
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
 
@@ -48,20 +50,19 @@ class ScoreJob:
 
 def _rows(path: str, flag: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of every non-empty data row; skips a header row."""
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a folder; expected a CSV file")
     try:
-        f = open(path, newline="", encoding="utf-8")
+        for line_no, fields in enumerate(csv.reader(io_utils.text_lines(path, flag)), start=1):
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if line_no == 1 and fields[0].strip().lower() == _HEADER:
+                continue
+            yield line_no, fields
     except OSError as e:
         raise ValueError(f"{flag} {path}: cannot read ({e.strerror})") from None
-    with f:
-        try:
-            for line_no, fields in enumerate(csv.reader(f), start=1):
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                if line_no == 1 and fields[0].strip().lower() == _HEADER:
-                    continue
-                yield line_no, fields
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise ValueError(f"{path}: not a readable CSV ({e})") from None
+    except csv.Error as e:
+        raise ValueError(f"{path}: not a readable CSV ({e})") from None
 
 
 def _label(token: str, where: str) -> int:

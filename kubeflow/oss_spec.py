@@ -33,6 +33,16 @@ EXAMPLE_GEN = "ImportExampleGen"
 DRIVER_SUFFIX = "-driver"
 
 
+def is_project_spec(spec) -> bool:
+    """True for a PipelineSpec that ``yt8m pipeline compile`` wrote (its tasks run the project's
+    entrypoint), False for another pipeline's or anything else."""
+    executors = (spec.get("deploymentSpec") or {}).get("executors") or {} \
+        if isinstance(spec, dict) else {}
+    return isinstance(spec, dict) and isinstance(spec.get("pipelineInfo"), dict) and any(
+        isinstance(e, dict) and (e.get("container") or {}).get("command") == ENTRYPOINT
+        for e in executors.values())
+
+
 def gke_accelerator(gpu_type: str) -> str:
     """GKE's node label value for a Vertex-style accelerator name: NVIDIA_TESLA_T4 ->
     nvidia-tesla-t4, NVIDIA_L4 -> nvidia-l4."""

@@ -14,6 +14,8 @@ import time
 
 import yaml
 
+from kubeflow import oss_spec
+
 POLL_SECONDS = 10.0
 TERMINAL = ("SUCCEEDED", "FAILED", "SKIPPED", "CANCELED", "CANCELLED")
 
@@ -57,6 +59,9 @@ def read_spec(path: str) -> dict:
             "a Vertex AI PipelineJob; open-source Kubeflow Pipelines takes the bare spec that "
             "compiling with `platform` 'kubeflow' writes" if wrapped else
             "no PipelineSpec in it (compile it with `platform` 'kubeflow')"))
+    if not oss_spec.is_project_spec(specs[0]):
+        raise ValueError(f"{path}: not a pipeline compiled by `yt8m pipeline compile` (its tasks "
+                         "do not run the project's entrypoint)")
     if specs[0].get("schemaVersion") != "2.1.0":
         raise ValueError(f"{path}: schema {specs[0].get('schemaVersion')!r}; open-source Kubeflow "
                          "Pipelines takes 2.1.0 (compile it with `platform` 'kubeflow')")

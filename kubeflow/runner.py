@@ -140,14 +140,32 @@ class SubmitOptions:
     parameter_values: dict = dataclasses.field(default_factory=dict)
 
 
+def read_job(path: str) -> dict:
+    """The compiled PipelineJob at ``path``, checked before any cloud call.
+
+    Raises:
+      ValueError: unreadable, not JSON, or not a pipeline this project compiled.
+    """
+    import tensorflow as tf
+
+    try:
+        with tf.io.gfile.GFile(path) as f:
+            compiled = json.load(f)
+    except (OSError, ValueError, tf.errors.OpError) as e:
+        raise ValueError(f"{path}: not a readable compiled pipeline "
+                         f"({' '.join(str(e).split())[:200]})") from None
+    if not (isinstance(compiled, dict) and oss_spec.is_project_spec(compiled.get("pipelineSpec"))):
+        raise ValueError(f"{path}: not a pipeline compiled by `yt8m pipeline compile` (no "
+                         "pipelineSpec whose tasks run the project's entrypoint)")
+    return compiled
+
+
 def pipeline_job(options: SubmitOptions, credentials=None):
     """The PipelineJob for a compiled file: its display name and labels kept as compiled."""
-    import tensorflow as tf
     from google.cloud import aiplatform
 
-    with tf.io.gfile.GFile(options.pipeline_json) as f:
-        compiled = json.load(f)
-    spec = compiled.get("pipelineSpec", compiled)
+    compiled = read_job(options.pipeline_json)
+    spec = compiled["pipelineSpec"]
     return aiplatform.PipelineJob(
         display_name=compiled.get("displayName") or spec["pipelineInfo"]["name"],
         template_path=options.pipeline_json, labels=compiled.get("labels") or None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 
 from pipeline import metadata
 from trainer_module import errors
@@ -26,6 +27,26 @@ DATA_LAYOUTS = ("nested", "flat")
 # a task that queries the cluster's ML Metadata, components/latest_blessed_model).
 PLATFORMS = ("local", "vertex", "kubeflow")
 PATH_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "metadata_path", "vocabulary")
+# The accelerator types Vertex AI takes for a training step or job (its AcceleratorType names).
+GPU_TYPES = ("NVIDIA_TESLA_K80", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_T4",
+             "NVIDIA_TESLA_V100", "NVIDIA_TESLA_A100", "NVIDIA_A100_80GB", "NVIDIA_L4",
+             "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB", "NVIDIA_H200_141GB")
+MAX_GPUS = 16  # the most GPUs one machine type offers (a2-megagpu-16g)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+
+
+def gcs_uri_problem(uri: str) -> str | None:
+    """Why ``uri`` is not a usable ``gs://BUCKET[/path]`` (Cloud Storage's bucket naming rules:
+    3-63 lower-case letters, digits, ``-``, ``_``, ``.``; no spaces), or None."""
+    if any(c.isspace() for c in uri):
+        return "holds a space or another blank"
+    bucket = uri[len("gs://"):].split("/", 1)[0]
+    if not bucket:
+        return "names no bucket"
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        return (f"bucket {bucket[:80]!r} is not a Cloud Storage bucket name (3-63 lower-case "
+                "letters, digits, '-', '_', '.')")
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +144,17 @@ class PipelineConfig:
         for name in ("trainer_cpu_limit", "trainer_memory_limit"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
+        for name in PATH_FIELDS:
+            value = getattr(self, name)
+            problem = gcs_uri_problem(value) if value and value.startswith("gs://") else None
+            if problem:
+                raise ValueError(f"`{name}` {value[:80]!r} {problem}")
+        if self.trainer_gpu_type and self.trainer_gpu_type not in GPU_TYPES:
+            raise ValueError(f"`trainer_gpu_type` {self.trainer_gpu_type[:80]!r} is not an "
+                             f"accelerator type Vertex AI takes: {', '.join(GPU_TYPES)}")
+        if not 0 <= self.trainer_gpu_count <= MAX_GPUS:
+            raise ValueError(f"`trainer_gpu_count` must be between 0 and {MAX_GPUS}, got "
+                             f"{self.trainer_gpu_count}")
         if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
             raise ValueError("`trainer_gpu_type` and `trainer_gpu_count` go together (e.g. "
                              f"NVIDIA_TESLA_T4 and 1), got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")

@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL_NODES = {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
                "Trainer", "Evaluator", "Pusher", "KaggleExport", "RunReport"}
 BEAM_ARGS = ("--runner=DataflowRunner", "--project=p", "--region=us-central1",
-             "--temp_location=gs://b/tmp")
+             "--temp_location=gs://bkt/tmp")
 
 
 def _compile(tmp_path, **kw):
@@ -153,14 +153,14 @@ def _cli_compile(tmp_path, *flags):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r"], "image is required"),
-    (["--data_dir", "/local/data", "--pipeline_root", "gs://b/r", "--image", "i:1"],
+    (["--data_dir", "gs://bkt/d", "--pipeline_root", "gs://bkt/r"], "image is required"),
+    (["--data_dir", "/local/data", "--pipeline_root", "gs://bkt/r", "--image", "i:1"],
      "data_dir must be a gs:// URI"),
-    (["--data_dir", "gs://b/d", "--pipeline_root", "relative/root", "--image", "i:1"],
+    (["--data_dir", "gs://bkt/d", "--pipeline_root", "relative/root", "--image", "i:1"],
      "pipeline_root must be a gs:// URI"),
-    (["--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r", "--image", "i:1",
+    (["--data_dir", "gs://bkt/d", "--pipeline_root", "gs://bkt/r", "--image", "i:1",
       "--serving_dir", "/srv/models"], "serving_dir must be a gs:// URI"),
-    (["--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r", "--image", "i:1",
+    (["--data_dir", "gs://bkt/d", "--pipeline_root", "gs://bkt/r", "--image", "i:1",
       "--vocabulary", "vocabulary.csv"], "vocabulary must be a gs:// URI"),
 ])
 def test_compile_refuses_what_vertex_cannot_run(tmp_path, capsys, flags, message):
@@ -173,13 +173,13 @@ def test_compile_refuses_what_vertex_cannot_run(tmp_path, capsys, flags, message
 def test_data_layout_is_in_the_split_patterns(tmp_path):
     """No probing of data_dir at compile time: gs:// folders are never os.path directories."""
     def patterns(**kw):
-        config = PipelineConfig(data_dir="gs://b/yt8m", pipeline_root="gs://b/r", image="i:1", **kw)
+        config = PipelineConfig(data_dir="gs://bkt/yt8m", pipeline_root="gs://bkt/r", image="i:1", **kw)
         example_gen = create.create_pipeline(config).components[0]
         return (example_gen.exec_properties["input_base"],
                 json.loads(example_gen.exec_properties["input_config"])["splits"])
 
     base, splits = patterns()
-    assert base == "gs://b/yt8m"
+    assert base == "gs://bkt/yt8m"
     assert [s["pattern"] for s in splits] == ["video/train*.tfrecord", "video/validate*.tfrecord",
                                               "video/test*.tfrecord"]
     assert patterns(frame_features=True)[1][0]["pattern"] == "frame/train*.tfrecord"
@@ -204,9 +204,9 @@ def test_dataflow_arguments(tmp_path):
     from yt8m_cli import cmd_pipeline, main as cli
 
     args = cli.build_parser().parse_args([
-        "pipeline", "compile", "--data_dir", "gs://b/d", "--pipeline_root", "gs://b/r",
+        "pipeline", "compile", "--data_dir", "gs://bkt/d", "--pipeline_root", "gs://bkt/r",
         "--image", "gcr.io/p/yt8m:1", "--dataflow_project", "p", "--dataflow_region", "r",
-        "--dataflow_temp_location", "gs://b/tmp", "--dataflow_service_account", "sa@p.iam",
+        "--dataflow_temp_location", "gs://bkt/tmp", "--dataflow_service_account", "sa@p.iam",
         "--dataflow_subnetwork", "regions/r/subnetworks/s", "--dataflow_machine_type",
         "n1-highmem-4", "--dataflow_max_workers", "20"])
     beam_args = cmd_pipeline.config_from_args(args).beam_args
@@ -215,8 +215,8 @@ def test_dataflow_arguments(tmp_path):
                      "--worker_machine_type=n1-highmem-4", "--max_num_workers=20"):
         assert expected in beam_args
     no_image = cli.build_parser().parse_args([
-        "pipeline", "compile", "--data_dir", "gs://b/d", "--dataflow_project", "p",
-        "--dataflow_region", "r", "--dataflow_temp_location", "gs://b/tmp"])
+        "pipeline", "compile", "--data_dir", "gs://bkt/d", "--dataflow_project", "p",
+        "--dataflow_region", "r", "--dataflow_temp_location", "gs://bkt/tmp"])
     with pytest.raises(ValueError, match="--dataflow_project needs --image"):
         cmd_pipeline.config_from_args(no_image)
 
@@ -358,11 +358,11 @@ def test_local_paths_are_stored_absolute(tmp_path, monkeypatch):
     """ML Metadata stores these: runs, reports and the cache must not depend on the folder."""
     monkeypatch.chdir(tmp_path)
     config = PipelineConfig(data_dir="demo_data", pipeline_root="demo_output",
-                            vocabulary="~/vocabulary.csv", serving_dir="gs://b/serving")
+                            vocabulary="~/vocabulary.csv", serving_dir="gs://bkt/serving")
     assert config.data_dir == str(tmp_path / "demo_data")
     assert config.pipeline_root == str(tmp_path / "demo_output")
     assert config.vocabulary == os.path.expanduser("~/vocabulary.csv")
-    assert config.serving_dir == "gs://b/serving"  # URIs as given
+    assert config.serving_dir == "gs://bkt/serving"  # URIs as given
     assert config.replace(data_dir=str(tmp_path / "demo_data")) == config  # one cache key
     with pytest.raises(ValueError, match="`platform` 'kubeflow' is compiled, not run locally"):
         from pipeline import local_runner

@@ -157,8 +157,17 @@ def config_from_args(args):
 
 def dataflow_beam_args(args) -> list[str]:
     """Beam arguments that send the Beam-based components to Dataflow."""
+    from pipeline.config import gcs_uri_problem
+
     if not (args.dataflow_region and args.dataflow_temp_location):
         raise ValueError("--dataflow_project needs --dataflow_region and --dataflow_temp_location")
+    temp = args.dataflow_temp_location
+    problem = gcs_uri_problem(temp) if temp.startswith("gs://") else "is not a gs:// URI"
+    if problem:
+        raise ValueError(f"--dataflow_temp_location {temp[:80]!r} {problem}: Dataflow's workers "
+                         "stage files there")
+    if args.dataflow_max_workers is not None and args.dataflow_max_workers < 1:
+        raise ValueError(f"--dataflow_max_workers must be >= 1, got {args.dataflow_max_workers}")
     out = ["--runner=DataflowRunner", f"--project={args.dataflow_project}",
            f"--region={args.dataflow_region}", f"--temp_location={args.dataflow_temp_location}",
            f"--sdk_container_image={args.image}", "--experiments=use_runner_v2"]

@@ -29,7 +29,8 @@ def spec_file(tmp_path):
                                                "cachingOptions": {"enableCache": True}}}},
                  "inputDefinitions": {"parameters": {"num_epochs": {
                      "parameterType": "NUMBER_INTEGER"}}}},
-        "components": {}, "deploymentSpec": {"executors": {}}}]))
+        "components": {}, "deploymentSpec": {"executors": {"Trainer_executor": {"container": {
+            "image": "i", "command": ["python", "-m", "kubeflow.entrypoint"]}}}}}]))
     return str(path)
 
 

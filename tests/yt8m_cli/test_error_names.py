@@ -31,7 +31,7 @@ def test_a_field_error_names_the_flag_on_the_cli_and_the_field_in_the_library(
 def test_a_field_without_a_flag_keeps_its_config_name(tmp_path, capsys):
     """gap_change_tolerance is a config key only: the CLI cannot name a flag for it."""
     config = tmp_path / "c.json"
-    config.write_text('{"data_dir": "gs://b/d", "image": "i", "gap_change_tolerance": -1}')
+    config.write_text('{"data_dir": "gs://bkt/d", "image": "i", "gap_change_tolerance": -1}')
     assert main(["pipeline", "compile", "--config", str(config)]) == 2
     assert capsys.readouterr().err.strip() == (
         f"yt8m pipeline: error: {config}: gap_change_tolerance must be >= 0, got -1.0")

@@ -496,7 +496,7 @@ def test_unknown_hyperparameters_and_loose_booleans_are_refused(tmp_path, capsys
         config.write_text(json.dumps({"data_dir": "d", "model": model, "hparams": hparams}))
         assert main(["pipeline", "compile", "--config", str(config)]) == 2
         _one_line(capsys, needle)
-    config.write_text(json.dumps({"data_dir": "gs://b/d", "pipeline_root": "gs://b/r",
+    config.write_text(json.dumps({"data_dir": "gs://bkt/d", "pipeline_root": "gs://bkt/r",
                                   "image": "i:1", "model": "GatedDnnModel",
                                   "hparams": {"dnn_context_gating": "false"}}))
     assert main(["pipeline", "compile", "--config", str(config), "--output",
@@ -716,3 +716,39 @@ def test_a_folder_where_a_file_is_expected_is_named_as_such(trained, tmp_path, c
     _one_line(capsys, f"--input_model_tgz {tmp_path} is a folder; expected a model .tgz file")
     assert main(["score", "--predictions", str(tmp_path), "--labels", str(tmp_path)]) == 2
     _one_line(capsys, f"{tmp_path} is a folder; expected a CSV file")
+
+
+# 18. Validation before any cloud call ----------------------------------------------------------
+@pytest.mark.parametrize("flags, said", [
+    (["--data_dir", "gs://"], "--data_dir 'gs://' names no bucket"),
+    (["--data_dir", "gs://my bucket/d"], "holds a space or another blank"),
+    (["--pipeline_root", "gs://Bad_Bucket/r"], "bucket 'Bad_Bucket' is not a Cloud Storage"),
+    (["--gpu_type", "NVIDIA_TESLA_T5", "--gpu_count", "1"], "is not an accelerator type Vertex"),
+    (["--gpu_type", "NVIDIA_TESLA_T4", "--gpu_count", "100000"],
+     "--gpu_count must be between 0 and 16"),
+    (["--dataflow_project", "p", "--dataflow_region", "r", "--dataflow_temp_location", "/tmp/t"],
+     "--dataflow_temp_location '/tmp/t' is not a gs:// URI"),
+    (["--dataflow_project", "p", "--dataflow_region", "r", "--dataflow_temp_location",
+      "gs://bkt/t", "--dataflow_max_workers", "-3"], "--dataflow_max_workers must be >= 1"),
+])
+def test_compile_checks_uris_gpus_and_dataflow_first(tmp_path, capsys, flags, said):
+    args = {"--data_dir": "gs://bkt/d", "--pipeline_root": "gs://bkt/r", "--image": "i:1",
+            "--output": str(tmp_path / "p.json")}
+    for flag, value in zip(flags[::2], flags[1::2]):
+        args[flag] = value
+    assert main(["pipeline", "compile", *[x for kv in args.items() for x in kv]]) == 2
+    _one_line(capsys, said)
+    assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", '{"pipelineSpec": {"pipelineInfo": {"name": "x"}, '
+                                               '"deploymentSpec": {"executors": {}}}}'])
+def test_submit_refuses_another_pipeline_before_authenticating(tmp_path, capsys, monkeypatch,
+                                                               text):
+    import google.auth
+    monkeypatch.setattr(google.auth, "default", lambda *a, **k: pytest.fail("authenticated"))
+    path = tmp_path / "p.json"
+    path.write_text(text)
+    assert main(["pipeline", "submit", "--output", str(path), "--project", "p", "--region",
+                 "us-central1"]) == 2
+    _one_line(capsys, f"{path}: not a pipeline compiled by `yt8m pipeline compile`")

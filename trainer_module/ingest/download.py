@@ -93,9 +93,17 @@ def read_plan(text: str, where: str) -> dict[str, str]:
                          "expected {name: md5}")
     for name, md5 in files.items():
         if not name or "/" in name or "\\" in name or name.startswith(".") \
+                or any(ord(c) < 32 or c == "\x7f" for c in name) \
                 or not isinstance(md5, str) or len(md5) != 32:
             raise ValueError(f"{where}: bad entry {name!r}: {md5!r} (a plain file name and an MD5)")
     return files
+
+
+def _open_part(part: str, append: bool):
+    """The ``.part`` file for writing, never through a symbolic link planted in its place
+    (O_NOFOLLOW: an error instead)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(part, flags, 0o644), "ab" if append else "wb")
 
 
 class Downloader:
@@ -135,6 +143,9 @@ class Downloader:
         import requests
 
         part = path + ".part"
+        if os.path.islink(part) or os.path.islink(path):
+            raise IOError(f"{part if os.path.islink(part) else path}: a symbolic link where the "
+                          "download writes; refusing to write through it")
         received, last_error = 0, "no attempt"
         for attempt in range(self.retries + 1):
             if attempt:
@@ -158,7 +169,7 @@ class Downloader:
                             digest, have = hashlib.md5(), 0
                         expected = int(response.headers.get("Content-Length", -1))
                         body = 0
-                        with open(part, "ab" if have else "wb") as f:
+                        with _open_part(part, append=bool(have)) as f:
                             for chunk in response.iter_content(CHUNK):
                                 f.write(chunk)
                                 digest.update(chunk)
@@ -167,6 +178,14 @@ class Downloader:
                         if 0 <= body < expected:  # closed early: keep the .part, resume it
                             last_error = f"connection dropped after {body} of {expected} bytes"
                             continue
+            except requests.HTTPError as e:
+                status = e.response.status_code if e.response is not None else "?"
+                reason = e.response.reason if e.response is not None else ""
+                last_error = f"HTTP {status} {reason}".strip()
+                if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+                    raise IOError(f"{url}: {last_error} (not retried: asking again does not "
+                                  "help)") from None
+                continue
             except (requests.RequestException, OSError) as e:
                 last_error = f"connection: {type(e).__name__}"
                 continue

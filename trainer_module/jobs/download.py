@@ -12,6 +12,7 @@ import dataclasses
 import os
 import sys
 import time
+import urllib.parse
 
 from trainer_module import io_utils
 from trainer_module.ingest import download as lib
@@ -84,7 +85,7 @@ def run(job: DownloadJob, log=print, progress: bool = True) -> DownloadResult:
         f"{result.present} already here, {len(todo)} to fetch into {folder}")
 
     def one(name: str) -> int:
-        url = f"{files_base.rstrip('/')}/{partition}/{name}"
+        url = f"{files_base.rstrip('/')}/{partition}/{urllib.parse.quote(name)}"
         return downloader.fetch(url, os.path.join(folder, lib.local_name(name)), plan[name])
 
     bar = tqdm(total=len(todo), unit="file", desc="download", disable=not progress,

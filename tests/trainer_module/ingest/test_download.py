@@ -3,7 +3,9 @@ download plan, with a corrupt file, a dropped connection and re-runs."""
 import collections
 import hashlib
 import json
+import os
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -148,3 +150,39 @@ def test_names_and_arguments():
         lib.parse_shard("0,100")
     with pytest.raises(ValueError, match="bad entry '../x'"):
         lib.read_plan('{"files": {"../x": "0123456789abcdef0123456789abcdef"}}', "plan.json")
+
+
+def test_http_status_named_names_encoded_links_refused(tmp_path, shards):
+    """A 404 is reported with its status and not asked again; a name with '?' and '#' is
+    URL-encoded; a symbolic link planted as a .part file is never written through."""
+    odd = "train a?b#c.tfrecord"
+    remote = dict(shards)
+    remote[odd] = next(iter(shards.values()))
+    mirror = _serve(remote)
+    missing = sorted(shards)[0]
+    del mirror.files[f"/2/video/train/{missing}"]
+    mirror.files[f"/2/video/train/{urllib.parse.quote(odd)}"] = remote[odd]
+    out = tmp_path / "data"
+    (out / "video").mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    planted = sorted(shards)[2]
+    os.symlink(victim, out / "video" / (lib.local_name(planted) + ".part"))
+    try:
+        result = _run(mirror, out)
+    finally:
+        mirror.close()
+    failed = dict(result.failed)
+    assert failed[missing].endswith("HTTP 404 Not Found (not retried: asking again does not "
+                                    "help)")
+    assert mirror.requests[f"/2/video/train/{missing}"] == 1  # not retried
+    assert "a symbolic link where the download writes" in failed[planted]
+    assert victim.read_text() == "keep"
+    assert (out / "video" / odd).read_bytes() == remote[odd]
+
+
+@pytest.mark.parametrize("name", ["a\nb.tfrecord", "a\x00b.tfrecord", "a\x1bb.tfrecord"])
+def test_plan_names_with_control_characters_are_refused(name):
+    plan = json.dumps({"files": {name: "0" * 32}})
+    with pytest.raises(ValueError, match="plan: bad entry"):
+        lib.read_plan(plan, "plan")

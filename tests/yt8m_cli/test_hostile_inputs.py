@@ -542,19 +542,27 @@ def test_full_disk_and_read_only_folder(trained, tmp_path, mount_options, reason
 
 
 # 14. Models and graphs are programs ------------------------------------------------------------
-def _evil_graph(path, target):
-    """Shaped like the dataset's Inception graph, but its pool output writes ``target``."""
+def _inception_shaped(path, pool):
+    """A GraphDef with the dataset's Inception inputs and output: DecodeJpeg/contents ->
+    DecodeJpeg -> ``pool(image)`` as pool_3/_reshape [1, 2048]."""
     import tensorflow as tf
     graph = tf.Graph()
     with graph.as_default():
         contents = tf.compat.v1.placeholder(tf.string, [], name="DecodeJpeg/contents")
         image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
-        write = tf.io.write_file(str(target), "pwned")
-        with tf.control_dependencies([write]):
-            pooled = tf.reduce_mean(tf.cast(image, tf.float32)) * tf.ones([1, 2048])
-        tf.reshape(pooled, [1, 2048], name="pool_3/_reshape")
+        tf.reshape(pool(tf.cast(image, tf.float32)), [1, 2048], name="pool_3/_reshape")
     path.write_bytes(graph.as_graph_def().SerializeToString())
     return str(path)
+
+
+def _evil_graph(path, target):
+    """Inception-shaped, but its pool output first writes ``target``."""
+    import tensorflow as tf
+
+    def pool(image):
+        with tf.control_dependencies([tf.io.write_file(str(target), "pwned")]):
+            return tf.reduce_mean(image) * tf.ones([1, 2048])
+    return _inception_shaped(path, pool)
 
 
 def test_a_graph_or_audio_model_that_reaches_files_is_refused(tmp_path, capsys):
@@ -602,16 +610,10 @@ def test_a_model_tgz_whose_serving_function_reaches_files_is_refused(trained, tm
 
 # 15. Non-finite values never become data (round 3) -------------------------------------------------
 def _nan_graph(path):
-    """The Inception graph's layout whose pool output is NaN."""
+    """Inception-shaped, with a NaN pool output."""
     import tensorflow as tf
-    graph = tf.Graph()
-    with graph.as_default():
-        contents = tf.compat.v1.placeholder(tf.string, [], name="DecodeJpeg/contents")
-        image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
-        nan = tf.reduce_mean(tf.cast(image, tf.float32)) * float("nan")
-        tf.reshape(nan * tf.ones([1, 2048]), [1, 2048], name="pool_3/_reshape")
-    path.write_bytes(graph.as_graph_def().SerializeToString())
-    return str(path)
+    return _inception_shaped(path, lambda image: tf.reduce_mean(image) * float("nan")
+                             * tf.ones([1, 2048]))
 
 
 def test_a_network_that_outputs_nan_writes_no_record(tmp_path, capsys):

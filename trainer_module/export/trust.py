@@ -57,31 +57,29 @@ def _called(node) -> set[str]:
     return out
 
 
-def _reachable(start: set[str], library: dict) -> set[str]:
-    """The library functions reachable from the function names in ``start``."""
-    seen, todo = set(), [n for n in start if n in library]
+def _closure(start, neighbours) -> set[str]:
+    """Every name reachable from ``start`` through ``neighbours(name)``."""
+    seen, todo = set(), list(start)
     while todo:
         name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for node in library[name].node_def:
-            todo.extend(n for n in _called(node) if n in library and n not in seen)
+        if name not in seen:
+            seen.add(name)
+            todo.extend(neighbours(name))
     return seen
+
+
+def _reachable(start: set[str], library: dict) -> set[str]:
+    """The library functions reachable from the function names in ``start``."""
+    return _closure((n for n in start if n in library), lambda name: [
+        n for node in library[name].node_def for n in _called(node) if n in library])
 
 
 def _inputs_closure(graph_def, names: frozenset) -> set[str]:
     """``names`` and every graph node they read from, transitively (TF1 savers are graph
     nodes: ``save/restore_all`` reads ``save/RestoreV2``)."""
     by_name = {n.name: n for n in graph_def.node}
-    seen, todo = set(), [n for n in names if n in by_name]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(i.lstrip("^").split(":")[0] for i in by_name[name].input)
-    return seen
+    return _closure((n for n in names if n in by_name), lambda name: [
+        i for i in (x.lstrip("^").split(":")[0] for x in by_name[name].input) if i in by_name])
 
 
 def graph_ops(graph_def, saver_nodes: frozenset = frozenset()) -> tuple[set[str], set[str]]:

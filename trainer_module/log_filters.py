@@ -73,6 +73,7 @@ def install(show_all: bool = False) -> None:
         for name, dropper in _installed.items():
             logging.getLogger(name).removeFilter(dropper)
         _installed.clear()
+        warnings.filterwarnings("default", category=FutureWarning)  # ahead of the ignore
         return
     for name in sorted({k.logger for k in KNOWN if k.logger}):
         if name not in _installed:

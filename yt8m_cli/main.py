@@ -16,6 +16,9 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from trainer_module import log_filters  # noqa: E402  (after the environment is set)
+
+log_filters.install()  # before any library import warns; --verbose undoes it in main()
+
 from yt8m_cli import commands, flags  # noqa: E402
 
 

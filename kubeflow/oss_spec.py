@@ -35,12 +35,15 @@ DRIVER_SUFFIX = "-driver"
 
 def is_project_spec(spec) -> bool:
     """True for a PipelineSpec that ``yt8m pipeline compile`` wrote (its tasks run the project's
-    entrypoint), False for another pipeline's or anything else."""
-    executors = (spec.get("deploymentSpec") or {}).get("executors") or {} \
-        if isinstance(spec, dict) else {}
-    return isinstance(spec, dict) and isinstance(spec.get("pipelineInfo"), dict) and any(
-        isinstance(e, dict) and (e.get("container") or {}).get("command") == ENTRYPOINT
-        for e in executors.values())
+    entrypoint), False for another pipeline's or anything else (any JSON shape)."""
+    if not (isinstance(spec, dict) and isinstance(spec.get("pipelineInfo"), dict)):
+        return False
+    deployment = spec.get("deploymentSpec")
+    executors = deployment.get("executors") if isinstance(deployment, dict) else None
+    if not isinstance(executors, dict):
+        return False
+    containers = (e.get("container") for e in executors.values() if isinstance(e, dict))
+    return any(isinstance(c, dict) and c.get("command") == ENTRYPOINT for c in containers)
 
 
 def gke_accelerator(gpu_type: str) -> str:

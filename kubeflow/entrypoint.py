@@ -39,6 +39,7 @@ import sys
 import tempfile
 
 from components.latest_blessed_model.component import NO_BASELINE
+from kubeflow import ui_types
 
 EXECUTOR_LOGS = "executor-logs"
 DRIVER_OUTPUT = "driver_output"  # the driver task's output parameter
@@ -93,23 +94,13 @@ def tidy_output_metadata(executor_output: dict, output_types: dict) -> dict:
     adds ``tfx_version`` and ``is_external`` to every output). ``output_types``: output key ->
     its artifact type."""
     for key, artifact_list in executor_output.get("artifacts", {}).items():
-        metrics = _title(output_types.get(key)) == METRICS
+        metrics = ui_types.title(output_types.get(key)) == METRICS
         for artifact in artifact_list.get("artifacts", []):
             metadata = artifact.get("metadata")
             if metadata:
                 artifact["metadata"] = {k: v for k, v in metadata.items() if v is not None and (
                     not metrics or (k not in TFX_BOOKKEEPING and _is_number(v)))}
     return executor_output
-
-
-def _title(artifact_type) -> str | None:
-    if not artifact_type:
-        return None
-    if artifact_type.get("schemaTitle"):
-        return artifact_type["schemaTitle"]
-    import yaml
-
-    return (yaml.safe_load(artifact_type.get("instanceSchema") or "") or {}).get("title")
 
 
 def _is_number(value) -> bool:

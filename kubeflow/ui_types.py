@@ -20,11 +20,14 @@ from kfp import dsl
 KFP_TYPES = {cls.schema_title: cls.schema_version for cls in (dsl.Metrics, dsl.HTML, dsl.Markdown)}
 
 
-def _title(artifact_type: dict) -> str | None:
-    schema = artifact_type.get("instanceSchema")
-    if not schema:
+def title(artifact_type: dict | None) -> str | None:
+    """The schema title of an artifact type in either form (``schemaTitle`` or an
+    ``instanceSchema``'s ``title``), None when it has none."""
+    if not artifact_type:
         return None
-    return (yaml.safe_load(schema) or {}).get("title")
+    if artifact_type.get("schemaTitle"):
+        return artifact_type["schemaTitle"]
+    return (yaml.safe_load(artifact_type.get("instanceSchema") or "") or {}).get("title")
 
 
 def apply(spec: dict) -> list[str]:
@@ -34,9 +37,9 @@ def apply(spec: dict) -> list[str]:
     for name, component in sorted(spec.get("components", {}).items()):
         for side in ("inputDefinitions", "outputDefinitions"):
             for key, definition in sorted(component.get(side, {}).get("artifacts", {}).items()):
-                title = _title(definition.get("artifactType", {}))
-                if title in KFP_TYPES:
-                    definition["artifactType"] = {"schemaTitle": title,
-                                                  "schemaVersion": KFP_TYPES[title]}
+                ui = title(definition.get("artifactType"))
+                if ui in KFP_TYPES:
+                    definition["artifactType"] = {"schemaTitle": ui,
+                                                  "schemaVersion": KFP_TYPES[ui]}
                     changed.append(f"{name}.{key}")
     return changed

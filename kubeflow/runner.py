@@ -21,6 +21,7 @@ from kubeflow import ui_types
 from pipeline import create
 from pipeline import parameters
 from pipeline.config import PipelineConfig
+from trainer_module import io_utils
 
 TRAINER_ID = "Trainer"
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
@@ -105,8 +106,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
     job = runner.run(kubeflow_pipeline(config), parameter_values=parameters.defaults(config),
                      write_out=False)
     ui_types.apply(job["pipelineSpec"])
-    tmp = output_file + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as f:
         if kubeflow:
             yaml.safe_dump_all(oss_spec.build(job, config.pipeline_root,
                                               never_cache=(create.BASELINE_ID,),
@@ -117,7 +117,6 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
             yaml.safe_dump_all([job["pipelineSpec"]], f, sort_keys=True)
         else:
             json.dump(job, f, sort_keys=True)
-    os.replace(tmp, output_file)
     return output_file
 
 

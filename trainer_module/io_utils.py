@@ -65,6 +65,15 @@ def _tmp_name(path: str) -> str:
     return tmp
 
 
+def shorten(text: str, width: int = 80) -> str:
+    """A path or name for a one-line message: whole when short, else its start and its end (the
+    file name) around an ellipsis."""
+    if len(text) <= width:
+        return text
+    head = (width - 3) // 3
+    return f"{text[:head]}...{text[-(width - 3 - head):]}"
+
+
 def is_remote(path: str) -> bool:
     """True for URIs such as gs://bucket/x (Vertex AI artifacts), handled by tf.io.gfile."""
     return "://" in path
@@ -79,8 +88,9 @@ def _atomic_remote(path: str) -> Iterator[str]:
         tmp = os.path.join(work, os.path.basename(path))
         yield tmp
         tf.io.gfile.makedirs(os.path.dirname(path))
-        tf.io.gfile.copy(tmp, path + ".tmp", overwrite=True)
-        tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+        staged = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"  # this run's own name
+        tf.io.gfile.copy(tmp, staged, overwrite=False)
+        tf.io.gfile.rename(staged, path, overwrite=True)
 
 
 @contextlib.contextmanager
@@ -107,29 +117,6 @@ def atomic_path(path: str) -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-
-
-def refuse_overwriting_inputs(outputs: dict, inputs: dict) -> None:
-    """No command writes over one of its own inputs, or writes two outputs to one path.
-
-    Args:
-      outputs: {flag or field: path or None}.
-      inputs: {flag or field: [paths]}.
-
-    Raises:
-      ValueError: naming the output and the input it would replace.
-    """
-    def same(path: str) -> str:
-        return path if is_remote(path) else os.path.realpath(path)
-
-    taken = {same(p): name for name, paths in inputs.items() for p in paths if p}
-    for name, path in outputs.items():
-        if not path:
-            continue
-        if same(path) in taken:
-            raise ValueError(f"{name} {path} is also an input ({taken[same(path)]}): refusing "
-                             "to overwrite it")
-        taken[same(path)] = name
 
 
 def write_text(path: str, text: str) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from trainer_module.output_guard import Paths
+
 HELP = "Average the predictions of several train_dirs into one SavedModel / .tgz."
 
 
@@ -15,15 +17,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="refuse an ensemble whose weights exceed this size")
 
 
+def paths(args) -> Paths:
+    return Paths(reads={"--train_dirs": args.train_dirs},
+                 writes={"--output_dir": args.output_dir,
+                         "--output_model_tgz": args.output_model_tgz})
+
+
 def run(args: argparse.Namespace) -> int:
     from trainer_module.jobs import ensemble
 
     dirs = tuple(d.strip() for d in args.train_dirs.split(",") if d.strip())
-    from trainer_module import io_utils
-
-    io_utils.refuse_overwriting_inputs(
-        {"--output_dir": args.output_dir, "--output_model_tgz": args.output_model_tgz},
-        {"--train_dirs": list(dirs)})
     ensemble.run(ensemble.EnsembleJob(dirs, args.output_dir, args.output_model_tgz,
                                       args.max_model_size_mb))
     return 0

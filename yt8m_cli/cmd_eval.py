@@ -5,6 +5,7 @@ import argparse
 
 from trainer_module.evaluation import metrics as M
 from yt8m_cli import flags as FL
+from trainer_module.output_guard import Paths
 
 HELP = "Evaluate the latest checkpoint of a train_dir: Hit@1, PERR, mAP, GAP."
 
@@ -21,6 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="evaluate the newest checkpoint once (else watch for new ones)")
     p.add_argument("--save_predictions", default=None, help="write ids/predictions/labels to .npz")
     FL.add_skip_corrupt_flag(p)
+
+
+def paths(args) -> Paths:
+    # the train_dir is eval's workspace too (it writes its summaries there): an output
+    return Paths(reads={"--eval_data_pattern": args.eval_data_pattern},
+                 writes={"--train_dir": args.train_dir,
+                         "--save_predictions": args.save_predictions})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from yt8m_cli import flags as FL
+from trainer_module.output_guard import Paths
 
 HELP = ("Extract YouTube-8M features from video files (1 frame/s, Inception + PCA, 8-bit) into "
         "frame- and video-level shards.")
@@ -38,6 +39,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
 
 
+def paths(args) -> Paths:
+    return Paths(reads={"--videos": args.videos, "--inception_weights": args.inception_weights,
+                        "--pca_dir": args.pca_dir, "--audio_model": args.audio_model,
+                        "--audio_pca": args.audio_pca, "--labels_csv": args.labels_csv,
+                        "--vocabulary": args.vocabulary},
+                 writes={"--output_dir": args.output_dir})
+
+
 def run(args: argparse.Namespace) -> int:
     from trainer_module.ingest import extract as extract_lib
     from trainer_module.jobs import extract_features
@@ -49,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     job = extract_features.ExtractJob(
         videos=tuple(args.videos), output_dir=args.output_dir, files=files,
         labels_csv=args.labels_csv, vocabulary=args.vocabulary, prefix=args.prefix,
-        videos_per_shard=args.videos_per_shard, num_workers=args.num_workers)
+        videos_per_shard=args.videos_per_shard, num_workers=args.num_workers,
+        overwrite=args.overwrite)
     result = extract_features.run(job, log=lambda line: print(FL.render_fields(line, args._parser)),
                                   progress=not args.no_progress)
     total = result.extracted + len(result.skipped)

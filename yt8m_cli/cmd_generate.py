@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from trainer_module.output_guard import Paths
+from yt8m_cli import flags as FL
+
 HELP = "Write a synthetic dataset in the exact YouTube-8M 2018 record format."
 
 
@@ -29,6 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min_frames", type=int, default=60,
                    help="fewest frames of a frame-level video")
     p.add_argument("--max_frames", type=int, default=300, help="most frames of a frame-level video")
+    FL.add_overwrite_flag(p)
+
+
+def paths(args) -> Paths:
+    return Paths(reads={"--vocabulary": args.vocabulary}, writes={"--output_dir": args.output_dir})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         validate_fraction=args.validate_fraction, test_fraction=args.test_fraction,
         min_frames=args.min_frames, max_frames=args.max_frames, label_classes=args.label_classes)
     start = time.time()
-    counts = synthetic_data.generate(config)
+    counts = synthetic_data.generate(config, overwrite=args.overwrite)
     elapsed = time.time() - start
     total = sum(counts.values())
     print(f"wrote {total} videos to {args.output_dir} "

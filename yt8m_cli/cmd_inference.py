@@ -5,6 +5,7 @@ import argparse
 
 from trainer_module.evaluation import metrics as M
 from yt8m_cli import flags as FL
+from trainer_module.output_guard import Paths
 
 HELP = "Write the Kaggle CSV (VideoId,LabelConfidencePairs) and/or a model .tgz."
 
@@ -29,6 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust_model", action="store_true",
                    help="run the model even if it holds ops the project's models never use (files, "
                         "processes, Python): a model is a program; only for a model you trust")
+
+
+def paths(args) -> Paths:
+    return Paths(reads={"--input_data_pattern": args.input_data_pattern,
+                        "--train_dir": args.train_dir, "--input_model_tgz": args.input_model_tgz,
+                        "--vocabulary": args.vocabulary},
+                 writes={"--output_file": args.output_file,
+                         "--named_output_file": args.named_output_file,
+                         "--output_model_tgz": args.output_model_tgz,
+                         "--untar_model_dir": args.untar_model_dir})
 
 
 def run(args: argparse.Namespace) -> int:

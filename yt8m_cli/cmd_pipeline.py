@@ -5,6 +5,7 @@ import argparse
 import json
 import shlex
 
+from trainer_module.output_guard import Paths
 from yt8m_cli import flags as FL
 
 # PipelineConfig fields whose flag has another name (every other field is its own flag).
@@ -188,13 +189,37 @@ def _detect_layout(args) -> None:
     args.data_layout = "nested" if tf.io.gfile.isdir(f"{args.data_dir}/{level}") else "flat"
 
 
-def run(args: argparse.Namespace) -> int:
+def paths(args) -> Paths:
+    """compile: the config in, the spec out; run: the config's data, vocabulary and config file
+    in, its pipeline root, serving dir and metadata store out; submit: the spec in."""
+    _settle(args)
+    if args.action == "submit":
+        return Paths(reads={"--output": args.output}, writes={})
+    if args.action == "compile":
+        return Paths(reads={"--config": args.config}, writes={"--output": args.output})
+    _detect_layout(args)
+    config = config_from_args(args)
+    data = [f"{config.input_base}/{config.split_pattern(p)}"
+            for p in (config.train_pattern, config.eval_pattern, config.test_pattern)]
+    return Paths(reads={"--data_dir": data, "--vocabulary": config.vocabulary,
+                        "--config": args.config},
+                 writes={"--pipeline_root": config.pipeline_root,
+                         "--serving_dir": config.resolved_serving_dir(),
+                         "--metadata_path": config.resolved_metadata_path()})
+
+
+def _settle(args) -> None:
+    """The platform's defaults (idempotent: `paths` and `run` both ask)."""
     if args.action == "run" and args.platform:
         raise ValueError("--platform is for compile and submit: `pipeline run` runs locally")
     if args.action in ("compile", "submit"):
         args.platform = args.platform or "vertex"
         args.output = args.output or ("pipeline.yaml" if args.platform == "kubeflow"
                                       else "pipeline.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    _settle(args)
     if args.action == "compile":
         from kubeflow import runner
 

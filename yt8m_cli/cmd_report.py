@@ -6,6 +6,7 @@ import logging
 import os
 
 from yt8m_cli import cmd_runs
+from trainer_module.output_guard import Paths
 
 HELP = "Write a self-contained HTML report (metrics, GAP history, per-class AP, PR curve)."
 
@@ -20,6 +21,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval_data_pattern", default=None, help="with --train_dir: data to evaluate")
     p.add_argument("--vocabulary", default=None, help="vocabulary.csv for label names")
     p.add_argument("--batch_size", type=int, default=1024, help="videos per prediction batch")
+
+
+def paths(args) -> Paths:
+    store = {} if args.train_dir else {"--pipeline_root": args.pipeline_root,
+                                       "--metadata_path": args.metadata_path}
+    return Paths(reads={**store, "--train_dir": args.train_dir,
+                        "--eval_data_pattern": args.eval_data_pattern,
+                        "--vocabulary": args.vocabulary},
+                 writes={"--output": args.output})
 
 
 def run(args: argparse.Namespace) -> int:

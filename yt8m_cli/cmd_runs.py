@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from trainer_module.output_guard import Paths
+
 HELP = "List local pipeline runs (newest first) or show one run's lineage."
 
 
@@ -49,6 +51,10 @@ def _steps(components) -> str:
     parts = [f"{n} {state}" for state, n in counts.items()]
     parts += [f"{state}: {', '.join(nodes)}" for state, nodes in named.items() if nodes]
     return ", ".join(parts)
+
+
+def paths(args) -> Paths:
+    return Paths(reads={}, writes={})  # reads the store, writes nothing
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from trainer_module.evaluation import metrics as M
+from trainer_module.output_guard import Paths
 
 HELP = "Score a predictions CSV (VideoId,LabelConfidencePairs) against a labels CSV."
 
@@ -19,14 +20,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output_json", default=None, help="write the metrics to this JSON file")
 
 
+def paths(args) -> Paths:
+    return Paths(reads={"--predictions": args.predictions, "--labels": args.labels,
+                        "--vocabulary": args.vocabulary},
+                 writes={"--output_json": args.output_json})
+
+
 def run(args: argparse.Namespace) -> int:
     from trainer_module import io_utils
     from trainer_module.jobs import score as score_job
 
-    io_utils.refuse_overwriting_inputs(
-        {"--output_json": args.output_json},
-        {"--predictions": [args.predictions], "--labels": [args.labels],
-         "--vocabulary": [args.vocabulary]})
     result = score_job.run(score_job.ScoreJob(args.predictions, args.labels, args.top_k,
                                               args.vocabulary, args.per_class))
     if args.output_json:

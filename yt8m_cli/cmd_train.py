@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from yt8m_cli import flags as FL
+from trainer_module.output_guard import Paths
 
 HELP = "Train a model on YT8M TFRecords; resumes from train_dir checkpoints."
 _TRAINING = ("batch_size", "base_learning_rate", "learning_rate_decay",
@@ -89,6 +90,13 @@ def build_job(args):
                               args.start_new_model, not args.no_metagraph,
                               args.validation_data_pattern, args.early_stopping_patience,
                               args.skip_corrupt_records, args.max_model_size_mb, args.start_from)
+
+
+def paths(args) -> Paths:
+    return Paths(reads={"--train_data_pattern": args.train_data_pattern,
+                        "--validation_data_pattern": args.validation_data_pattern,
+                        "--start_from": args.start_from},
+                 writes={"--train_dir": args.train_dir})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -69,6 +69,15 @@ def add_shard_output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix", default="videos",
                    help="shard name prefix: train, validate or test for `yt8m pipeline run`")
     p.add_argument("--videos_per_shard", type=int, default=100, help="videos per written shard")
+    add_overwrite_flag(p)
+
+
+def add_overwrite_flag(p: argparse.ArgumentParser) -> None:
+    """Writers that keep a manifest in their output folder (trainer_module/output_folder.py)."""
+    p.add_argument("--overwrite", action="store_true",
+                   help="when --output_dir holds this command's earlier output made from other "
+                        "inputs or settings, delete that output's files (only those) and write "
+                        "anew; default: refuse, saying what differs (same inputs: resume)")
 
 
 def add_skip_corrupt_flag(p: argparse.ArgumentParser) -> None:

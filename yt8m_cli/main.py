@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--verbose", action="store_true",
                        help="also show the known-harmless library warnings hidden by default "
                             "(each is listed in trainer_module/log_filters.py)")
-        p.set_defaults(_run=module.run, _parser=p,
+        p.set_defaults(_run=module.run, _paths=module.paths, _parser=p,
                        _renames=getattr(module, "FIELD_FLAGS", {}))
     return parser
 
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     log_filters.install(show_all=args.verbose)
     previous = _terminate_like_ctrl_c()
     try:
+        from trainer_module import output_guard
+
+        output_guard.check(args._paths(args))  # before any work: no output over an input
         result = args._run(args)
     except KeyboardInterrupt as e:
         print(f"yt8m {args.command}: {str(e) or 'interrupted'}", file=sys.stderr)

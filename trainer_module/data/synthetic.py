@@ -169,28 +169,62 @@ def _split_indices(config: GeneratorConfig) -> Iterator[tuple[str, int]]:
         start += size
 
 
-def generate(config: GeneratorConfig, progress: bool = True) -> dict[str, int]:
+def _settings(config: GeneratorConfig) -> dict:
+    """Everything the bytes depend on (the vocabulary by content)."""
+    from trainer_module.output_folder import digest
+
+    fields = dataclasses.asdict(config)
+    del fields["output_dir"]
+    fields["vocabulary"] = digest(config.vocabulary) if config.vocabulary else None
+    return fields
+
+
+def generate(config: GeneratorConfig, progress: bool = True, overwrite: bool = False
+             ) -> dict[str, int]:
     """Writes the dataset and returns the number of videos per split.
 
     Layout: ``video/{split}NNNN.tfrecord``, ``frame/{split}NNNN.tfrecord`` (with frame_level),
     ``{train,validate}_labels.csv`` (``VideoId,Labels`` with space-separated label ids).
     Files appear at their final paths only when complete (written to a temporary name first).
+    The folder's manifest (``output_folder``) makes a re-run with other settings a refusal (or,
+    with ``overwrite``, deletes the earlier run's files first: no stale shard stays), and no
+    file this command did not write is replaced.
     """
-    from tqdm import tqdm
+    from trainer_module.output_folder import OutputFolder
 
+    out = OutputFolder(config.output_dir, "generate-data", _settings(config),
+                       overwrite=overwrite).claim()
     factory = VideoFactory(config)
     kinds = ["video"] + (["frame"] if config.frame_level else [])
     sizes = config.split_sizes()
+    names = {(split, kind): [os.path.join(kind, f"{split}{s:04d}.tfrecord")
+                             for s in range(min(config.num_shards, size))]
+             for split, size in sizes.items() for kind in kinds}
+    csv_names = {split: f"{split}_labels.csv" for split in ("train", "validate") if sizes[split]}
+    written = [n for group in names.values() for n in group] + list(csv_names.values())
+    for name in written:
+        out.will_write(name)
+    try:
+        counters = _write(config, factory, names, csv_names, progress)
+    except BaseException:
+        out.abandon(written)
+        raise
+    for name in written:
+        out.wrote(name, every=3600)
+    out.flush()
+    return counters
+
+
+def _write(config: GeneratorConfig, factory: VideoFactory, names: dict, csv_names: dict,
+           progress: bool) -> dict[str, int]:
+    """Streams every video to its shards and labels CSV (all appear together, or none)."""
+    from tqdm import tqdm
+
     with io_utils.AtomicWriters() as writers:
-        shards = {}
-        for split, size in sizes.items():
-            n_shards = min(config.num_shards, size)
-            for kind in kinds:
-                shards[split, kind] = [
-                    writers.tfrecord(os.path.join(config.output_dir, kind, f"{split}{s:04d}.tfrecord"))
-                    for s in range(n_shards)]
-        label_csvs = {split: writers.text(os.path.join(config.output_dir, f"{split}_labels.csv"))
-                      for split in ("train", "validate") if sizes[split]}
+        shards = {key: [writers.tfrecord(os.path.join(config.output_dir, n)) for n in group]
+                  for key, group in names.items()}
+        label_csvs = {split: writers.text(os.path.join(config.output_dir, name))
+                      for split, name in csv_names.items()}
         for csv_file in label_csvs.values():
             csv_file.write("VideoId,Labels\n")
         counters = {split: 0 for split in SPLITS}

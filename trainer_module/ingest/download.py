@@ -11,14 +11,21 @@ Each file streams to ``NAME.part`` while its MD5 is computed; only a file whose 
 index is renamed into place, so a file at its final name is always complete. A dropped connection
 resumes the ``.part`` file with an HTTP Range request (or starts over when the server ignores
 ranges); an MD5 mismatch starts the file over; both up to ``retries`` times.
+
+The index gives no sizes, so a file is capped by a ceiling (``MAX_FILE_MB``, 4 GiB: the dataset's
+largest shards are a few hundred MB) and by an overall deadline (``FILE_DEADLINE_S``) over all its
+attempts: a server that streams forever, or a byte a minute, ends with an error naming the file.
+A plan is capped too (``MAX_PLAN_BYTES``; the real ones are a few hundred KB).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
 import json
 import os
+import socket
 import string
 import threading
 import time
@@ -33,6 +40,17 @@ _FILE_IDS = ["".join(p) for p in itertools.product(
     string.ascii_lowercase + string.ascii_uppercase + string.digits, repeat=2)]
 FILE_INDEX = {file_id: i for i, file_id in enumerate(_FILE_IDS)}
 CHUNK = 1 << 20
+MAX_FILE_MB = 4096.0
+FILE_DEADLINE_S = 3600.0
+MAX_PLAN_BYTES = 16 << 20
+
+
+def md5_of(path: str) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,8 +101,13 @@ def local_name(name: str) -> str:
 
 def read_plan(text: str, where: str) -> dict[str, str]:
     """{remote file name: md5} of a download plan; ValueError naming where for a bad one."""
+    if len(text) > MAX_PLAN_BYTES:
+        raise ValueError(f"{where}: a download plan of {len(text):,} characters, above the "
+                         f"{MAX_PLAN_BYTES:,} a plan of the dataset's needs")
     try:
         files = json.loads(text)["files"]
+    except RecursionError:
+        raise ValueError(f"{where}: not a download plan (JSON nested too deeply)") from None
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{where}: not a download plan ({e}); expected {{\"files\": {{name: "
                          "md5}}}") from None
@@ -110,8 +133,10 @@ class Downloader:
     """HTTP sessions with urllib3's connection-level retries (one per thread: a requests Session
     is not documented as thread-safe); ``fetch`` downloads one verified file."""
 
-    def __init__(self, retries: int = 3, timeout: float = 60.0, backoff: float = 0.5):
+    def __init__(self, retries: int = 3, timeout: float = 60.0, backoff: float = 0.5,
+                 max_bytes: int = int(MAX_FILE_MB * 2**20), deadline: float = FILE_DEADLINE_S):
         self.retries, self.timeout, self.backoff = retries, timeout, backoff
+        self.max_bytes, self.deadline = max_bytes, deadline
         self._local = threading.local()
 
     @property
@@ -130,9 +155,16 @@ class Downloader:
         return self._local.session
 
     def text(self, url: str) -> str:
-        response = self.session.get(url, timeout=self.timeout)
-        response.raise_for_status()
-        return response.text
+        """A download plan's text, read up to MAX_PLAN_BYTES (one byte more is a ValueError)."""
+        with self.session.get(url, timeout=self.timeout, stream=True) as response:
+            response.raise_for_status()
+            body = b""
+            for chunk in response.iter_content(CHUNK):
+                body += chunk
+                if len(body) > MAX_PLAN_BYTES:
+                    raise ValueError(f"{url}: more than {MAX_PLAN_BYTES:,} bytes; a download "
+                                     "plan of the dataset's is a few hundred KB")
+            return body.decode(response.encoding or "utf-8", errors="replace")
 
     def fetch(self, url: str, path: str, md5: str) -> int:
         """Downloads url to path, verified against md5; returns the bytes received.
@@ -147,6 +179,7 @@ class Downloader:
             raise IOError(f"{part if os.path.islink(part) else path}: a symbolic link where the "
                           "download writes; refusing to write through it")
         received, last_error = 0, "no attempt"
+        ends = time.monotonic() + self.deadline
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -168,12 +201,30 @@ class Downloader:
                         if have and response.status_code != 206:  # server ignored the range
                             digest, have = hashlib.md5(), 0
                         expected = int(response.headers.get("Content-Length", -1))
+                        self._check_size(url, part, have + max(expected, 0))
                         body = 0
-                        with _open_part(part, append=bool(have)) as f:
-                            for chunk in response.iter_content(CHUNK):
-                                f.write(chunk)
-                                digest.update(chunk)
-                                body += len(chunk)
+                        # a read blocks until a whole chunk arrives: past the deadline a timer
+                        # shuts the connection down, which ends the read
+                        watchdog = threading.Timer(max(0.0, ends - time.monotonic()), _abort,
+                                                   (response,))
+                        watchdog.daemon = True
+                        watchdog.start()
+                        try:
+                            with _open_part(part, append=bool(have)) as f:
+                                for chunk in response.iter_content(CHUNK):
+                                    f.write(chunk)
+                                    digest.update(chunk)
+                                    body += len(chunk)
+                                    self._check_size(url, part, have + body)
+                                    self._check_deadline(url, ends)
+                        except _Final:
+                            raise
+                        except Exception:  # noqa: BLE001 (what a closed response raises varies)
+                            self._check_deadline(url, ends)
+                            raise
+                        finally:
+                            watchdog.cancel()
+                        self._check_deadline(url, ends)
                         received += body
                         if 0 <= body < expected:  # closed early: keep the .part, resume it
                             last_error = f"connection dropped after {body} of {expected} bytes"
@@ -186,6 +237,8 @@ class Downloader:
                     raise IOError(f"{url}: {last_error} (not retried: asking again does not "
                                   "help)") from None
                 continue
+            except _Final:
+                raise
             except (requests.RequestException, OSError) as e:
                 last_error = f"connection: {type(e).__name__}"
                 continue
@@ -197,4 +250,34 @@ class Downloader:
         if os.path.exists(part) and last_error.startswith("MD5"):
             os.remove(part)
         raise IOError(f"{url}: {last_error} after {self.retries + 1} attempts")
+
+    def _check_size(self, url: str, part: str, size: int) -> None:
+        """Over the cap: the ``.part`` is removed (it cannot become the file) and not retried."""
+        if size > self.max_bytes:
+            with contextlib.suppress(OSError):
+                os.remove(part)
+            raise _Final(f"{url}: more than {self.max_bytes / 2**20:g} MB (the download's "
+                         "ceiling per file, `max_file_mb`); not a file of the dataset's")
+
+    def _check_deadline(self, url: str, ends: float) -> None:
+        """Past the per-file deadline: the ``.part`` is kept (a re-run resumes it), not retried."""
+        if time.monotonic() > ends:
+            raise _Final(f"{url}: not complete after {self.deadline:g} s (the per-file deadline, "
+                         "`file_deadline`); the part received is kept for a re-run")
+
+
+def _abort(response) -> None:
+    """Ends a read blocked in another thread (shutting the socket down wakes it; closing the
+    response alone does not)."""
+    # urllib3 1.26 -> http.client's response -> its socket file -> the socket
+    sock = getattr(getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None),
+                   "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    response.close()
+
+
+class _Final(OSError):
+    """A download error that asking again would not mend."""
 

@@ -3,8 +3,9 @@
 Inputs are TFRecord files of SequenceExamples, or files holding one serialized SequenceExample
 each (what MediaPipe's ``extract_yt8m_features`` writes, e.g. ``features.pb``). Output is the
 shard-pair layout of ``yt8m extract-features`` (ingest/shards.py), ``videos_per_shard`` videos a
-pair in input order; complete pairs are skipped on a re-run. A record that is not MediaPipe's
-stops the run with an error naming its file and record (nothing half-written).
+pair in input order. A re-run with the same input files (by content) skips the complete pairs; one
+with other inputs or settings into the same folder is refused (``output_folder``). A record that
+is not MediaPipe's stops the run with an error naming its file and record (nothing half-written).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from trainer_module.data import records
 from trainer_module.errors import DataError
 from trainer_module.ingest import mediapipe
 from trainer_module.ingest import shards as shards_lib
+from trainer_module.output_folder import OutputFolder, digest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +27,7 @@ class ConvertJob:
     output_dir: str
     prefix: str = "videos"
     videos_per_shard: int = 100
+    overwrite: bool = False  # replace an earlier run's files made from other inputs
 
     def __post_init__(self):
         if not self.inputs:
@@ -61,7 +64,12 @@ def serialized_records(path: str):
 def run(job: ConvertJob, log=print) -> tuple[int, int]:
     """Returns (videos converted now, shard pairs already complete before). Records are read
     lazily, one shard's worth at a time."""
-    items = (item for path in input_files(job.inputs) for item in serialized_records(path))
+    files = input_files(job.inputs)
+    out = OutputFolder(job.output_dir, f"convert-mediapipe {job.prefix}",
+                       {"inputs": {os.path.abspath(f): digest(f) for f in files},
+                        "videos_per_shard": job.videos_per_shard},
+                       overwrite=job.overwrite).claim()
+    items = (item for path in files for item in serialized_records(path))
     seen: dict[str, str] = {}
 
     def videos(chunk):
@@ -76,10 +84,10 @@ def run(job: ConvertJob, log=print) -> tuple[int, int]:
 
     count = before = shard = 0
     while chunk := list(itertools.islice(items, job.videos_per_shard)):
-        if shards_lib.complete(job.output_dir, job.prefix, shard):
+        if shards_lib.complete(out, job.prefix, shard):
             before += 1
         else:
-            count += shards_lib.write_pair(job.output_dir, job.prefix, shard, videos(chunk))
+            count += shards_lib.write_pair(out, job.prefix, shard, videos(chunk))
         shard += 1
-    shards_lib.write_labels_csv(job.output_dir, job.prefix, shard)
+    shards_lib.write_labels_csv(out, job.prefix, shard)
     return count, before

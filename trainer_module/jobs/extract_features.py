@@ -6,9 +6,10 @@ rgb / audio bytes per frame), ``video/{prefix}NNNN.tfrecord`` (Examples with the
 (path, reason) when videos were unreadable. A video's id is its file name without the extension.
 
 Videos are processed ``videos_per_shard`` at a time, in sorted order, by ``num_workers`` processes
-(each loads the networks once); each shard pair appears atomically when complete, and a re-run
-skips complete shards, so an interrupted run resumes. An unreadable video is reported and skipped;
-the others go on.
+(each loads the networks once); each shard pair appears atomically when complete. A re-run with the
+same videos, labels and networks (by content) skips the complete shards, so an interrupted run
+resumes; one with other inputs into the same folder is refused, saying what differs
+(``output_folder``). An unreadable video is reported and skipped; the others go on.
 """
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ import os
 import sys
 import time
 
+from trainer_module import io_utils
 from trainer_module.data import features as F
 from trainer_module.data import vocabulary as vocabulary_lib
 from trainer_module.ingest import extract as extract_lib
 from trainer_module.ingest import shards as shards_lib
 from trainer_module.ingest import video as video_lib
+from trainer_module.output_folder import OutputFolder, digest
 
 SPLIT_CHARS = (";", "|")
 
@@ -40,6 +43,7 @@ class ExtractJob:
     prefix: str = "videos"
     videos_per_shard: int = 100
     num_workers: int = 1
+    overwrite: bool = False  # replace an earlier run's files made from other inputs
 
     def __post_init__(self):
         if not self.videos:
@@ -97,10 +101,9 @@ def read_labels_csv(path: str, vocabulary: str | None) -> dict[str, list[int]]:
                 names.setdefault(name, index)
                 names.setdefault(name.lower(), index)
     out: dict[str, list[int]] = {}
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    try:  # a byte-order mark (spreadsheet tools) accepted; not UTF-8: the byte named
+        rows = list(csv.reader(io_utils.text_lines(path, "`labels_csv`")))
+    except (OSError, csv.Error) as e:
         raise ValueError(f"`labels_csv` {path}: cannot read ({e})") from None
     for line_no, row in enumerate(rows, start=1):
         if not row or not "".join(row).strip():
@@ -185,8 +188,10 @@ def run(job: ExtractJob, log=print, progress: bool = True) -> ExtractResult:
     if not job.files.audio_model:
         log("extract-features: warning: no `audio_model`: audio features are zeros (models "
             "trained on YouTube-8M audio will see silence)")
+    out = OutputFolder(job.output_dir, f"extract-features {job.prefix}",
+                       _settings(job, ids, labels), overwrite=job.overwrite).claim()
     shards = [paths[i:i + job.videos_per_shard] for i in range(0, len(paths), job.videos_per_shard)]
-    todo = shards_lib.pending(job.output_dir, job.prefix, len(shards))
+    todo = shards_lib.pending(out, job.prefix, len(shards))
     result = ExtractResult(shards_done_before=len(shards) - len(todo))
     if result.shards_done_before:
         log(f"extract-features: {result.shards_done_before} of {len(shards)} shards already "
@@ -209,16 +214,29 @@ def run(job: ExtractJob, log=print, progress: bool = True) -> ExtractResult:
     with _pool(job, threads) as submit:
         for s in todo:
             futures = [submit(p, video_id(p), labels.get(video_id(p), [])) for p in shards[s]]
-            result.extracted += shards_lib.write_pair(job.output_dir, job.prefix, s,
-                                                      finished(s, futures))
+            result.extracted += shards_lib.write_pair(out, job.prefix, s, finished(s, futures))
             result.shards_written += 1
     bar.close()
     if job.labels_csv:
-        shards_lib.write_labels_csv(job.output_dir, job.prefix, len(shards))
+        shards_lib.write_labels_csv(out, job.prefix, len(shards))
     if result.skipped:
-        shards_lib.write_skipped(job.output_dir, job.prefix, result.skipped)
+        shards_lib.write_skipped(out, job.prefix, result.skipped)
     result.seconds = time.time() - start
     return result
+
+
+def _settings(job: ExtractJob, ids: dict, labels: dict) -> dict:
+    """What the shards are made from, by content: a re-run with any of it changed is another
+    dataset, not a resume."""
+    files = job.files
+    networks = {"inception_weights": files.inception_weights, "pca_dir": files.pca_dir,
+                "audio_model": files.audio_model, "audio_pca": files.audio_pca}
+    settings = {"videos": {vid: digest(path) for vid, path in ids.items()},
+                "networks": {k: digest(v) if v else None for k, v in networks.items()},
+                "max_frames": files.max_frames, "videos_per_shard": job.videos_per_shard}
+    if job.labels_csv:
+        settings["labels"] = {vid: labels.get(vid, []) for vid in ids}
+    return settings
 
 
 class _Deferred:

@@ -13,7 +13,6 @@ import os
 import tempfile
 import time
 
-import numpy as np
 
 from trainer_module import io_utils
 from trainer_module.data import input_pipeline
@@ -73,7 +72,7 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
     """
     report = records.ReadReport()
     ds = records.record_dataset(files, skip_corrupt, report=report).batch(batch_size).prefetch(2)
-    rows, start = 0, time.time()
+    rows, start, seen = 0, time.time(), set()
     with io_utils.atomic_path(output_file) as tmp, open(tmp, "w", encoding="utf-8") as out, \
             records.corruption_named(files, lambda b: serve(examples=b)):
         out.write(kaggle_csv.CSV_HEADER)
@@ -83,8 +82,14 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
             classes, scores = res["top_k_classes"].numpy(), res["top_k_scores"].numpy()
             try:
                 for i in range(len(ids)):
-                    out.write(kaggle_csv.format_row(kaggle_csv.decode_id(ids[i]), classes[i, :top_k],
-                                         scores[i, :top_k]) + "\n")
+                    vid = kaggle_csv.decode_id(ids[i])
+                    if vid in seen:  # a CSV that `yt8m score` and Kaggle refuse: none at all
+                        raise DataError(f"video id {vid[:80]!r} appears twice in "
+                                        f"`input_data_pattern` ({len(files)} files: "
+                                        f"{files[0]} ...); each video must be in one shard once")
+                    seen.add(vid)
+                    out.write(kaggle_csv.format_row(vid, classes[i, :top_k],
+                                                    scores[i, :top_k]) + "\n")
             except ValueError as e:
                 raise DataError(kaggle_csv.locate_bad_id(files) or str(e)) from None
             rows += len(ids)
@@ -138,10 +143,6 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
     out = {"model_dir": model_dir}
     files = (input_pipeline.list_files(job.input_data_pattern, "`input_data_pattern`")
              if job.output_file else [])
-    io_utils.refuse_overwriting_inputs(
-        {"`output_file`": job.output_file, "`output_model_tgz`": job.output_model_tgz,
-         "`named_output_file`": job.named_output_file},
-        {"`input_data_pattern`": files, "`input_model_tgz`": [job.input_model_tgz]})
     if job.output_model_tgz:
         out["model_tgz"] = archive.pack(model_dir, job.output_model_tgz, job.float16_weights)
         log(f"wrote model archive {job.output_model_tgz}"

@@ -6,7 +6,6 @@ that `yt8m eval` (per checkpoint) or validation during training (per epoch) wrot
 from __future__ import annotations
 
 import glob
-import json
 import os
 
 from trainer_module import io_utils

@@ -18,6 +18,7 @@ import dataclasses
 import fnmatch
 import os
 import shutil
+import tempfile
 
 import tensorflow as tf
 
@@ -148,15 +149,18 @@ def dir_size_mb(path: str) -> float:
 
 
 def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool = True,
-                 max_size_mb: float | None = None) -> str:
-    """saved_model/ + inference_model.* + model_flags.json, complete or not at all.
+                 max_size_mb: float | None = None, finish=None) -> str:
+    """saved_model/ + inference_model.* + model_flags.json, complete or not at all;
+    ``finish(staging folder)`` adds the caller's files before the swap.
 
     Raises:
       ValueError: the export is larger than ``max_size_mb`` (nothing is left at ``out_dir``).
     """
-    tmp = out_dir + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    # a new scratch sibling of this run's own (never a user's OUT.tmp)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out_dir))}.", suffix=".tmp",
+                           dir=parent)
     try:
         export.export_saved_model(model, os.path.join(tmp, "saved_model"),
                                   export.default_preprocess(flags.feature_spec()))
@@ -168,6 +172,8 @@ def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool
             raise ValueError(f"the exported model is {size:.0f} MB, above `max_model_size_mb` "
                              f"{max_size_mb:g} ({model.count_params():,} parameters): use a "
                              "smaller model or raise the limit")
+        if finish:
+            finish(tmp)
         MF.save(tmp, flags)  # written last: marks the export complete
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,10 +19,13 @@ from trainer_module.jobs import download as job_lib
 
 class Mirror:
     """Serves {path: bytes}; ``corrupt`` names are always served with one byte flipped, ``drop``
-    names close the connection half-way through their first full response. Ranges honoured."""
+    names close the connection half-way through their first full response, ``endless`` names
+    stream zeros forever (no length), ``slow`` names trickle one byte every 50 ms. Ranges
+    honoured."""
 
-    def __init__(self, files: dict, corrupt=(), drop=()):
+    def __init__(self, files: dict, corrupt=(), drop=(), endless=(), slow=()):
         self.files, self.corrupt, self.drop = files, set(corrupt), set(drop)
+        self.endless, self.slow = set(endless), set(slow)
         self.requests = collections.Counter()
         self.ranges = []
         mirror = self
@@ -34,6 +38,9 @@ class Mirror:
                     self.send_error(404)
                     return
                 name = self.path.rsplit("/", 1)[-1]
+                if name in mirror.endless | mirror.slow:
+                    self._forever(name in mirror.slow)
+                    return
                 if name in mirror.corrupt:
                     body = body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
                 start = 0
@@ -52,6 +59,19 @@ class Mirror:
                     self.close_connection = True
                     return
                 self.wfile.write(body[start:])
+
+            def _forever(self, slow: bool):
+                self.send_response(200)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    while True:
+                        self.wfile.write(b"\0" if slow else bytes(1 << 16))
+                        self.wfile.flush()
+                        if slow:
+                            time.sleep(0.05)
+                except OSError:  # the client gave up
+                    pass
 
             def log_message(self, *args):
                 pass
@@ -167,15 +187,22 @@ def test_http_status_named_names_encoded_links_refused(tmp_path, shards):
     victim = tmp_path / "victim"
     victim.write_text("keep")
     planted = sorted(shards)[2]
-    os.symlink(victim, out / "video" / (lib.local_name(planted) + ".part"))
+    link = out / "video" / (lib.local_name(planted) + ".part")
+    os.symlink(victim, link)
     try:
+        with pytest.raises(ValueError, match=r"is not empty \(it holds .*part.\) and no yt8m command wrote it"):
+            _run(mirror, out)  # a folder no download filled: refused before any request
+        assert not mirror.requests
+        os.remove(link)
+        _run(mirror, out, shard="1,2")  # the download's own folder now (its manifest) ...
+        os.symlink(victim, link)  # ... where a link is planted before the rest is fetched
         result = _run(mirror, out)
     finally:
         mirror.close()
     failed = dict(result.failed)
     assert failed[missing].endswith("HTTP 404 Not Found (not retried: asking again does not "
                                     "help)")
-    assert mirror.requests[f"/2/video/train/{missing}"] == 1  # not retried
+    assert mirror.requests[f"/2/video/train/{missing}"] <= 2  # once a run: not retried
     assert "a symbolic link where the download writes" in failed[planted]
     assert victim.read_text() == "keep"
     assert (out / "video" / odd).read_bytes() == remote[odd]
@@ -186,3 +213,63 @@ def test_plan_names_with_control_characters_are_refused(name):
     plan = json.dumps({"files": {name: "0" * 32}})
     with pytest.raises(ValueError, match="plan: bad entry"):
         lib.read_plan(plan, "plan")
+
+
+def test_endless_or_slow_files_end_with_a_named_error(tmp_path, shards):
+    """The index gives no sizes: a file is capped by --max_file_mb (its .part removed) and by
+    --file_deadline over all attempts (its .part kept for a re-run); the other files arrive."""
+    names = sorted(shards)
+    endless, slow = names[0], names[1]
+    mirror = _serve(shards, endless=[endless], slow=[slow])
+    out = tmp_path / "data"
+    try:
+        result = _run(mirror, out, max_file_mb=1, file_deadline=2)
+    finally:
+        mirror.close()
+    failed = dict(result.failed)
+    assert set(failed) == {endless, slow}
+    assert "more than 1 MB (the download's ceiling per file, `max_file_mb`)" in failed[endless]
+    assert "not complete after 2 s (the per-file deadline, `file_deadline`)" in failed[slow]
+    assert mirror.requests[f"/2/video/train/{endless}"] == 1  # neither is asked again
+    assert mirror.requests[f"/2/video/train/{slow}"] == 1
+    assert not (out / "video" / (lib.local_name(endless) + ".part")).exists()
+    assert (out / "video" / (lib.local_name(slow) + ".part")).exists()
+    assert result.downloaded == len(shards) - 2
+
+
+def test_a_file_no_download_wrote_is_checked_by_content(tmp_path, shards):
+    """Resume by content: a file at a planned name that no earlier download wrote is kept when
+    its MD5 is the plan's (not fetched again) and refused, never replaced, when it is not."""
+    first = {n for n in shards if lib.in_shard(n, (1, 2))}
+    later = sorted(set(shards) - first)[0]
+    mirror = _serve(shards)
+    out = tmp_path / "data"
+    try:
+        _run(mirror, out, shard="1,2")  # the download's own folder, half of the files
+        mine = out / "video" / lib.local_name(later)
+        mine.write_bytes(b"my own file")
+        with pytest.raises(ValueError, match=r"is not the plan's file \(MD5 differs\) and no "
+                                             r"earlier download wrote it"):
+            _run(mirror, out)
+        assert mine.read_bytes() == b"my own file"
+        mine.write_bytes(shards[later])  # the plan's bytes, copied in by hand
+        result = _run(mirror, out)
+        assert mirror.requests[f"/2/video/train/{later}"] == 0
+        assert result.present == len(first) + 1 and not result.failed
+        manifest = json.loads((out / ".yt8m-download_2_video_train.json").read_text())
+        assert manifest["files"][f"video/{lib.local_name(later)}"]["md5"] == \
+            hashlib.md5(shards[later]).hexdigest()
+    finally:
+        mirror.close()
+
+
+def test_an_endless_or_nested_plan_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="plan: not a download plan \\(JSON nested too deeply"):
+        lib.read_plan("[" * 100_000 + "]" * 100_000, "plan")
+    mirror = Mirror({"/2/download_plans/video_train.json": b"{" + b" " * (17 << 20)})
+    try:
+        with pytest.raises(OSError, match="cannot fetch the download plan .*more than "
+                                          "16,777,216 bytes; a download plan"):
+            _run(mirror, tmp_path / "data")
+    finally:
+        mirror.close()

@@ -12,6 +12,7 @@ import re
 
 from pipeline import metadata
 from trainer_module import errors
+from trainer_module import io_utils
 from trainer_module import models
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
@@ -19,6 +20,7 @@ from trainer_module.export.saved_model import SERVING_TOP_K
 from trainer_module.models import hparams as H
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
+from trainer_module.io_utils import shorten
 
 
 DATA_LAYOUTS = ("nested", "flat")
@@ -31,6 +33,8 @@ PATH_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "metadata_path", "voc
 GPU_TYPES = ("NVIDIA_TESLA_K80", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_T4",
              "NVIDIA_TESLA_V100", "NVIDIA_TESLA_A100", "NVIDIA_A100_80GB", "NVIDIA_L4",
              "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB", "NVIDIA_H200_141GB")
+PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # TFX's 63; Kubeflow's and Vertex's pattern
+MAX_CONFIG_BYTES = 1 << 20
 MAX_GPUS = 16  # the most GPUs one machine type offers (a2-megagpu-16g)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 
@@ -144,11 +148,16 @@ class PipelineConfig:
         for name in ("trainer_cpu_limit", "trainer_memory_limit"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
+        if not isinstance(self.pipeline_name, str) or not PIPELINE_NAME.fullmatch(
+                self.pipeline_name):
+            raise ValueError(f"`pipeline_name` {shorten(str(self.pipeline_name))!r} is not a "
+                             "pipeline name: 1-63 lower-case letters, digits and '-', starting "
+                             "with a letter or digit (what TFX, Kubeflow and Vertex AI accept)")
         for name in PATH_FIELDS:
             value = getattr(self, name)
             problem = gcs_uri_problem(value) if value and value.startswith("gs://") else None
             if problem:
-                raise ValueError(f"`{name}` {value[:80]!r} {problem}")
+                raise ValueError(f"`{name}` {shorten(value)!r} {problem}")
         if self.trainer_gpu_type and self.trainer_gpu_type not in GPU_TYPES:
             raise ValueError(f"`trainer_gpu_type` {self.trainer_gpu_type[:80]!r} is not an "
                              f"accelerator type Vertex AI takes: {', '.join(GPU_TYPES)}")
@@ -265,10 +274,15 @@ class PipelineConfig:
 
     @classmethod
     def from_file(cls, path: str, **overrides) -> "PipelineConfig":
-        """Reads a JSON config; keyword overrides (non-None) win. Unknown keys are errors."""
+        """Reads a JSON config (UTF-8, a byte-order mark accepted, at most MAX_CONFIG_BYTES);
+        keyword overrides (non-None) win. Unknown keys are errors."""
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            if os.path.getsize(path) > MAX_CONFIG_BYTES:
+                raise ValueError(f"{path}: {os.path.getsize(path):,} bytes; a config is a few "
+                                 f"KB (at most {MAX_CONFIG_BYTES:,})")
+            data = json.loads(io_utils.read_text(path, "config"))
+        except RecursionError:
+            raise ValueError(f"{path}: not a config (JSON nested too deeply)") from None
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: {e}") from None
         if not isinstance(data, dict):

@@ -86,18 +86,27 @@ def test_a_broken_rule_is_reported(tmp_path):
 
 
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_]*")
+FLAG_BEFORE_A_VALUE = re.compile(r"(?<![\w-])--$")  # f"--{name} ...": the flag is computed
 LIBRARY = ("trainer_module", "components", "pipeline", "kubeflow")
 
 
 def flag_names_in_errors(root: str) -> list[str]:
     """``path:line: text`` for every string in a ``raise`` statement of the library that names a
     command-line flag (``--top_k``) instead of a config field (`` `top_k` ``)."""
-    return [f"{rel}:{const.lineno}: {const.value.strip()}"
-            for rel, tree in _parsed(root, LIBRARY)
-            for node in ast.walk(tree) if isinstance(node, ast.Raise)
-            for const in ast.walk(node)
-            if isinstance(const, ast.Constant) and isinstance(const.value, str)
-            and FLAG.search(const.value)]
+    def flag_like(text: ast.JoinedStr | ast.Constant) -> list[ast.Constant]:
+        parts = text.values if isinstance(text, ast.JoinedStr) else [text]
+        return [part for i, part in enumerate(parts)
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                and (FLAG.search(part.value) or (
+                    FLAG_BEFORE_A_VALUE.search(part.value) and i + 1 < len(parts)
+                    and isinstance(parts[i + 1], ast.FormattedValue)))]
+
+    return list(dict.fromkeys(  # a constant inside an f-string is walked twice
+        f"{rel}:{const.lineno}: {const.value.strip()}"
+        for rel, tree in _parsed(root, LIBRARY)
+        for node in ast.walk(tree) if isinstance(node, ast.Raise)
+        for text in ast.walk(node) if isinstance(text, (ast.JoinedStr, ast.Constant))
+        for const in flag_like(text)))
 
 
 def test_library_errors_name_config_fields_not_flags():
@@ -108,6 +117,8 @@ def test_a_flag_in_a_library_error_is_reported(tmp_path):
     for package in LIBRARY:
         (tmp_path / package).mkdir()
     (tmp_path / "pipeline" / "c.py").write_text(
-        'def check(k):\n    if k < 1:\n        raise ValueError(f"--top_k must be >= 1, got {k}")\n'
+        'def check(k, name):\n    if k < 1:\n        raise ValueError(f"--top_k must be >= 1, got {k}")\n'
+        '    if k > 9:\n        raise ValueError(f"--{name} must be <= 9")\n'
         '    raise ValueError("`top_k` is fine, and so is a--b")\n')
-    assert flag_names_in_errors(str(tmp_path)) == ["pipeline/c.py:3: --top_k must be >= 1, got"]
+    assert flag_names_in_errors(str(tmp_path)) == ["pipeline/c.py:3: --top_k must be >= 1, got",
+                                                   "pipeline/c.py:5: --"]

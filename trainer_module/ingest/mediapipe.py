@@ -42,13 +42,26 @@ def _floats(feature_lists, key: str, size: int, where: str) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, size), np.float32)
 
 
+def _text(value: bytes, where: str, what: str) -> str:
+    """A context string as UTF-8 text; a ValueError naming the record for non-UTF-8 or empty."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}: the {what} is not UTF-8 text (byte {e.start})") from None
+    if not text.strip():
+        raise ValueError(f"{where}: the {what} is empty")
+    return text
+
+
 def video_id(context, where: str) -> str:
     for key in ID_KEYS:
         if key in context.feature and context.feature[key].bytes_list.value:
-            return context.feature[key].bytes_list.value[0].decode("utf-8", "replace")
+            return _text(context.feature[key].bytes_list.value[0], where, f"video id ({key})")
     if DATA_PATH_KEY in context.feature and context.feature[DATA_PATH_KEY].bytes_list.value:
-        data_path = context.feature[DATA_PATH_KEY].bytes_list.value[0].decode("utf-8", "replace")
-        return os.path.splitext(os.path.basename(data_path))[0]
+        data_path = _text(context.feature[DATA_PATH_KEY].bytes_list.value[0], where,
+                          DATA_PATH_KEY)
+        return _text(os.path.splitext(os.path.basename(data_path))[0].encode(), where,
+                     f"video id (the file name of {DATA_PATH_KEY})")
     raise ValueError(f"{where}: no video id (none of {', '.join(ID_KEYS)}, {DATA_PATH_KEY})")
 
 
@@ -77,6 +90,10 @@ def convert(serialized: bytes, where: str) -> tuple[examples.Video, list[str]]:
     context = example.context
     labels = list(context.feature[LABEL_INDEX_KEY].int64_list.value) \
         if LABEL_INDEX_KEY in context.feature else []
+    outside = [label for label in labels if not 0 <= label < F.NUM_CLASSES]
+    if outside:
+        raise ValueError(f"{where}: label {outside[0]} in {LABEL_INDEX_KEY} is outside "
+                         f"[0, {F.NUM_CLASSES}), the dataset's classes")
     try:
         video = examples.from_quantized_frames(video_id(context, where), sorted(set(labels)),
                                                F.quantize_np(rgb),

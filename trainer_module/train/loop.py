@@ -73,7 +73,7 @@ class TrainConfig:
         for name in ("batch_size", "num_epochs", "log_every_steps", "export_model_steps",
                      "learning_rate_decay_examples"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"`max_steps` must be >= 1, got {self.max_steps}")
         if self.base_learning_rate <= 0:
@@ -83,7 +83,7 @@ class TrainConfig:
                              f"{self.learning_rate_decay}")
         for name in ("clip_gradient_norm", "regularization_penalty"):
             if getattr(self, name) < 0:
-                raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"`label_smoothing` must be in [0, 1), got {self.label_smoothing}")
         for name in ("warmup_steps", "min_steps", "expected_gpus"):

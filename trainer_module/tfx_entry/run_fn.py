@@ -4,6 +4,7 @@ signatures."""
 from __future__ import annotations
 
 import os
+import signal
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -111,6 +112,13 @@ def run_fn(fn_args) -> None:
     try:
         _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True),
                           length.total_steps(cfg.batch_size))
+    except training.TrainingInterrupted as e:  # the checkpoint is this execution's own
+        how = "terminated (SIGTERM)" if e.signum == signal.SIGTERM else "interrupted"
+        step = int(trainer.optimizer.iterations.numpy())
+        raise training.TrainingInterrupted(
+            f"{how} in the Trainer at global step {step}; nothing was published and the run "
+            "shows as killed (`yt8m runs`): running it again reuses the cached steps before the "
+            "Trainer and trains anew", e.signum) from None
     finally:
         trainer.close()
     # On LocalDagRunner the next component shares this process: drop the model and Keras'

@@ -403,6 +403,33 @@ def test_config_values_of_the_wrong_type_name_the_key(tmp_path, capsys):
         _one_line(capsys, f"{config}: ", needle)
 
 
+@pytest.mark.parametrize("write, needle", [
+    (lambda p: p.write_text('{"data_dir": "d"}', encoding="utf-16"),
+     "config {p}: not UTF-8 text at byte 0"),
+    (lambda p: p.write_text('{"data_dir": "' + "x" * (2 << 20) + '"}'),
+     "{p}: 2,097,168 bytes; a config is a few KB"),
+    (lambda p: p.write_text("[" * 100_000 + "]" * 100_000),
+     "{p}: not a config (JSON nested too deeply)"),
+    (lambda p: p.write_text('{"data_dir": "d", "batch_size": -5}'),
+     "{p}: batch_size must be >= 1, got -5"),
+    (lambda p: p.write_text('{"data_dir": "d", "pipeline_name": "a%b"}'),
+     "{p}: pipeline_name 'a%b' is not a pipeline name"),
+    (lambda p: p.write_text('{"data_dir": "d", "pipeline_name": "' + "n" * 500_000 + '"}'),
+     "{p}: pipeline_name '" + "n" * 25 + "..." + "n" * 52 + "' is not a pipeline name"),
+])
+def test_a_config_that_is_not_one(tmp_path, capsys, write, needle):
+    """Bounded in size and depth, read as UTF-8 (BOM accepted), every error naming the file and
+    the key (not a flag), a name cut to 80 characters (round 3)."""
+    config = tmp_path / "c.json"
+    write(config)
+    assert main(["pipeline", "compile", "--config", str(config)]) == 2
+    line = _one_line(capsys, needle.format(p=config))
+    assert len(line) < 400 and "--batch_size" not in line
+    config.write_bytes(b"\xef\xbb\xbf{\"data_dir\": \"gs://bkt/d\", \"pipeline_root\": \"gs://bkt/r\"}")
+    assert main(["pipeline", "compile", "--config", str(config), "--image", "i:1", "--output",
+                 str(tmp_path / "p.json")]) == 0
+
+
 def test_os_errors_and_bad_batch_sizes_are_one_line(trained, tmp_path, capsys):
     train_dir, _, data = trained
     shard = os.path.join(data, "video", "test0000.tfrecord")
@@ -459,6 +486,33 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint(tiny_data, tmp_path, signum, statu
     step = int(lines[0].split("global step ")[1].split(";")[0])
     import tensorflow as tf
     assert tf.train.latest_checkpoint(str(train_dir)).endswith(f"-{step}") and step >= 3
+
+
+def test_sigterm_stops_a_pipeline_run_as_killed(tiny_data, tmp_path, capsys):
+    """SIGTERM (a preempted pod, `kill`) during a local pipeline run's Trainer: exit 143, one
+    line that says what happened and what a re-run does, the run shown as killed, the pipeline
+    root free again, nothing pushed."""
+    from pipeline import outcome
+    root = tmp_path / "root"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yt8m_cli.main", "pipeline", "run", "--data_dir", tiny_data,
+         "--pipeline_root", str(root), "--model", "LogisticModel", "--batch_size", "2",
+         "--num_epochs", "1000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:
+        if line.startswith("training step "):
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143
+    assert err.strip().splitlines()[-1].startswith(
+        "yt8m pipeline: terminated (SIGTERM) in the Trainer at global step "), err
+    assert "reuses the cached steps before the Trainer" in err
+    assert outcome.run_in_progress(str(root / "metadata.sqlite")) is False
+    assert main(["runs", "--pipeline_root", str(root)]) == 0
+    assert "KILLED: Trainer" in capsys.readouterr().out
+    assert not (root / "serving_model").exists()
 
 
 def test_debris_of_a_killed_run_is_removed_and_resume_keeps_the_epoch_count(tiny_data, tmp_path,
@@ -712,10 +766,12 @@ def test_a_byte_order_mark_is_accepted_and_non_utf8_is_named(trained, tmp_path, 
 
 def test_a_folder_where_a_file_is_expected_is_named_as_such(trained, tmp_path, capsys):
     _, _, data = trained
-    assert main(["inference", "--input_model_tgz", str(tmp_path), "--input_data_pattern",
-                 os.path.join(data, "video", "test*"), "--output_file",
+    (tmp_path / "folder").mkdir()
+    assert main(["inference", "--input_model_tgz", str(tmp_path / "folder"),
+                 "--input_data_pattern", os.path.join(data, "video", "test*"), "--output_file",
                  str(tmp_path / "p.csv")]) == 2
-    _one_line(capsys, f"--input_model_tgz {tmp_path} is a folder; expected a model .tgz file")
+    _one_line(capsys, f"--input_model_tgz {tmp_path / 'folder'} is a folder; expected a model "
+                      ".tgz file")
     assert main(["score", "--predictions", str(tmp_path), "--labels", str(tmp_path)]) == 2
     _one_line(capsys, f"{tmp_path} is a folder; expected a CSV file")
 
@@ -754,3 +810,197 @@ def test_submit_refuses_another_pipeline_before_authenticating(tmp_path, capsys,
     assert main(["pipeline", "submit", "--output", str(path), "--project", "p", "--region",
                  "us-central1"]) == 2
     _one_line(capsys, f"{path}: not a pipeline compiled by `yt8m pipeline compile`")
+
+
+# 19. One output guard for every command (round 3) -------------------------------------------------
+def _member_dirs(train_dir, parent):
+    """Two train_dirs (copies of the trained one) under ``parent``."""
+    members = [parent / "a", parent / "b"]
+    for member in members:
+        shutil.copytree(train_dir, member)
+    return members
+
+
+def test_no_output_over_inside_or_around_an_input(trained, tmp_path, capsys):
+    """yt8m_cli/main.py checks every command's declared reads and writes before any work."""
+    train_dir, _, data = trained
+    vocab = tmp_path / "vocabulary.csv"
+    vocab.write_text("Index,TrainVideoCount,Name\n0,5,a\n")
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    shutil.copy(os.path.join(data, "video", "validate0000.tfrecord"), shards)
+    pattern = str(shards / "validate*.tfrecord")
+    members = _member_dirs(train_dir, tmp_path / "members")
+    before, train_before = _snapshot(tmp_path), _snapshot(train_dir)
+    report = ["report", "--train_dir", train_dir, "--eval_data_pattern", pattern]
+    predict = ["inference", "--train_dir", train_dir, "--input_data_pattern", pattern]
+    cases = [
+        ([*report, "--vocabulary", str(vocab), "--output", str(vocab)],
+         f"--output {vocab} is also an input (--vocabulary)"),
+        ([*report, "--output", str(shards / "validate0000.tfrecord")],
+         "is also an input (--eval_data_pattern)"),
+        ([*report, "--output", str(shards / "validate_report.tfrecord")],
+         "validate*.tfrecord, which it reads: write it elsewhere"),
+        ([*predict, "--output_file", str(tmp_path / "p.csv"), "--vocabulary", str(vocab),
+          "--named_output_file", str(vocab)],
+         f"--named_output_file {vocab} is also an input (--vocabulary)"),
+        ([*predict, "--output_file", os.path.join(train_dir, "p.csv")],
+         f"is inside --train_dir {os.path.realpath(train_dir)}, which it reads"),
+        (["ensemble", "--train_dirs", ",".join(map(str, members)), "--output_dir",
+          str(tmp_path / "members")],
+         f"--output_dir {tmp_path / 'members'} contains --train_dirs"),
+        ([*predict, "--output_file", str(tmp_path / "p.csv"), "--output_model_tgz",
+          str(tmp_path / "p.csv")], "two outputs at one path"),
+    ]
+    for argv, said in cases:
+        assert main(argv) == 2, argv
+        _one_line(capsys, said)
+    assert _snapshot(tmp_path) == before and _snapshot(train_dir) == train_before
+
+
+# 20. Nothing deleted that the command did not write (round 3) ---------------------------------------
+def test_ensemble_replaces_only_its_own_earlier_output(trained, tmp_path, capsys):
+    train_dir, _, _ = trained
+    members = _member_dirs(train_dir, tmp_path / "members")
+    out = tmp_path / "ensemble"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    scratch = tmp_path / "ensemble.tmp"  # the name a scratch sibling used to take
+    scratch.mkdir()
+    (scratch / "keep").write_text("mine too")
+    argv = ["ensemble", "--train_dirs", ",".join(map(str, members)), "--output_dir", str(out)]
+    assert main(argv) == 2
+    _one_line(capsys, f"--output_dir {out} is not empty (it holds 'notes.txt') and no yt8m "
+                      "command wrote it")
+    assert (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    assert main(argv) == 0 and (out / "saved_model" / "saved_model.pb").exists()
+    assert main(argv) == 0  # its own earlier output: replaced
+    (out / "notes.txt").write_text("mine")  # a file put into the ensemble's folder since
+    assert main(argv) == 2
+    _one_line(capsys, "holds 'notes.txt', which no earlier ensemble wrote")
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (scratch / "keep").read_text() == "mine too"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p != scratch]
+
+
+# 21. Resume by content, not by name (round 3) ---------------------------------------------------------
+def _ids(folder):
+    import tensorflow as tf
+    from trainer_module.data import records
+    return [tf.train.Example.FromString(r).features.feature["id"].bytes_list.value[0].decode()
+            for path in sorted(folder.glob("video/*.tfrecord"))
+            for r in records.iterate_records(str(path))]
+
+
+def test_generate_data_again_with_other_settings(tmp_path, capsys):
+    d = tmp_path / "d"
+    base = ["generate-data", "--output_dir", str(d), "--num_videos", "40",
+            "--validate_fraction", "0", "--test_fraction", "0"]
+    assert main([*base, "--num_shards", "4"]) == 0
+    before = _snapshot(d)
+    capsys.readouterr()
+    assert main([*base, "--num_shards", "2"]) == 2
+    _one_line(capsys, f"--output_dir {d} holds an earlier `generate-data` with other settings "
+                      "(num_shards: 4 -> 2)", "--overwrite to replace that run's 5 files")
+    assert _snapshot(d) == before
+    assert main([*base, "--num_shards", "2", "--overwrite"]) == 0  # no stale shard stays
+    assert sorted(p.name for p in (d / "video").iterdir()) == ["train0000.tfrecord",
+                                                               "train0001.tfrecord"]
+    ids = _ids(d)
+    assert len(ids) == len(set(ids)) == 40
+    assert len((d / "train_labels.csv").read_text().splitlines()) == 41
+    assert main([*base, "--num_shards", "2"]) == 0  # the same settings: written again
+    capsys.readouterr()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    assert main(["generate-data", "--output_dir", str(other), "--num_videos", "4"]) == 2
+    _one_line(capsys, "is not empty (it holds 'keep.txt') and no yt8m command wrote it")
+    assert os.listdir(other) == ["keep.txt"]
+
+
+def test_convert_mediapipe_resumes_only_the_same_inputs(tmp_path, capsys):
+    from tests.trainer_module.ingest.test_mediapipe import mediapipe_example
+    rng = np.random.default_rng(0)
+    inputs = []
+    for name in ("a", "b"):
+        inputs.append(tmp_path / f"{name}.pb")
+        inputs[-1].write_bytes(mediapipe_example(rng.normal(0, 1, (3, 1024)),
+                                                 rng.normal(0, 1, (3, 128)),
+                                                 data_path=f"/v/{name}.mp4"))
+    out = tmp_path / "out"
+    convert = ["convert-mediapipe", "--output_dir", str(out), "--videos_per_shard", "1",
+               "--inputs"]
+    assert main([*convert, str(inputs[0])]) == 0
+    before = _snapshot(out)
+    assert main([*convert, str(inputs[0]), str(inputs[1])]) == 2
+    _one_line(capsys, "holds an earlier `convert-mediapipe videos` with other settings (inputs: "
+                      "1 added", "b.pb")
+    assert _snapshot(out) == before
+    assert main([*convert, str(inputs[0])]) == 0  # the same input: resumed, nothing redone
+    assert "(1 shard pairs already complete)" in capsys.readouterr().out
+    inputs[0].write_bytes(mediapipe_example(np.zeros((3, 1024)), np.zeros((3, 128)),
+                                            data_path="/v/a.mp4"))  # same name, new content
+    assert main([*convert, str(inputs[0])]) == 2
+    _one_line(capsys, "(inputs: 1 changed", "a.pb")
+    assert main([*convert, str(inputs[0]), str(inputs[1]), "--overwrite"]) == 0
+    assert sorted(_ids(out)) == ["a", "b"]
+
+
+def test_extract_features_refuses_an_earlier_run_of_other_videos(tmp_path, capsys):
+    from tests.trainer_module.ingest import media
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    media.write_video(str(videos / "one.mp4"), 1.0)
+    out = tmp_path / "out"
+    extract = ["extract-features", "--videos", str(videos), "--pca_dir",
+               media.random_pca(str(tmp_path / "pca")), "--inception_weights",
+               media.tiny_inception_graph(str(tmp_path / "g.pb")), "--output_dir", str(out),
+               "--no_progress"]
+    assert main(extract) == 0
+    media.write_video(str(videos / "two.mp4"), 1.0, pattern=1)
+    assert main(extract) == 2
+    _one_line(capsys, "holds an earlier `extract-features videos` with other settings (videos: 1 "
+                      "added (two))")
+    assert _ids(out) == ["one"]
+    assert main([*extract, "--overwrite"]) == 0
+    assert sorted(_ids(out)) == ["one", "two"]
+
+
+# 22. Records of other tools that would become wrong data (round 3) -----------------------------------
+@pytest.mark.parametrize("change, said", [
+    (lambda ex: ex.context.feature["clip/label/index"].int64_list.value.append(-1),
+     "label -1 in clip/label/index is outside [0, 3862)"),
+    (lambda ex: ex.context.feature["clip/label/index"].int64_list.value.append(99999),
+     "label 99999 in clip/label/index is outside [0, 3862)"),
+    (lambda ex: ex.context.feature["clip/data_path"].bytes_list.value.__setitem__(
+        0, b"/v/\xff\xfe.mp4"), "the clip/data_path is not UTF-8 text (byte 3)"),
+    (lambda ex: ex.context.feature["clip/data_path"].bytes_list.value.__setitem__(0, b"/v/"),
+     "the video id (the file name of clip/data_path) is empty"),
+])
+def test_mediapipe_labels_and_ids_that_are_not_the_dataset_s(tmp_path, capsys, change, said):
+    import tensorflow as tf
+    from tests.trainer_module.ingest.test_mediapipe import mediapipe_example
+    ex = tf.train.SequenceExample.FromString(mediapipe_example(np.zeros((3, 1024)),
+                                                               np.zeros((3, 128))))
+    change(ex)
+    (tmp_path / "mp.pb").write_bytes(ex.SerializeToString())
+    assert main(["convert-mediapipe", "--inputs", str(tmp_path / "mp.pb"), "--output_dir",
+                 str(tmp_path / "out")]) == 2
+    _one_line(capsys, f"{tmp_path / 'mp.pb'}: {said}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_video_in_two_shards_gives_no_csv(trained, tmp_path, capsys):
+    """`yt8m score` (and Kaggle) refuse a CSV listing a video twice: inference writes none."""
+    train_dir, _, data = trained
+    for copy in ("a", "b"):
+        shutil.copy(os.path.join(data, "video", "test0000.tfrecord"),
+                    tmp_path / f"test_{copy}.tfrecord")
+    out = tmp_path / "p.csv"
+    assert main(["inference", "--train_dir", train_dir, "--input_data_pattern",
+                 str(tmp_path / "test_*.tfrecord"), "--output_file", str(out)]) == 2
+    _one_line(capsys, "appears twice in --input_data_pattern (2 files:",
+              "each video must be in one shard once")
+    assert not out.exists()

@@ -12,6 +12,8 @@ a file or a folder the command writes. Refused, naming both flags:
 - two outputs at one path.
 
 Local paths are compared after resolving links; ``gs://`` paths as written (no network call).
+A flag declared a folder (``Paths.folders``) that names an existing file is refused as such
+("is a file, expected a folder"), never reported later as a missing file inside it.
 Folders a command both reads and writes as its own workspace (a train_dir for ``train`` and
 ``eval``) are declared as outputs only.
 """
@@ -32,6 +34,7 @@ _WILDCARDS = ("*", "?", "[")
 class Paths:
     reads: dict  # {flag: path, glob, comma-separated globs, list of them or None}
     writes: dict  # {flag: path or None}
+    folders: tuple = ()  # flags (of reads or writes) that name folders
 
 
 def _norm(path: str) -> str:
@@ -63,7 +66,12 @@ def _expanded(entry: str) -> tuple[list[str], str | None]:
 
 
 def check(paths: Paths) -> None:
-    """Raises ValueError naming the output and the input it would replace, contain or sit in."""
+    """Raises ValueError naming the output and the input it would replace, contain or sit in,
+    or a folder flag that names a file."""
+    for flag in paths.folders:
+        for entry in _entries(paths.reads.get(flag) or paths.writes.get(flag)):
+            if "://" not in entry and os.path.isfile(os.path.expanduser(entry)):
+                raise ValueError(f"{flag} {_cut(entry)} is a file, expected a folder")
     concrete: list[tuple[str, str]] = []  # (normalized input, flag)
     globs: list[tuple[str, str]] = []  # (pattern, flag)
     for flag, value in paths.reads.items():

@@ -18,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def paths(args) -> Paths:
-    return Paths(reads={"--inputs": args.inputs}, writes={"--output_dir": args.output_dir})
+    return Paths(reads={"--inputs": args.inputs}, writes={"--output_dir": args.output_dir},
+                 folders=("--output_dir",))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def paths(args) -> Paths:
-    return Paths(reads={}, writes={"--output_dir": args.output_dir})
+    return Paths(reads={}, writes={"--output_dir": args.output_dir}, folders=("--output_dir",))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def paths(args) -> Paths:
     return Paths(reads={"--train_dirs": args.train_dirs},
                  writes={"--output_dir": args.output_dir,
-                         "--output_model_tgz": args.output_model_tgz})
+                         "--output_model_tgz": args.output_model_tgz},
+                 folders=("--train_dirs", "--output_dir"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,8 @@ def paths(args) -> Paths:
     # the train_dir is eval's workspace too (it writes its summaries there): an output
     return Paths(reads={"--eval_data_pattern": args.eval_data_pattern},
                  writes={"--train_dir": args.train_dir,
-                         "--save_predictions": args.save_predictions})
+                         "--save_predictions": args.save_predictions},
+                 folders=("--train_dir",))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ def paths(args) -> Paths:
                         "--pca_dir": args.pca_dir, "--audio_model": args.audio_model,
                         "--audio_pca": args.audio_pca, "--labels_csv": args.labels_csv,
                         "--vocabulary": args.vocabulary},
-                 writes={"--output_dir": args.output_dir})
+                 writes={"--output_dir": args.output_dir}, folders=("--pca_dir", "--output_dir"))
 
 
 def run(args: argparse.Namespace) -> int:

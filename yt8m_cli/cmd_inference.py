@@ -39,7 +39,8 @@ def paths(args) -> Paths:
                  writes={"--output_file": args.output_file,
                          "--named_output_file": args.named_output_file,
                          "--output_model_tgz": args.output_model_tgz,
-                         "--untar_model_dir": args.untar_model_dir})
+                         "--untar_model_dir": args.untar_model_dir},
+                 folders=("--train_dir", "--untar_model_dir"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -205,7 +205,8 @@ def paths(args) -> Paths:
                         "--config": args.config},
                  writes={"--pipeline_root": config.pipeline_root,
                          "--serving_dir": config.resolved_serving_dir(),
-                         "--metadata_path": config.resolved_metadata_path()})
+                         "--metadata_path": config.resolved_metadata_path()},
+                 folders=("--pipeline_root", "--serving_dir"))
 
 
 def _settle(args) -> None:

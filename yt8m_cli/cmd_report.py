@@ -29,7 +29,8 @@ def paths(args) -> Paths:
     return Paths(reads={**store, "--train_dir": args.train_dir,
                         "--eval_data_pattern": args.eval_data_pattern,
                         "--vocabulary": args.vocabulary},
-                 writes={"--output": args.output})
+                 writes={"--output": args.output},
+                 folders=("--pipeline_root", "--train_dir"))
 
 
 def run(args: argparse.Namespace) -> int:

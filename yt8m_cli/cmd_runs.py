@@ -54,7 +54,8 @@ def _steps(components) -> str:
 
 
 def paths(args) -> Paths:
-    return Paths(reads={}, writes={})  # reads the store, writes nothing
+    return Paths(reads={"--pipeline_root": args.pipeline_root}, writes={},
+                 folders=("--pipeline_root",))  # reads the store, writes nothing
 
 
 def run(args: argparse.Namespace) -> int:

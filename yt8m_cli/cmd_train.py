@@ -96,7 +96,7 @@ def paths(args) -> Paths:
     return Paths(reads={"--train_data_pattern": args.train_data_pattern,
                         "--validation_data_pattern": args.validation_data_pattern,
                         "--start_from": args.start_from},
-                 writes={"--train_dir": args.train_dir})
+                 writes={"--train_dir": args.train_dir}, folders=("--train_dir",))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -776,6 +776,23 @@ def test_a_folder_where_a_file_is_expected_is_named_as_such(trained, tmp_path, c
     _one_line(capsys, f"{tmp_path} is a folder; expected a CSV file")
 
 
+def test_a_file_where_a_folder_is_expected_is_named_as_such(trained, tmp_path, capsys):
+    """The other half of the path kinds: a file given for a folder (round 3)."""
+    _, _, data = trained
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    pattern = os.path.join(data, "video", "validate*")
+    for argv in (["train", "--train_data_pattern", pattern, "--train_dir", str(a_file)],
+                 ["eval", "--eval_data_pattern", pattern, "--train_dir", str(a_file)],
+                 ["inference", "--train_dir", str(a_file), "--input_data_pattern", pattern,
+                  "--output_file", str(tmp_path / "p.csv")],
+                 ["runs", "--pipeline_root", str(a_file)],
+                 ["generate-data", "--output_dir", str(a_file), "--num_videos", "3"]):
+        assert main(argv) == 2, argv
+        _one_line(capsys, f"{a_file} is a file, expected a folder")
+    assert a_file.read_text() == "x"
+
+
 # 18. Validation before any cloud call ----------------------------------------------------------
 @pytest.mark.parametrize("flags, said", [
     (["--data_dir", "gs://"], "--data_dir 'gs://' names no bucket"),

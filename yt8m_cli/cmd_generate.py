@@ -15,6 +15,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num_videos", type=int, required=True, help="videos over all splits")
     p.add_argument("--frame_level", action="store_true",
                    help="also write frame-level SequenceExamples (video-level means are their means)")
+    p.add_argument("--segments", action="store_true",
+                   help="with --frame_level: also rate 5-frame segments of the labelled videos as "
+                        "the 2019 data does (segment_labels, segment_start_times, segment_scores; "
+                        "docs/segments.md)")
     p.add_argument("--num_shards", type=int, default=4, help="shards per split")
     p.add_argument("--seed", type=int, default=0,
                    help="random seed: the same seed writes the same bytes")
@@ -47,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir, num_videos=args.num_videos, frame_level=args.frame_level,
         num_shards=args.num_shards, seed=args.seed, vocabulary=args.vocabulary, signal=args.signal,
         validate_fraction=args.validate_fraction, test_fraction=args.test_fraction,
-        min_frames=args.min_frames, max_frames=args.max_frames, label_classes=args.label_classes)
+        min_frames=args.min_frames, max_frames=args.max_frames, label_classes=args.label_classes,
+        segments=args.segments)
     start = time.time()
     counts = synthetic_data.generate(config, overwrite=args.overwrite)
     elapsed = time.time() - start

@@ -22,6 +22,7 @@ class Video:
     frames: np.ndarray | None  # uint8 [frames, 1152] (rgb then audio), only for frame-level output
     mean_rgb: np.ndarray
     mean_audio: np.ndarray
+    segments: list | None = None  # segments.Rating list (2019 records), frame level only
 
 
 def from_quantized_frames(vid: str, labels, rgb: np.ndarray, audio: np.ndarray) -> Video:
@@ -61,6 +62,16 @@ def frame_sequence_example(video: Video) -> bytes:
         F.ID_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[video.vid.encode()])),
         F.LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=video.labels)),
     }
+    if video.segments is not None:  # the 2019 ratings, parallel lists (data/segments.py)
+        from trainer_module.data import segments as S
+
+        ratings = sorted(video.segments)
+        context[S.LABELS_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(
+            value=[r.label for r in ratings]))
+        context[S.START_TIMES_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(
+            value=[r.start for r in ratings]))
+        context[S.SCORES_KEY] = tf.train.Feature(float_list=tf.train.FloatList(
+            value=[r.score for r in ratings]))
     rgb = [tf.train.Feature(bytes_list=tf.train.BytesList(value=[f[:F.RGB_SIZE].tobytes()]))
            for f in video.frames]
     audio = [tf.train.Feature(bytes_list=tf.train.BytesList(value=[f[F.RGB_SIZE:].tobytes()]))

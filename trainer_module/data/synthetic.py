@@ -53,6 +53,7 @@ class GeneratorConfig:
     max_frames: int = F.MAX_FRAMES
     noise: float = 0.5
     label_classes: int = F.NUM_CLASSES
+    segments: bool = False  # 2019 segment ratings in the labelled frame-level records
 
     def __post_init__(self):
         if self.num_videos < 1 or self.num_videos > len(_ID_ALPHABET) ** 4:
@@ -74,6 +75,8 @@ class GeneratorConfig:
         if not 1 <= self.min_frames <= self.max_frames <= F.MAX_FRAMES:
             raise ValueError(f"frames per video must satisfy 1 <= `min_frames` <= `max_frames` <= "
                              f"{F.MAX_FRAMES}, got {self.min_frames}, {self.max_frames}")
+        if self.segments and not self.frame_level:
+            raise ValueError("`segments` are rated 5-frame segments: they need `frame_level`")
         if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
             raise ValueError(f"`output_dir` {self.output_dir!r} exists and is not a directory")
 
@@ -158,7 +161,28 @@ class VideoFactory:
             noise = rng.standard_normal(_RGB + _AUDIO, dtype=np.float32) * (
                 cfg.noise / np.sqrt(n_frames))
             frames, means = None, (base + signal + noise).astype(np.float32)
-        return examples.Video(video_id(index), out_labels, frames, means[:_RGB], means[_RGB:])
+        ratings = self.ratings(index, segments, n_frames) if cfg.segments and with_labels \
+            else None
+        return examples.Video(video_id(index), out_labels, frames, means[:_RGB], means[_RGB:],
+                              ratings)
+
+    def ratings(self, index: int, spans: list, n_frames: int) -> list:
+        """2019-style ratings of the planted signal: per label, up to 2 full 5-frame segments
+        inside its span (score 1) and up to 2 outside it (score 0), at multiples of 5 as the
+        dataset's. Drawn from a stream of their own: the frames' bytes do not change."""
+        from trainer_module.data import segments as S
+
+        rng = np.random.default_rng([self.config.seed, index, 1])
+        size = S.SEGMENT_FRAMES
+        starts = range(0, n_frames - size + 1, size)
+        out = []
+        for c, start, length in spans:
+            inside = [t for t in starts if start <= t and t + size <= start + length]
+            outside = [t for t in starts if t + size <= start or t >= start + length]
+            for pool, score in ((inside, 1.0), (outside, 0.0)):
+                for t in rng.permutation(np.asarray(pool, np.int64))[:2]:
+                    out.append(S.Rating(int(t), int(c), score))
+        return sorted(out)
 
 
 def _split_indices(config: GeneratorConfig) -> Iterator[tuple[str, int]]:

@@ -1,0 +1,69 @@
+"""Segment ratings of the 2019 YouTube-8M records (docs/segments.md): the context keys, the
+segment length, and the one check of a record's ratings.
+
+A rating is (start time, class, score): the 5 frames ``[start, start + 5)`` were rated for the
+class, score 1.0 present, 0.0 absent. The three context lists are parallel, one entry a rating.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from trainer_module.data import features as F
+
+LABELS_KEY = "segment_labels"  # int64 list
+START_TIMES_KEY = "segment_start_times"  # int64 list, seconds (= frames at 1 frame/s)
+SCORES_KEY = "segment_scores"  # float list
+SEGMENT_FRAMES = 5
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Rating:
+    start: int
+    label: int
+    score: float
+
+
+def check(labels, starts, scores, num_frames: int, where: str,
+          classes: frozenset | None = None) -> list[Rating]:
+    """The ratings of one record, sorted; a ValueError naming ``where`` for lists that do not
+    describe segments of this video (never a silent misassignment).
+
+    Args:
+      labels, starts, scores: the record's three context lists.
+      num_frames: the record's frame count.
+      classes: the vocabulary the labels must belong to (default: the 3862 classes).
+    """
+    if not len(labels) == len(starts) == len(scores):
+        raise ValueError(f"{where}: {LABELS_KEY}, {START_TIMES_KEY} and {SCORES_KEY} have "
+                         f"{len(labels)}, {len(starts)} and {len(scores)} entries; expected one "
+                         "each per rating")
+    out = []
+    for label, start, score in zip(labels, starts, scores):
+        label, start, score = int(label), int(start), float(score)
+        if not 0 <= start < num_frames:
+            raise ValueError(f"{where}: segment start time {start} is outside the video's "
+                             f"{num_frames} frames")
+        inside = label in classes if classes is not None else 0 <= label < F.NUM_CLASSES
+        if not inside:
+            raise ValueError(f"{where}: segment label {label} is not in the "
+                             f"{'segment vocabulary' if classes is not None else 'classes'}")
+        if not (math.isfinite(score) and 0.0 <= score <= 1.0):
+            raise ValueError(f"{where}: segment score {score} for label {label} at {start}; "
+                             "expected 1 (present) or 0 (rated absent)")
+        out.append(Rating(start, label, score))
+    if len(set((r.start, r.label) for r in out)) != len(out):
+        raise ValueError(f"{where}: a segment is rated twice for one label")
+    return sorted(out)
+
+
+def from_sequence_example(example, where: str, classes: frozenset | None = None) -> list[Rating]:
+    """The checked ratings of a parsed ``tf.train.SequenceExample`` (frames counted in ``rgb``)."""
+    context = example.context.feature
+
+    def values(key, kind):
+        return list(getattr(context[key], kind).value) if key in context else []
+
+    num_frames = len(example.feature_lists.feature_list["rgb"].feature)
+    return check(values(LABELS_KEY, "int64_list"), values(START_TIMES_KEY, "int64_list"),
+                 values(SCORES_KEY, "float_list"), num_frames, where, classes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from trainer_module.data import features as F
+from trainer_module.data import segments as S
 
 
 def _id_specs() -> dict:
@@ -29,11 +30,17 @@ def example_feature_spec(spec: F.FeatureSpec, with_labels: bool = True) -> dict:
     return out
 
 
-def sequence_feature_specs(spec: F.FeatureSpec, with_labels: bool = True) -> tuple[dict, dict]:
-    """(context, sequence) specs of a frame-level tf.SequenceExample."""
+def sequence_feature_specs(spec: F.FeatureSpec, with_labels: bool = True,
+                           segments: bool = False) -> tuple[dict, dict]:
+    """(context, sequence) specs of a frame-level tf.SequenceExample; ``segments``: also the
+    2019 segment ratings (data/segments.py)."""
     context = _id_specs()
     if with_labels:
         context[F.LABELS_KEY] = tf.io.VarLenFeature(tf.int64)
+    if segments:
+        context[S.LABELS_KEY] = tf.io.VarLenFeature(tf.int64)
+        context[S.START_TIMES_KEY] = tf.io.VarLenFeature(tf.int64)
+        context[S.SCORES_KEY] = tf.io.VarLenFeature(tf.float32)
     # int64 row splits: the transform graph expects them (int32 fails against it).
     sequence = {name: tf.io.RaggedFeature(tf.string, row_splits_dtype=tf.int64) for name in spec.names}
     return context, sequence
@@ -162,3 +169,42 @@ def to_model_inputs(raw: dict, spec: F.FeatureSpec, with_labels: bool = True) ->
 def parse_batch(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bool = True) -> dict:
     """parse_serialized followed by to_model_inputs."""
     return to_model_inputs(parse_serialized(serialized, spec, with_labels), spec, with_labels)
+
+
+def to_segment_inputs(raw: dict, spec: F.FeatureSpec) -> dict:
+    """Raw frame-level dict with segment ratings -> one row per rated segment, as the dataset's
+    reader builds them (``readers.py``, ``segment_labels=True``): the 5 frames from the start
+    time, the rated classes' scores as labels and weight 1 on them (unrated classes weigh 0).
+
+    Returns:
+      {FEATURES: [segments, 5, dim], NUM_FRAMES: [segments] int32 (fewer than 5 when the video
+       ends inside the segment), VIDEO_ID: [segments], SEGMENT_START: [segments] int64,
+       LABELS_MULTI_HOT: [segments, num_classes] scores, LABEL_WEIGHTS: [segments, num_classes]}.
+    """
+    frames, num_frames = _frame_features(raw, spec)  # [b, max_frames, dim], [b]
+    ids = video_ids(raw)
+    starts, labels = raw[S.START_TIMES_KEY], raw[S.LABELS_KEY]  # sparse [b, ratings]
+    video = starts.indices[:, 0]  # [ratings] the rating's video
+    key = video * (spec.max_frames + 1) + tf.minimum(starts.values, spec.max_frames)
+    unique, segment = tf.unique(key, out_idx=tf.int64)  # a segment per (video, start)
+    seg_video = unique // (spec.max_frames + 1)  # [segments]
+    seg_start = unique % (spec.max_frames + 1)
+    labels_in_range = tf.gather(tf.range(spec.num_classes, dtype=tf.int64), labels.values)
+    padded = tf.pad(frames, [[0, 0], [0, S.SEGMENT_FRAMES], [0, 0]])  # reads past the end: 0
+    offsets = tf.range(S.SEGMENT_FRAMES, dtype=tf.int64)
+    gather = tf.stack([tf.repeat(seg_video[:, None], S.SEGMENT_FRAMES, axis=1),
+                       seg_start[:, None] + offsets[None, :]], axis=-1)  # [segments, 5, 2]
+    count = tf.shape(unique, out_type=tf.int64)[0]
+    where = tf.stack([segment, labels_in_range], axis=1)  # [ratings, 2]
+    shape = tf.stack([count, spec.num_classes])
+    lengths = tf.cast(tf.gather(num_frames, seg_video), tf.int64) - seg_start
+    return {
+        F.FEATURES: tf.gather_nd(padded, gather),
+        F.NUM_FRAMES: tf.cast(tf.clip_by_value(lengths, 0, S.SEGMENT_FRAMES), tf.int32),
+        F.VIDEO_ID: tf.gather(ids, seg_video),
+        S.SEGMENT_START: seg_start,
+        # a (segment, class) rated twice adds up: capped at 1 (data/segments.check refuses it)
+        F.LABELS_MULTI_HOT: tf.minimum(tf.scatter_nd(where, raw[S.SCORES_KEY].values, shape), 1.0),
+        S.LABEL_WEIGHTS: tf.minimum(
+            tf.scatter_nd(where, tf.ones_like(raw[S.SCORES_KEY].values), shape), 1.0),
+    }

@@ -15,6 +15,10 @@ LABELS_KEY = "segment_labels"  # int64 list
 START_TIMES_KEY = "segment_start_times"  # int64 list, seconds (= frames at 1 frame/s)
 SCORES_KEY = "segment_scores"  # float list
 SEGMENT_FRAMES = 5
+# model-input keys of a segment batch, beside features.FEATURES / NUM_FRAMES / VIDEO_ID /
+# LABELS_MULTI_HOT (there: the rated scores)
+SEGMENT_START = "segment_start"  # [segments] int64
+LABEL_WEIGHTS = "label_weights"  # [segments, classes] float32: 1 where rated, else 0
 
 
 @dataclasses.dataclass(frozen=True, order=True)

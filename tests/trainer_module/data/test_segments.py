@@ -81,3 +81,67 @@ def test_generate_data_segments_flag(tmp_path, capsys):
                  "--frame_level", "--segments", "--min_frames", "10", "--max_frames", "20"]) == 0
     record = next(records.iterate_records(str(tmp_path / "b" / "frame" / "train0000.tfrecord")))
     assert S.from_sequence_example(tf.train.SequenceExample.FromString(record), "r")
+
+
+def test_segment_inputs_match_the_reader_s_definition(tmp_path):
+    """parsing.to_segment_inputs against a NumPy version of the dataset reader's segment mode:
+    per (video, start), the 5 frames from the start (zeros past the end), the rated scores as
+    labels, weight 1 on the rated classes only."""
+    from trainer_module.data import parsing
+
+    config = _config(tmp_path, "seg", segments=True)
+    synthetic.generate(config, progress=False)
+    serialized = list(records.iterate_records(str(tmp_path / "seg" / "frame" /
+                                                  "validate0000.tfrecord")))
+    spec = F.FeatureSpec(("rgb", "audio"), (1024, 128), frame_level=True, max_frames=40)
+    context, sequence = parsing.sequence_feature_specs(spec, segments=True)
+    parsed, lists, _ = tf.io.parse_sequence_example(tf.constant(serialized), context, sequence)
+    got = {k: v.numpy() for k, v in parsing.to_segment_inputs({**parsed, **lists}, spec).items()}
+    want = []  # (video id, start, frames [5, 1152], length, {label: score})
+    for record in serialized:
+        example = tf.train.SequenceExample.FromString(record)
+        frames = F.dequantize_np(np.stack([
+            np.concatenate([np.frombuffer(r.bytes_list.value[0], np.uint8),
+                            np.frombuffer(a.bytes_list.value[0], np.uint8)])
+            for r, a in zip(example.feature_lists.feature_list["rgb"].feature,
+                            example.feature_lists.feature_list["audio"].feature)]))
+        vid = example.context.feature["id"].bytes_list.value[0]
+        by_start = {}
+        for r in S.from_sequence_example(example, "r"):
+            by_start.setdefault(r.start, {})[r.label] = r.score
+        for start, rated in by_start.items():
+            window = np.zeros((S.SEGMENT_FRAMES, frames.shape[1]), np.float32)
+            part = frames[start:start + S.SEGMENT_FRAMES]
+            window[:len(part)] = part
+            want.append((vid, start, window, len(part), rated))
+    assert len(got[F.VIDEO_ID]) == len(want) > 20
+    index = {(v, s): i for i, (v, s) in enumerate(zip(got[F.VIDEO_ID], got[S.SEGMENT_START]))}
+    for vid, start, window, length, rated in want:
+        i = index[vid, start]
+        np.testing.assert_allclose(got[F.FEATURES][i], window, atol=1e-6)
+        assert got[F.NUM_FRAMES][i] == length
+        assert set(np.flatnonzero(got[S.LABEL_WEIGHTS][i])) == set(rated)
+        for label, score in rated.items():
+            assert got[F.LABELS_MULTI_HOT][i, label] == score
+        assert got[F.LABELS_MULTI_HOT][i].sum() == sum(rated.values())
+
+
+def test_a_segment_where_the_video_ends_is_zero_padded():
+    from trainer_module.data import examples, parsing
+
+    rng = np.random.default_rng(0)
+    video = examples.from_quantized_frames(
+        "ab12", [4], rng.integers(0, 256, (7, 1024), dtype=np.uint8),
+        rng.integers(0, 256, (7, 128), dtype=np.uint8))
+    video.segments = [S.Rating(5, 4, 1.0), S.Rating(0, 4, 0.0), S.Rating(5, 9, 0.0)]
+    spec = F.FeatureSpec(("rgb", "audio"), (1024, 128), frame_level=True, max_frames=300)
+    context, sequence = parsing.sequence_feature_specs(spec, segments=True)
+    parsed, lists, _ = tf.io.parse_sequence_example(
+        tf.constant([examples.frame_sequence_example(video)]), context, sequence)
+    got = {k: v.numpy() for k, v in parsing.to_segment_inputs({**parsed, **lists}, spec).items()}
+    assert list(got[S.SEGMENT_START]) == [0, 5] and list(got[F.NUM_FRAMES]) == [5, 2]
+    frames = F.dequantize_np(video.frames)
+    np.testing.assert_allclose(got[F.FEATURES][1, :2], frames[5:7], atol=1e-6)
+    assert not got[F.FEATURES][1, 2:].any()
+    assert got[F.LABELS_MULTI_HOT][1, 4] == 1.0 and got[S.LABEL_WEIGHTS][1].sum() == 2
+    assert got[S.LABEL_WEIGHTS][0].sum() == 1 and got[F.LABELS_MULTI_HOT][0].sum() == 0

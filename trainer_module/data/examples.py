@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 
 from trainer_module.data import features as F
+from trainer_module.data import segments as S
 
 
 @dataclasses.dataclass
@@ -63,8 +64,6 @@ def frame_sequence_example(video: Video) -> bytes:
         F.LABELS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=video.labels)),
     }
     if video.segments is not None:  # the 2019 ratings, parallel lists (data/segments.py)
-        from trainer_module.data import segments as S
-
         ratings = sorted(video.segments)
         context[S.LABELS_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(
             value=[r.label for r in ratings]))

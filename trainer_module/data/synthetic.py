@@ -29,6 +29,7 @@ import numpy as np
 from trainer_module import io_utils
 from trainer_module.data import examples
 from trainer_module.data import features as F
+from trainer_module.data import segments as S
 from trainer_module.data import vocabulary as vocabulary_lib
 
 SPLITS = ("train", "validate", "test")
@@ -170,8 +171,6 @@ class VideoFactory:
         """2019-style ratings of the planted signal: per label, up to 2 full 5-frame segments
         inside its span (score 1) and up to 2 outside it (score 0), at multiples of 5 as the
         dataset's. Drawn from a stream of their own: the frames' bytes do not change."""
-        from trainer_module.data import segments as S
-
         rng = np.random.default_rng([self.config.seed, index, 1])
         size = S.SEGMENT_FRAMES
         starts = range(0, n_frames - size + 1, size)

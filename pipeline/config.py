@@ -48,7 +48,7 @@ def gcs_uri_problem(uri: str) -> str | None:
     if not bucket:
         return "names no bucket"
     if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        return (f"bucket {bucket[:80]!r} is not a Cloud Storage bucket name (3-63 lower-case "
+        return (f"bucket {shorten(bucket)!r} is not a Cloud Storage bucket name (3-63 lower-case "
                 "letters, digits, '-', '_', '.')")
     return None
 
@@ -159,7 +159,7 @@ class PipelineConfig:
             if problem:
                 raise ValueError(f"`{name}` {shorten(value)!r} {problem}")
         if self.trainer_gpu_type and self.trainer_gpu_type not in GPU_TYPES:
-            raise ValueError(f"`trainer_gpu_type` {self.trainer_gpu_type[:80]!r} is not an "
+            raise ValueError(f"`trainer_gpu_type` {shorten(self.trainer_gpu_type)!r} is not an "
                              f"accelerator type Vertex AI takes: {', '.join(GPU_TYPES)}")
         if not 0 <= self.trainer_gpu_count <= MAX_GPUS:
             raise ValueError(f"`trainer_gpu_count` must be between 0 and {MAX_GPUS}, got "

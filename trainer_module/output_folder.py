@@ -35,16 +35,16 @@ PREFIX = ".yt8m-"
 _CHUNK = 1 << 20
 
 
-def digest(path: str) -> str:
-    """sha256 of a file's bytes, or of a folder's files (names and bytes, sorted)."""
-    h = hashlib.sha256()
+def digest(path: str, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, or of a folder's files (names and bytes, sorted)."""
+    h = hashlib.new(algorithm)
     if os.path.isdir(path):
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for name in sorted(files):
                 full = os.path.join(root, name)
                 h.update(os.path.relpath(full, path).encode() + b"\0")
-                h.update(digest(full).encode())
+                h.update(digest(full, algorithm).encode())
         return h.hexdigest()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):

@@ -5,6 +5,7 @@ import argparse
 import json
 import shlex
 
+from trainer_module.io_utils import shorten
 from trainer_module.output_guard import Paths
 from yt8m_cli import flags as FL
 
@@ -165,8 +166,8 @@ def dataflow_beam_args(args) -> list[str]:
     temp = args.dataflow_temp_location
     problem = gcs_uri_problem(temp) if temp.startswith("gs://") else "is not a gs:// URI"
     if problem:
-        raise ValueError(f"--dataflow_temp_location {temp[:80]!r} {problem}: Dataflow's workers "
-                         "stage files there")
+        raise ValueError(f"--dataflow_temp_location {shorten(temp)!r} {problem}: Dataflow's "
+                         "workers stage files there")
     if args.dataflow_max_workers is not None and args.dataflow_max_workers < 1:
         raise ValueError(f"--dataflow_max_workers must be >= 1, got {args.dataflow_max_workers}")
     out = ["--runner=DataflowRunner", f"--project={args.dataflow_project}",

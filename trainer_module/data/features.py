@@ -36,6 +36,12 @@ LABELS_MULTI_HOT = "labels_multi_hot"  # [batch, NUM_CLASSES] float32
 VIDEO_ID = "video_id"        # [batch] string
 
 
+def record_id(feature_map) -> bytes:
+    """The raw video id in a parsed Example's features or SequenceExample's context: the 2018
+    ``id``, else the 2017 ``video_id``; b"" when neither is set."""
+    return next((feature_map[k].bytes_list.value[0] for k in ID_KEYS
+                 if k in feature_map and feature_map[k].bytes_list.value), b"")
+
 @dataclasses.dataclass(frozen=True)
 class FeatureSpec:
     """Which features a model reads, in which order, and whether they are per frame.

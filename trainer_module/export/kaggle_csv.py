@@ -39,10 +39,9 @@ def locate_bad_id(files: list[str], compression: str | None = None) -> str | Non
         for i, raw in enumerate(tf.data.TFRecordDataset(path, compression_type=compression)):
             # Example and SequenceExample share field 1 (features / context): one parse for both
             context = tf.train.SequenceExample.FromString(raw.numpy()).context.feature
-            ids = next((context[k].bytes_list.value for k in F.ID_KEYS
-                        if context[k].bytes_list.value), [])  # 2018 / 2017 records
+            raw_id = F.record_id(context)  # 2018 / 2017 records
             try:
-                format_row(decode_id(ids[0]) if ids else "", np.zeros(0), np.zeros(0))
+                format_row(decode_id(raw_id) if raw_id else "", np.zeros(0), np.zeros(0))
             except ValueError as e:
                 return f"{path}: record {i}: {e}"
     return None

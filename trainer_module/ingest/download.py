@@ -45,14 +45,6 @@ FILE_DEADLINE_S = 3600.0
 MAX_PLAN_BYTES = 16 << 20
 
 
-def md5_of(path: str) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclasses.dataclass(frozen=True)
 class Partition:
     version: str

@@ -19,7 +19,7 @@ import urllib.parse
 
 from trainer_module import io_utils
 from trainer_module.ingest import download as lib
-from trainer_module.output_folder import OutputFolder
+from trainer_module.output_folder import OutputFolder, digest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +139,7 @@ def _present(out: OutputFolder, rel: str, md5: str) -> bool:
     known = out.files.get(rel)
     if known and known.get("md5") == md5 and known.get("size") == size:
         return True
-    if lib.md5_of(path) == md5:
+    if digest(path, "md5") == md5:
         out.wrote(rel, every=2.0, md5=md5, size=size)
         return True
     if known:

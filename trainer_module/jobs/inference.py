@@ -84,7 +84,7 @@ def write_predictions_csv(serve, files: list[str], output_file: str, top_k: int,
                 for i in range(len(ids)):
                     vid = kaggle_csv.decode_id(ids[i])
                     if vid in seen:  # a CSV that `yt8m score` and Kaggle refuse: none at all
-                        raise DataError(f"video id {vid[:80]!r} appears twice in "
+                        raise DataError(f"video id {io_utils.shorten(vid)!r} appears twice in "
                                         f"`input_data_pattern` ({len(files)} files: "
                                         f"{files[0]} ...); each video must be in one shard once")
                     seen.add(vid)

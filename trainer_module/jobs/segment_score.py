@@ -28,9 +28,7 @@ def read_ratings(data_pattern: str) -> dict:
                 example = tf.train.SequenceExample.FromString(record)
             except Exception:  # noqa: BLE001 (protobuf's DecodeError)
                 raise ValueError(f"{where}: not a frame-level SequenceExample") from None
-            context = example.context.feature
-            vid = next((context[k].bytes_list.value[0].decode("utf-8", "replace")
-                        for k in F.ID_KEYS if k in context and context[k].bytes_list.value), "")
+            vid = F.record_id(example.context.feature).decode("utf-8", "replace")
             if not vid:
                 raise ValueError(f"{where}: no video id")
             if vid in seen:

@@ -42,6 +42,7 @@ def record_id(feature_map) -> bytes:
     return next((feature_map[k].bytes_list.value[0] for k in ID_KEYS
                  if k in feature_map and feature_map[k].bytes_list.value), b"")
 
+
 @dataclasses.dataclass(frozen=True)
 class FeatureSpec:
     """Which features a model reads, in which order, and whether they are per frame.

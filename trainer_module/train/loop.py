@@ -277,10 +277,10 @@ class Trainer:
 
         scaled = isinstance(self.optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
 
-        def replica_step(x, y):
+        def replica_step(x, y, w):
             with tf.GradientTape() as tape:
                 preds = tf.cast(self.model(x, training=True), tf.float32)
-                loss = self.loss_fn(y, preds, smoothing)
+                loss = self.loss_fn(y, preds, smoothing, w)
                 reg = (tf.add_n([tf.cast(l, tf.float32) for l in self.model.losses])
                        if self.model.losses else 0.0)
                 total = (loss + penalty * reg) / replicas
@@ -293,8 +293,8 @@ class Trainer:
             return loss, preds
 
         @tf.function(reduce_retracing=True)  # an epoch's last batch is smaller: one generic trace
-        def step(x, y):
-            loss, preds = self.strategy.run(replica_step, args=(x, y))
+        def step(x, y, w=None):
+            loss, preds = self.strategy.run(replica_step, args=(x, y, w))
             loss = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None)
             labelled = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(
                 lambda t: tf.reduce_sum(tf.cast(tf.reduce_any(t > 0, axis=-1), tf.int64)),
@@ -305,7 +305,9 @@ class Trainer:
 
     def fit(self, dataset: tf.data.Dataset, log=print,
             total_steps: int | None = None) -> TrainResult:
-        """Trains over ``dataset`` of (inputs, labels) until it ends or max_steps is reached.
+        """Trains over ``dataset`` of (inputs, labels) or (inputs, labels, label weights) until
+        it ends or max_steps is reached; the weights [batch, classes] scale each class's loss
+        term (segment training: 1 on the rated classes, 0 elsewhere).
 
         ``total_steps``: the global step training will end at, when the caller knows it (the
         step lines then show progress and an ETA); ``max_steps`` counts as known.
@@ -347,9 +349,9 @@ class Trainer:
         labelled = tf.constant(0, tf.int64)
         exhausted = False
         trim = memory.PeriodicTrim()
-        for x, y in dist:
+        for x, y, *w in dist:
             try:
-                loss, preds, batch_labelled = step_fn(x, y)
+                loss, preds, batch_labelled = step_fn(x, y, *w)
             except tf.errors.InvalidArgumentError as e:
                 if NONFINITE_LOSS not in str(e):
                     raise

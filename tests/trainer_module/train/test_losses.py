@@ -36,3 +36,20 @@ def test_softmax():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="`label_loss`.*CrossEntropyLoss"):
         losses.get("L1")
+
+
+@pytest.mark.parametrize("name", ["CrossEntropyLoss", "HingeLoss", "SoftmaxLoss"])
+def test_label_weights_leave_out_the_unrated_classes(name):
+    """With segment weights (1 on the rated classes), a loss is the loss of the rated classes
+    alone: what the model predicts elsewhere does not count (the dataset's label_weights)."""
+    rng = np.random.default_rng(1)
+    y = (rng.random((4, 10)) < 0.3).astype(np.float32)
+    w = (rng.random((4, 10)) < 0.5).astype(np.float32)
+    w[:, 0] = 1.0
+    p = rng.uniform(0.05, 0.95, (4, 10)).astype(np.float32)
+    q = np.where(w > 0, p, rng.uniform(0.05, 0.95, (4, 10))).astype(np.float32)
+    loss = losses.get(name)
+    assert float(loss(y * w, p, 0.0, w)) == pytest.approx(float(loss(y * w, q, 0.0, w)), rel=1e-6)
+    if name == "CrossEntropyLoss":  # the seed's: the per-class terms times the weights
+        ce = -(y * np.log(p + 1e-5) + (1 - y) * np.log(1 - p + 1e-5))
+        assert float(loss(y, p, 0.0, w)) == pytest.approx((ce * w).sum(1).mean(), rel=1e-5)

@@ -43,6 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fine-tune: a new run starts from this trained model's weights (a train_dir "
                         "or a float32 .tgz; same model and hyperparameters; with another "
                         "--num_classes the classifier starts fresh)")
+    p.add_argument("--segment_labels", action="store_true",
+                   help="train a frame-level model on the rated 5-second segments of the 2019 "
+                        "records (positives and rated negatives; docs/segments.md); with "
+                        "--start_from, fine-tune a model trained on whole videos")
     p.add_argument("--validation_data_pattern", default=None,
                    help="evaluate GAP on these files after every epoch and export the best epoch")
     FL.add_skip_corrupt_flag(p)
@@ -77,7 +81,7 @@ def build_job(args):
 
     flags = MF.ModelFlags.resolve(args.model, args.frame_features, args.feature_names,
                                   args.feature_sizes, args.max_frames, FL.hparam_overrides(args),
-                                  args.label_loss)
+                                  args.label_loss, args.segment_labels)
     settings = models.training_settings(flags.model, {k: getattr(args, k) for k in _TRAINING})
     cfg = training.TrainConfig(
         **settings, max_steps=args.max_steps, optimizer=args.optimizer,

@@ -11,6 +11,9 @@ import tensorflow as tf
 from trainer_module.data import features as F
 from trainer_module.data import parsing
 from trainer_module.data import records
+from trainer_module.data import segments as S
+
+VIDEOS_PER_PARSE = 32  # segment mode: videos parsed together (32 x 300 frames x 1152 floats: 44 MB)
 
 
 def list_files(data_pattern: str, flag: str = "`data_pattern`") -> list[str]:
@@ -63,3 +66,45 @@ def make_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *, trai
 def split_inputs(batch: dict):
     """(model inputs {features, num_frames}, multi-hot labels) from a parsed batch."""
     return {F.FEATURES: batch[F.FEATURES], F.NUM_FRAMES: batch[F.NUM_FRAMES]}, batch[F.LABELS_MULTI_HOT]
+
+
+def segment_read_spec(spec: F.FeatureSpec) -> F.FeatureSpec:
+    """The spec segments are cut from: the model's features, whole videos (MAX_FRAMES)."""
+    return F.FeatureSpec(spec.names, spec.sizes, True, F.MAX_FRAMES, spec.num_classes)
+
+
+def make_segment_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *,
+                         training: bool, rated: bool, num_epochs: int | None = 1,
+                         with_labels: bool = True, seed: int | None = None,
+                         skip_corrupt: bool = False,
+                         report: records.ReadReport | None = None) -> tf.data.Dataset:
+    """Batches of 5-frame segments of frame-level records (docs/segments.md).
+
+    ``rated``: the rated segments only (parsing.to_segment_inputs: scores as labels, the rated
+    classes weighted), re-batched to ``batch_size`` segments, shuffled when ``training``. Else
+    every segment of every video (parsing.to_all_segments), one batch per
+    ``batch_size // 60`` videos (at most 60 segments each), with the videos' labels when
+    ``with_labels``. The records are read whole (up to features.MAX_FRAMES frames).
+    """
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
+    read = segment_read_spec(spec)
+    ds = records.record_dataset(files, skip_corrupt, None, report, interleave=True,
+                                shuffle_seed=seed, shuffle_files=training)
+    if training:
+        ds = ds.shuffle(F.shuffle_buffer_records(read, batch_size), seed=seed).repeat(num_epochs)
+    videos = VIDEOS_PER_PARSE if rated else max(1, batch_size // (F.MAX_FRAMES // S.SEGMENT_FRAMES))
+    ds = ds.batch(videos).map(lambda s: parsing.parse_segments(s, read, rated, with_labels),
+                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if rated:
+        ds = ds.unbatch()
+        if training:
+            ds = ds.shuffle(min(4 * batch_size, 8192), seed=seed)
+        ds = ds.batch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def split_segment_inputs(batch: dict):
+    """(model inputs, rated scores, label weights) from a batch of rated segments."""
+    return ({F.FEATURES: batch[F.FEATURES], F.NUM_FRAMES: batch[F.NUM_FRAMES]},
+            batch[F.LABELS_MULTI_HOT], batch[S.LABEL_WEIGHTS])

@@ -171,10 +171,54 @@ def parse_batch(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bool = 
     return to_model_inputs(parse_serialized(serialized, spec, with_labels), spec, with_labels)
 
 
+def _gather_segments(frames, num_frames, seg_video, seg_start) -> tuple:
+    """(features [segments, 5, dim] zero-padded past each video's end, frames in each segment
+    [segments] int32) of the segments ``(seg_video, seg_start)`` (both [segments] int64) of
+    ``frames`` [b, max_frames, dim] with ``num_frames`` [b]."""
+    padded = tf.pad(frames, [[0, 0], [0, S.SEGMENT_FRAMES], [0, 0]])  # reads past the end: 0
+    offsets = tf.range(S.SEGMENT_FRAMES, dtype=tf.int64)
+    gather = tf.stack([tf.repeat(seg_video[:, None], S.SEGMENT_FRAMES, axis=1),
+                       seg_start[:, None] + offsets[None, :]], axis=-1)  # [segments, 5, 2]
+    lengths = tf.cast(tf.gather(num_frames, seg_video), tf.int64) - seg_start
+    return (tf.gather_nd(padded, gather),
+            tf.cast(tf.clip_by_value(lengths, 0, S.SEGMENT_FRAMES), tf.int32))
+
+
+def _checked_ratings(raw: dict, num_frames: tf.Tensor, spec: F.FeatureSpec) -> tuple:
+    """(start times, labels, scores) sparse [b, ratings] of the raw dict, failing at run time
+    (fail_unless: the record is then named by records.corruption_named) where the three lists
+    differ in length, a start time is outside the video's frames, a score is not in [0, 1] or
+    a label is outside the classes."""
+    starts, labels, scores = raw[S.START_TIMES_KEY], raw[S.LABELS_KEY], raw[S.SCORES_KEY]
+    batch = tf.shape(num_frames)[0]
+
+    def per_row(sparse):  # [b] entries of each record
+        return tf.math.bincount(tf.cast(sparse.indices[:, 0], tf.int32), minlength=batch,
+                                maxlength=batch)
+
+    same = tf.reduce_all(per_row(starts) == per_row(labels)) & tf.reduce_all(
+        per_row(starts) == per_row(scores))
+    values = fail_unless(same, starts.values,
+                         f"{S.LABELS_KEY}, {S.START_TIMES_KEY} and {S.SCORES_KEY} differ in "
+                         "length (expected one entry each per rating)")
+    frames = tf.cast(tf.gather(num_frames, tf.cast(starts.indices[:, 0], tf.int32)), tf.int64)
+    values = fail_unless((values >= 0) & (values < frames), values,
+                         f"a segment start time is outside its video's frames (or past "
+                         f"max_frames {spec.max_frames})")
+    score = scores.values
+    values = fail_unless((score >= 0.0) & (score <= 1.0), values,
+                         "a segment score is not 1 (present) or 0 (rated absent)")
+    label = fail_unless((labels.values >= 0) & (labels.values < spec.num_classes), labels.values,
+                        f"a {S.LABELS_KEY} id is outside [0, {spec.num_classes})")
+    return (tf.SparseTensor(starts.indices, values, starts.dense_shape),
+            tf.SparseTensor(labels.indices, label, labels.dense_shape), scores)
+
+
 def to_segment_inputs(raw: dict, spec: F.FeatureSpec) -> dict:
     """Raw frame-level dict with segment ratings -> one row per rated segment, as the dataset's
     reader builds them (``readers.py``, ``segment_labels=True``): the 5 frames from the start
     time, the rated classes' scores as labels and weight 1 on them (unrated classes weigh 0).
+    Inconsistent ratings fail at run time (``_checked_ratings``).
 
     Returns:
       {FEATURES: [segments, 5, dim], NUM_FRAMES: [segments] int32 (fewer than 5 when the video
@@ -183,28 +227,58 @@ def to_segment_inputs(raw: dict, spec: F.FeatureSpec) -> dict:
     """
     frames, num_frames = _frame_features(raw, spec)  # [b, max_frames, dim], [b]
     ids = video_ids(raw)
-    starts, labels = raw[S.START_TIMES_KEY], raw[S.LABELS_KEY]  # sparse [b, ratings]
+    starts, labels, scores = _checked_ratings(raw, num_frames, spec)  # sparse [b, ratings]
     video = starts.indices[:, 0]  # [ratings] the rating's video
     key = video * (spec.max_frames + 1) + tf.minimum(starts.values, spec.max_frames)
     unique, segment = tf.unique(key, out_idx=tf.int64)  # a segment per (video, start)
     seg_video = unique // (spec.max_frames + 1)  # [segments]
     seg_start = unique % (spec.max_frames + 1)
     labels_in_range = tf.gather(tf.range(spec.num_classes, dtype=tf.int64), labels.values)
-    padded = tf.pad(frames, [[0, 0], [0, S.SEGMENT_FRAMES], [0, 0]])  # reads past the end: 0
-    offsets = tf.range(S.SEGMENT_FRAMES, dtype=tf.int64)
-    gather = tf.stack([tf.repeat(seg_video[:, None], S.SEGMENT_FRAMES, axis=1),
-                       seg_start[:, None] + offsets[None, :]], axis=-1)  # [segments, 5, 2]
+    features, seg_frames = _gather_segments(frames, num_frames, seg_video, seg_start)
     count = tf.shape(unique, out_type=tf.int64)[0]
     where = tf.stack([segment, labels_in_range], axis=1)  # [ratings, 2]
     shape = tf.stack([count, spec.num_classes])
-    lengths = tf.cast(tf.gather(num_frames, seg_video), tf.int64) - seg_start
     return {
-        F.FEATURES: tf.gather_nd(padded, gather),
-        F.NUM_FRAMES: tf.cast(tf.clip_by_value(lengths, 0, S.SEGMENT_FRAMES), tf.int32),
+        F.FEATURES: features,
+        F.NUM_FRAMES: seg_frames,
         F.VIDEO_ID: tf.gather(ids, seg_video),
         S.SEGMENT_START: seg_start,
         # a (segment, class) rated twice adds up: capped at 1 (data/segments.check refuses it)
-        F.LABELS_MULTI_HOT: tf.minimum(tf.scatter_nd(where, raw[S.SCORES_KEY].values, shape), 1.0),
+        F.LABELS_MULTI_HOT: tf.minimum(tf.scatter_nd(where, scores.values, shape), 1.0),
         S.LABEL_WEIGHTS: tf.minimum(
-            tf.scatter_nd(where, tf.ones_like(raw[S.SCORES_KEY].values), shape), 1.0),
+            tf.scatter_nd(where, tf.ones_like(scores.values), shape), 1.0),
     }
+
+
+def to_all_segments(raw: dict, spec: F.FeatureSpec, with_labels: bool = False) -> dict:
+    """Raw frame-level dict -> every 5-frame segment of every video (start times 0, 5, 10, ...
+    below the video's frame count; the last one zero-padded), as the dataset's inference scores
+    them (``inference.py``, ``get_segments``).
+
+    Returns:
+      {FEATURES: [segments, 5, dim], NUM_FRAMES: [segments] int32, VIDEO_ID: [segments],
+       SEGMENT_START: [segments] int64, SEGMENT_VIDEO: [segments] int32 (the video's row in the
+       batch), and with_labels: LABELS_MULTI_HOT [b, num_classes] of the videos}.
+    """
+    frames, num_frames = _frame_features(raw, spec)  # [b, max_frames, dim], [b]
+    starts = tf.range(0, spec.max_frames, S.SEGMENT_FRAMES, dtype=tf.int64)  # [max segments]
+    valid = starts[None, :] < tf.cast(num_frames, tf.int64)[:, None]  # [b, max segments]
+    where = tf.where(valid)  # [segments, 2]: (video, segment number)
+    seg_video, seg_start = where[:, 0], tf.gather(starts, where[:, 1])
+    features, seg_frames = _gather_segments(frames, num_frames, seg_video, seg_start)
+    out = {F.FEATURES: features, F.NUM_FRAMES: seg_frames,
+           F.VIDEO_ID: tf.gather(video_ids(raw), seg_video), S.SEGMENT_START: seg_start,
+           S.SEGMENT_VIDEO: tf.cast(seg_video, tf.int32)}
+    if with_labels:
+        out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY], spec.num_classes)
+    return out
+
+
+def parse_segments(serialized: tf.Tensor, spec: F.FeatureSpec, rated: bool,
+                   with_labels: bool = True) -> dict:
+    """A batch of serialized frame-level records -> ``to_segment_inputs`` (``rated``: the rated
+    segments, for training) or ``to_all_segments`` (every segment, for eval and inference)."""
+    context_spec, sequence_spec = sequence_feature_specs(spec, with_labels, segments=rated)
+    context, sequences, _ = tf.io.parse_sequence_example(serialized, context_spec, sequence_spec)
+    raw = {**context, **sequences}
+    return to_segment_inputs(raw, spec) if rated else to_all_segments(raw, spec, with_labels)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
+from trainer_module import io_utils
 from trainer_module.data import features as F
 
 LABELS_KEY = "segment_labels"  # int64 list
@@ -19,6 +21,10 @@ SEGMENT_FRAMES = 5
 # LABELS_MULTI_HOT (there: the rated scores)
 SEGMENT_START = "segment_start"  # [segments] int64
 LABEL_WEIGHTS = "label_weights"  # [segments, classes] float32: 1 where rated, else 0
+SEGMENT_VIDEO = "segment_video"  # [segments] int32: the segment's video's row in its batch
+# The dataset's segment vocabulary: the 1,000 classes the 2019 ratings and submissions use
+# (google/youtube-8m's segment_label_ids.csv: an `Index` header, one class id per line).
+SEGMENT_LABEL_IDS = os.path.join(os.path.dirname(__file__), "segment_label_ids.csv")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -71,3 +77,26 @@ def from_sequence_example(example, where: str, classes: frozenset | None = None)
     num_frames = len(example.feature_lists.feature_list["rgb"].feature)
     return check(values(LABELS_KEY, "int64_list"), values(START_TIMES_KEY, "int64_list"),
                  values(SCORES_KEY, "float_list"), num_frames, where, classes)
+
+
+def load_class_ids(path: str | None = None) -> frozenset:
+    """The class ids of a segment vocabulary file (default: the dataset's 1,000); lines that are
+    not an integer (the ``Index`` header) are skipped, as the dataset's inference does.
+
+    Raises:
+      ValueError: an id outside the 3,862 classes, or no id at all, naming the file and line.
+    """
+    path = path or SEGMENT_LABEL_IDS
+    ids = set()
+    for number, line in enumerate(io_utils.text_lines(path, "segment vocabulary"), start=1):
+        text = line.strip()
+        if not text.lstrip("-").isdigit():
+            continue
+        if not 0 <= int(text) < F.NUM_CLASSES:
+            raise ValueError(f"segment vocabulary {path}:{number}: class {text} is outside "
+                             f"[0, {F.NUM_CLASSES})")
+        ids.add(int(text))
+    if not ids:
+        raise ValueError(f"segment vocabulary {path}: no class ids (expected one integer per "
+                         "line, as segment_label_ids.csv)")
+    return frozenset(ids)

@@ -67,6 +67,13 @@ class TrainJob:
                              f"{self.early_stopping_patience}")
         if self.early_stopping_patience and not self.validation_data_pattern:
             raise ValueError("`early_stopping_patience` needs `validation_data_pattern`")
+        if self.flags.segment_labels and self.validation_data_pattern:
+            raise ValueError("`validation_data_pattern` selects an epoch by video-level GAP; "
+                             "a segment model is judged by segment MAP (`yt8m eval` with "
+                             "`segment_labels` on its checkpoints)")
+        if self.flags.segment_labels and self.train.min_steps:
+            raise ValueError("`min_steps` counts videos per step; with `segment_labels` a step "
+                             "is a batch of segments: set `num_epochs` instead")
 
 
 def prepare_train_dir(job: TrainJob, log=print, role: distribute.Role | None = None) -> None:
@@ -257,7 +264,7 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
     log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
         f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
     report = records.ReadReport()
-    with records.corruption_named(files, lambda b: parsing.parse_batch(b, spec)):
+    with records.corruption_named(files, _check_batch(job.flags)):
         if job.validation_data_pattern:
             result, best_step = fit_with_validation(job, trainer, spec, files, log, report)
         else:
@@ -266,7 +273,11 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
     for line in report.lines(result.examples, "examples (all epochs)"):
         log(line)
     if result.examples == 0 and result.global_step == 0:
-        raise DataError(f"no training records in {len(files)} files ({files[0]} ...): "
+        raise DataError(f"no rated segments in {len(files)} files ({files[0]} ...): segment "
+                        "training reads the 2019 ratings (segment_labels, segment_start_times, "
+                        "segment_scores), which `yt8m generate-data` writes with `segments`"
+                        if job.flags.segment_labels else
+                        f"no training records in {len(files)} files ({files[0]} ...): "
                         "empty split?")
     if result.examples and result.labelled == 0:
         raise DataError(f"none of the {result.examples} training videos in {len(files)} files "
@@ -289,6 +300,28 @@ def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: lis
     return result
 
 
+def _check_batch(flags: MF.ModelFlags):
+    """The parse that names a bad record (records.corruption_named) for this job's inputs."""
+    spec = flags.feature_spec()
+    if flags.segment_labels:
+        return lambda b: parsing.parse_segments(b, input_pipeline.segment_read_spec(spec), True)
+    return lambda b: parsing.parse_batch(b, spec)
+
+
+def epoch_dataset(job: TrainJob, spec, files: list[str], epoch: int,
+                  report: records.ReadReport | None = None) -> tf.data.Dataset:
+    """One epoch of training batches: (inputs, labels), or (inputs, rated scores, weights) of
+    rated segments for a segment model."""
+    common = dict(training=True, num_epochs=1, seed=job.train.seed + epoch,
+                  skip_corrupt=job.skip_corrupt_records, report=report)
+    if job.flags.segment_labels:
+        return input_pipeline.make_segment_dataset(files, spec, job.train.batch_size, rated=True,
+                                                   **common).map(
+            input_pipeline.split_segment_inputs)
+    return input_pipeline.make_dataset(files, spec, job.train.batch_size, **common).map(
+        input_pipeline.split_inputs)
+
+
 def fit_epochs(job: TrainJob, trainer: training.Trainer, spec, files: list[str], log=print,
                report: records.ReadReport | None = None) -> training.TrainResult:
     """``--num_epochs`` passes in all, one dataset per epoch: ``progress.json`` (the chief
@@ -305,11 +338,8 @@ def fit_epochs(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
     for epoch in range(done + 1, job.train.num_epochs + 1):
         if job.train.max_steps is not None and total.global_step >= job.train.max_steps:
             break
-        ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
-                                         num_epochs=1, seed=job.train.seed + epoch,
-                                         skip_corrupt=job.skip_corrupt_records,
-                                         report=report if epoch == done + 1 else None)
-        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log, total_steps=end_step)
+        ds = epoch_dataset(job, spec, files, epoch, report if epoch == done + 1 else None)
+        result = trainer.fit(ds, log=log, total_steps=end_step)
         end_step = result.global_step + (result.global_step - total.global_step) * (
             job.train.num_epochs - epoch)
         total = training.TrainResult(result.global_step, total.examples + result.examples,
@@ -351,11 +381,9 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
     for epoch in range(state["epochs_done"] + 1, job.train.num_epochs + 1):
         if job.train.max_steps is not None and step >= job.train.max_steps:
             break
-        ds = input_pipeline.make_dataset(files, spec, job.train.batch_size, training=True,
-                                         num_epochs=1, seed=job.train.seed + epoch,
-                                         skip_corrupt=job.skip_corrupt_records,
-                                         report=report if epoch == state["epochs_done"] + 1 else None)
-        result = trainer.fit(ds.map(input_pipeline.split_inputs), log=log)
+        ds = epoch_dataset(job, spec, files, epoch,
+                           report if epoch == state["epochs_done"] + 1 else None)
+        result = trainer.fit(ds, log=log)
         step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
         labelled += result.labelled
         loss = result.last_loss

@@ -26,6 +26,16 @@ def has_averages(checkpoint: str) -> bool:
     return any(name.startswith(AVERAGES + "/") for name, _ in tf.train.list_variables(checkpoint))
 
 
+def has_float16_weights(prefix: str) -> bool:
+    """Whether a SavedModel's variables are float16 (a ``--float16_weights`` export: its weights
+    are frozen into the graph as constants and cannot be restored into a model)."""
+    try:
+        dtypes = tf.train.load_checkpoint(prefix).get_variable_to_dtype_map().values()
+    except (tf.errors.OpError, ValueError):
+        return False  # unreadable: restore_model names the file
+    return tf.float16 in dtypes
+
+
 def restore_model(flags: MF.ModelFlags, checkpoint: str):
     """The registry model of ``flags`` with the weights of ``checkpoint`` (optimizer ignored):
     the moving averages of its trainable weights where the checkpoint has them, as exported.

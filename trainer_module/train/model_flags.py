@@ -1,7 +1,9 @@
 """``model_flags.json``: what a train_dir / model .tgz was trained with (the seed's contract).
 
 Keys ``model``, ``feature_names``, ``feature_sizes``, ``frame_features`` as in the seed, plus
-``max_frames``, ``hparams`` and ``label_loss`` so a model can be rebuilt exactly.
+``max_frames``, ``hparams`` and ``label_loss`` so a model can be rebuilt exactly, and
+``segment_labels`` for a model trained on the 2019 rated 5-frame segments (its ``max_frames``
+is then 5: the model's input is one segment).
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import os
 from trainer_module import io_utils
 from trainer_module import models
 from trainer_module.data import features as F
+from trainer_module.data import segments as S
 
 FILENAME = "model_flags.json"
-COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames", "hparams")
+COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames",
+            "segment_labels", "hparams")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,17 +30,26 @@ class ModelFlags:
     max_frames: int = F.MAX_FRAMES
     hparams: dict = dataclasses.field(default_factory=dict)
     label_loss: str = "CrossEntropyLoss"
+    segment_labels: bool = False
 
     def __post_init__(self):
+        if self.segment_labels and not self.frame_features:
+            raise ValueError("`segment_labels` trains on 5-frame segments of frame-level "
+                             "records: it needs `frame_features`")
+        if self.segment_labels and self.max_frames != S.SEGMENT_FRAMES:
+            raise ValueError(f"a segment model's `max_frames` is {S.SEGMENT_FRAMES} (one "
+                             f"segment), got {self.max_frames}")
         models.check_level(self.model, self.feature_spec())
 
     @classmethod
     def resolve(cls, model: str | None = None, frame_features: bool = False,
                 feature_names: str | None = None, feature_sizes: str | None = None,
                 max_frames: int = F.MAX_FRAMES, hparams: dict | None = None,
-                label_loss: str = "CrossEntropyLoss") -> "ModelFlags":
+                label_loss: str = "CrossEntropyLoss",
+                segment_labels: bool = False) -> "ModelFlags":
         """The one place defaults are filled in (CLI and pipeline config alike): the level's
-        default model and features, the model's hyperparameters with ``hparams`` applied.
+        default model and features, the model's hyperparameters with ``hparams`` applied;
+        ``segment_labels``: a segment model (``max_frames`` 5).
 
         Raises:
           ValueError: unknown model, bad features, a model of the other level, bad hparams.
@@ -45,8 +58,9 @@ class ModelFlags:
         names, sizes = F.FeatureSpec.default_flags(frame_features)
         return cls(model=model, feature_names=feature_names or names,
                    feature_sizes=feature_sizes or sizes, frame_features=bool(frame_features),
-                   max_frames=max_frames, hparams=models.resolve_hparams(model, hparams),
-                   label_loss=label_loss)
+                   max_frames=S.SEGMENT_FRAMES if segment_labels else max_frames,
+                   hparams=models.resolve_hparams(model, hparams), label_loss=label_loss,
+                   segment_labels=bool(segment_labels))
 
     def feature_spec(self) -> F.FeatureSpec:
         return F.FeatureSpec.from_flags(self.feature_names, self.feature_sizes, self.frame_features,
@@ -100,15 +114,26 @@ def load(directory: str) -> ModelFlags:
     return ModelFlags.from_dict(data, source=path)
 
 
+def segment_model(flags: ModelFlags) -> ModelFlags:
+    """``flags``' model rebuilt on one 5-frame segment: its weights do not depend on
+    ``max_frames`` (the registry's frame models mask or pool the frames), so a model trained on
+    whole videos scores segments with the same weights."""
+    if not flags.frame_features:
+        raise ValueError(f"a video-level model ({flags.model} on {flags.feature_names}) cannot "
+                         "score 5-frame segments: segments need a frame-level model")
+    return dataclasses.replace(flags, max_frames=S.SEGMENT_FRAMES, segment_labels=True)
+
+
 def differences(stored: ModelFlags, requested: ModelFlags,
                 template: str = "{key}: stored {a!r}, given {b!r}",
-                ignore_hparams: tuple = ()) -> list[str]:
+                ignore_hparams: tuple = (), ignore: tuple = ()) -> list[str]:
     """``template`` filled for each compared setting that differs; hyperparameters one by one as
     ``hparams.NAME`` (those in ``ignore_hparams`` left out; a name the stored flags lack, from a
-    model_flags.json written before it existed, counts as its requested value)."""
+    model_flags.json written before it existed, counts as its requested value); settings in
+    ``ignore`` are not compared."""
     a, b = stored.to_dict(), requested.to_dict()
     diffs = [template.format(key=k, a=a[k], b=b[k]) for k in COMPARED
-             if k != "hparams" and a[k] != b[k]]
+             if k != "hparams" and k not in ignore and a[k] != b[k]]
     return diffs + [template.format(key=f"hparams.{k}", a=a["hparams"].get(k, v), b=v)
                     for k, v in b["hparams"].items()
                     if k not in ignore_hparams and a["hparams"].get(k, v) != v]

@@ -3,7 +3,8 @@
 The source is a train_dir (its newest checkpoint) or a model .tgz (its SavedModel's variables).
 It must be the same model with the same features and hyperparameters; only ``num_classes`` may
 differ, for a user's own label set: then the classifier's weights (whose shapes depend on the
-number of classes) start fresh and every other weight is copied.
+number of classes) start fresh and every other weight is copied. A segment model
+(``segment_labels``) may start from the same model trained on whole videos.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import os
 import tempfile
 
 import numpy as np
-import tensorflow as tf
 
 from trainer_module.export import archive
 from trainer_module.train import checkpoints
@@ -26,7 +26,7 @@ def _source_dir(source: str):
         with tempfile.TemporaryDirectory(prefix="yt8m_start_from_") as tmp:
             archive.safe_extract(source, tmp)
             prefix = os.path.join(tmp, "saved_model", "variables", "variables")
-            if _has_float16_weights(prefix):
+            if checkpoints.has_float16_weights(prefix):
                 raise ValueError(f"`start_from` {source}: a float16 export (its weights frozen into "
                                  "the graph as float16 constants) cannot be trained further; "
                                  "start from the train_dir or the float32 .tgz it was made from")
@@ -37,14 +37,6 @@ def _source_dir(source: str):
         raise FileNotFoundError(f"`start_from` {source}: neither a train_dir nor a model .tgz")
 
 
-def _has_float16_weights(prefix: str) -> bool:
-    try:
-        dtypes = tf.train.load_checkpoint(prefix).get_variable_to_dtype_map().values()
-    except (tf.errors.OpError, ValueError):
-        return False  # unreadable: restore_model names the file
-    return tf.float16 in dtypes
-
-
 def initialise(model, flags: MF.ModelFlags, source: str) -> str:
     """Copies the source's weights into ``model`` (built from ``flags``); returns a summary.
 
@@ -53,12 +45,17 @@ def initialise(model, flags: MF.ModelFlags, source: str) -> str:
     """
     with _source_dir(source) as (folder, checkpoint):
         stored = MF.load(folder)
+        # a video-level frame model fine-tunes into a segment model (the weights do not
+        # depend on the frames per input), as the 2019 leaders did
         diffs = MF.differences(stored, flags, "{key}: {a!r} there, {b!r} here",
-                               ignore_hparams=("num_classes",))
+                               ignore_hparams=("num_classes",),
+                               ignore=("max_frames", "segment_labels") if flags.segment_labels
+                               else ())
         if diffs:
             raise ValueError(f"`start_from` {source} is another model ({'; '.join(diffs)}): "
                              "fine-tuning starts from the same architecture")
-        source_model = checkpoints.restore_model(stored, checkpoint)
+        source_model = checkpoints.restore_model(
+            MF.segment_model(stored) if flags.segment_labels else stored, checkpoint)
     if len(model.weights) != len(source_model.weights):
         raise ValueError(f"`start_from` {source}: {len(source_model.weights)} weights there, "
                          f"{len(model.weights)} here: not the same architecture")

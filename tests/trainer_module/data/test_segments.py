@@ -145,3 +145,89 @@ def test_a_segment_where_the_video_ends_is_zero_padded():
     assert not got[F.FEATURES][1, 2:].any()
     assert got[F.LABELS_MULTI_HOT][1, 4] == 1.0 and got[S.LABEL_WEIGHTS][1].sum() == 2
     assert got[S.LABEL_WEIGHTS][0].sum() == 1 and got[F.LABELS_MULTI_HOT][0].sum() == 0
+
+
+def _seed_get_segments(video_mtx, num_frames, segment_size=5):
+    """The dataset's inference.get_segments (google/youtube-8m inference.py), in NumPy as written
+    there: every segment of every video, zero-padded, with (video, start) ids."""
+    batch, max_frame, dim = video_mtx.shape
+    padded = (num_frames + segment_size - 1) // segment_size * segment_size
+    mask = 0 < (padded[:, None] - np.arange(0, max_frame))
+    bags = np.pad(video_mtx, ((0, 0), (0, segment_size), (0, 0)))[:, :max_frame]
+    frames = bags[mask.reshape(batch, -1)].reshape(-1, segment_size, dim) \
+        if max_frame % segment_size == 0 else None
+    starts = np.arange(0, max_frame, segment_size)
+    counts = num_frames[:, None] - starts
+    valid = counts.reshape(-1) > 0
+    seg_frames = np.minimum(counts.reshape(-1)[valid], segment_size)
+    ids = np.stack([np.repeat(np.arange(batch), len(starts)),
+                    np.tile(starts, batch)], axis=-1)[valid]
+    return frames, seg_frames, ids
+
+
+def test_every_segment_as_the_dataset_s_inference_cuts_them():
+    """parsing.to_all_segments equals the dataset's get_segments: start times 0, 5, ... below
+    each video's frame count, 5 frames each (zeros past the end), frames per segment."""
+    from trainer_module.data import examples, parsing
+
+    rng = np.random.default_rng(4)
+    lengths = [7, 1, 15, 23]
+    videos = [examples.from_quantized_frames(
+        f"v{i}", [i], rng.integers(0, 256, (n, 1024), dtype=np.uint8),
+        rng.integers(0, 256, (n, 128), dtype=np.uint8)) for i, n in enumerate(lengths)]
+    spec = F.FeatureSpec(("rgb", "audio"), (1024, 128), frame_level=True, max_frames=25)
+    context, sequence = parsing.sequence_feature_specs(spec)
+    parsed, lists, _ = tf.io.parse_sequence_example(
+        tf.constant([examples.frame_sequence_example(v) for v in videos]), context, sequence)
+    got = {k: v.numpy() for k, v in
+           parsing.to_all_segments({**parsed, **lists}, spec, with_labels=True).items()}
+    dense = np.zeros((len(videos), 25, 1152), np.float32)
+    for i, v in enumerate(videos):
+        dense[i, :lengths[i]] = F.dequantize_np(v.frames)
+    frames, seg_frames, ids = _seed_get_segments(dense, np.asarray(lengths))
+    assert len(ids) == sum((n + 4) // 5 for n in lengths) == len(got[F.NUM_FRAMES])
+    np.testing.assert_allclose(got[F.FEATURES], frames, atol=1e-6)
+    np.testing.assert_array_equal(got[F.NUM_FRAMES], seg_frames)
+    np.testing.assert_array_equal(got[S.SEGMENT_VIDEO], ids[:, 0])
+    np.testing.assert_array_equal(got[S.SEGMENT_START], ids[:, 1])
+    assert list(got[F.VIDEO_ID]) == [f"v{i}".encode() for i in ids[:, 0]]
+    assert got[F.LABELS_MULTI_HOT].shape == (4, F.NUM_CLASSES) and got[F.LABELS_MULTI_HOT][2, 2] == 1
+
+
+@pytest.mark.parametrize("labels, starts, scores, said", [
+    ([1, 2], [0], [1.0, 0.0], "differ in length"),
+    ([1], [30], [1.0], "segment start time is outside its video's frames"),
+    ([1], [-5], [1.0], "segment start time is outside its video's frames"),
+    ([1], [0], [2.0], "segment score is not 1 (present) or 0"),
+    ([1], [0], [float("nan")], "segment score is not 1 (present) or 0"),
+    ([3862], [0], [1.0], "a segment_labels id is outside [0, 3862)"),
+])
+def test_segment_training_names_the_inconsistent_record(tmp_path, capsys, labels, starts, scores,
+                                                         said):
+    """`yt8m train --segment_labels` on records whose ratings do not describe segments of the
+    video: exit 2, one line naming the file and the record (the in-graph checks of
+    parsing.to_segment_inputs, located by records.corruption_named)."""
+    from trainer_module.data import examples
+
+    rng = np.random.default_rng(0)
+    shard = tmp_path / "train0000.tfrecord"
+    with tf.io.TFRecordWriter(str(shard)) as w:
+        for i in range(3):
+            video = examples.from_quantized_frames(
+                f"v{i}", [1], rng.integers(0, 256, (30, 1024), dtype=np.uint8),
+                rng.integers(0, 256, (30, 128), dtype=np.uint8))
+            video.segments = [S.Rating(0, 1, 1.0)]
+            ex = tf.train.SequenceExample.FromString(examples.frame_sequence_example(video))
+            if i == 2:
+                for key, values, kind in ((S.LABELS_KEY, labels, "int64_list"),
+                                          (S.START_TIMES_KEY, starts, "int64_list"),
+                                          (S.SCORES_KEY, scores, "float_list")):
+                    del getattr(ex.context.feature[key], kind).value[:]
+                    getattr(ex.context.feature[key], kind).value.extend(values)
+            w.write(ex.SerializeToString())
+    capsys.readouterr()
+    assert main(["train", "--train_data_pattern", str(shard), "--train_dir",
+                 str(tmp_path / "t"), "--frame_features", "--segment_labels", "--model",
+                 "FrameLevelLogisticModel", "--batch_size", "2", "--no_metagraph"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{shard}" in err[0] and "record 2" in err[0] and said in err[0], err

@@ -22,11 +22,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="evaluate the newest checkpoint once (else watch for new ones)")
     p.add_argument("--save_predictions", default=None, help="write ids/predictions/labels to .npz")
     FL.add_skip_corrupt_flag(p)
+    FL.add_segment_flags(p, "evaluate segment MAP@K: every 5-second segment of "
+                            "--eval_data_pattern ranked per class as `yt8m inference "
+                            "--segment_labels` ranks them, against the records' segment ratings "
+                            "(any frame-level model; docs/segments.md)")
 
 
 def paths(args) -> Paths:
     # the train_dir is eval's workspace too (it writes its summaries there): an output
-    return Paths(reads={"--eval_data_pattern": args.eval_data_pattern},
+    return Paths(reads={"--eval_data_pattern": args.eval_data_pattern,
+                        "--segment_label_ids_file": args.segment_label_ids_file},
                  writes={"--train_dir": args.train_dir,
                          "--save_predictions": args.save_predictions},
                  folders=("--train_dir",))
@@ -37,5 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     eval_job.run(eval_job.EvalJob(args.eval_data_pattern, args.train_dir, args.batch_size,
                                   args.top_k, args.run_once, args.save_predictions,
-                                  skip_corrupt_records=args.skip_corrupt_records))
+                                  skip_corrupt_records=args.skip_corrupt_records,
+                                  segment_labels=args.segment_labels,
+                                  segment_max_pred=args.segment_max_pred,
+                                  segment_label_ids_file=args.segment_label_ids_file))
     return 0

@@ -30,12 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust_model", action="store_true",
                    help="run the model even if it holds ops the project's models never use (files, "
                         "processes, Python): a model is a program; only for a model you trust")
+    FL.add_segment_flags(p, "write the 2019 segment submission (Class,Segments: per class its "
+                            "best 5-second segments, video_id:start) instead of the video CSV; "
+                            "any frame-level model; --top_k: classes each segment competes for")
 
 
 def paths(args) -> Paths:
     return Paths(reads={"--input_data_pattern": args.input_data_pattern,
                         "--train_dir": args.train_dir, "--input_model_tgz": args.input_model_tgz,
-                        "--vocabulary": args.vocabulary},
+                        "--vocabulary": args.vocabulary,
+                        "--segment_label_ids_file": args.segment_label_ids_file},
                  writes={"--output_file": args.output_file,
                          "--named_output_file": args.named_output_file,
                          "--output_model_tgz": args.output_model_tgz,
@@ -53,5 +57,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k, batch_size=args.batch_size,
         skip_corrupt_records=args.skip_corrupt_records, float16_weights=args.float16_weights,
         vocabulary=args.vocabulary, named_output_file=args.named_output_file,
-        trust_model=args.trust_model))
+        trust_model=args.trust_model, segment_labels=args.segment_labels,
+        segment_max_pred=args.segment_max_pred,
+        segment_label_ids_file=args.segment_label_ids_file))
     return 0

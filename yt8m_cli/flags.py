@@ -80,6 +80,19 @@ def add_overwrite_flag(p: argparse.ArgumentParser) -> None:
                         "anew; default: refuse, saying what differs (same inputs: resume)")
 
 
+def add_segment_flags(p: argparse.ArgumentParser, what: str) -> None:
+    """--segment_labels (its help: ``what``), --segment_max_pred and --segment_label_ids_file,
+    the dataset's own inference flag names (docs/segments.md)."""
+    p.add_argument("--segment_labels", action="store_true", help=what)
+    p.add_argument("--segment_max_pred", type=int, default=100_000,
+                   help="with --segment_labels: segments kept per class (K of MAP@K; the 2019 "
+                        "challenge's 100000)")
+    p.add_argument("--segment_label_ids_file", default=None,
+                   help="with --segment_labels: the classes to rank, one id per line (default: "
+                        "the dataset's 1,000 segment classes, trainer_module/data/"
+                        "segment_label_ids.csv)")
+
+
 def add_skip_corrupt_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip_corrupt_records", action="store_true",
                    help="use the readable part of truncated/corrupted shards and report them "

@@ -1,50 +1,95 @@
 """The 2019 segment submission: ``Class,Segments``, one row per class, its best segments
 (``video_id:start``) space-separated in descending score (docs/segments.md).
 
-``TopSegments`` keeps, per class, a min-heap of the K best (score, segment) seen so far: memory
-is classes x K whatever the number of test segments; a batch adds only the scores above a full
-heap's smallest.
+``TopSegments`` keeps, per class, the K best (score, segment) seen so far: candidates are
+appended in NumPy arrays and cut back to K per class whenever they outgrow twice what was kept
+(at least a million), so memory is bounded by classes x K (and a segment competes only for its
+``per_segment`` best classes, as the dataset's inference keeps each segment's top 20), never by
+the number of test segments.
 """
 from __future__ import annotations
-
-import heapq
 
 import numpy as np
 
 from trainer_module import io_utils
 
 HEADER = "Class,Segments"
+_START_BITS = 20  # a segment's code: video number << 20 | start time (seconds)
+_MIN_BUFFER = 1 << 20
 
 
 class TopSegments:
     """The K best segments of each class, fed batch by batch."""
 
-    def __init__(self, classes, k: int):
+    def __init__(self, classes, k: int, per_segment: int | None = None):
         if k < 1:
             raise ValueError(f"`k` must be >= 1, got {k}")
+        if per_segment is not None and per_segment < 1:
+            raise ValueError(f"`per_segment` must be >= 1, got {per_segment}")
         self.classes = np.asarray(sorted(set(int(c) for c in classes)), np.int64)
-        self.k = k
-        self.heaps: dict[int, list] = {int(c): [] for c in self.classes}
+        self.k, self.per_segment = k, per_segment
+        self.videos: list[str] = []  # video ids by number
+        self._numbers: dict[str, int] = {}
+        self._class = np.empty(0, np.int64)  # candidates: class, score, segment code
+        self._score = np.empty(0, np.float32)
+        self._code = np.empty(0, np.int64)
+        self._limit = _MIN_BUFFER
+        self.segments = 0
 
-    def add(self, segment_ids, scores: np.ndarray) -> None:
-        """``segment_ids`` [n] strings, ``scores`` [n, num_classes] of the model."""
+    def add(self, video_ids, starts, scores: np.ndarray) -> None:
+        """``video_ids`` [n] (str or bytes) and ``starts`` [n] of n segments, ``scores``
+        [n, num_classes] of the model."""
+        numbers = np.fromiter((self._number(v) for v in video_ids), np.int64, len(video_ids))
+        codes = (numbers << _START_BITS) | np.asarray(starts, np.int64)
         chosen = np.asarray(scores)[:, self.classes]  # [n, classes]
-        for column, label in enumerate(self.classes):
-            heap = self.heaps[int(label)]
-            values = chosen[:, column]
-            rows = np.flatnonzero(values > heap[0][0]) if len(heap) >= self.k \
-                else np.arange(len(values))
-            for row in rows:
-                item = (float(values[row]), segment_ids[row])
-                if len(heap) < self.k:
-                    heapq.heappush(heap, item)
-                elif item > heap[0]:
-                    heapq.heapreplace(heap, item)
+        n, width = chosen.shape
+        if self.per_segment and self.per_segment < width:  # each segment's best classes only
+            cols = np.argpartition(-chosen, self.per_segment - 1, axis=1)[:, :self.per_segment]
+            rows = np.repeat(np.arange(n), self.per_segment)
+            cols = cols.reshape(-1)
+        else:
+            rows, cols = np.repeat(np.arange(n), width), np.tile(np.arange(width), n)
+        self._class = np.concatenate([self._class, self.classes[cols]])
+        self._score = np.concatenate([self._score, chosen[rows, cols].astype(np.float32)])
+        self._code = np.concatenate([self._code, codes[rows]])
+        self.segments += n
+        if len(self._code) > self._limit:
+            self._prune()
+
+    def _number(self, video_id) -> int:
+        vid = video_id.decode("utf-8") if isinstance(video_id, bytes) else str(video_id)
+        number = self._numbers.get(vid)
+        if number is None:
+            number = self._numbers[vid] = len(self.videos)
+            self.videos.append(vid)
+        return number
+
+    def _prune(self) -> None:
+        """Keeps the K best candidates of each class (score descending, then earlier segment)."""
+        order = np.lexsort((self._code, -self._score, self._class))
+        cls = self._class[order]
+        first = np.r_[0, np.flatnonzero(np.diff(cls)) + 1]  # each class's first position
+        rank = np.arange(len(cls)) - np.repeat(first, np.diff(np.r_[first, len(cls)]))
+        keep = order[rank < self.k]
+        self._class, self._score, self._code = (self._class[keep], self._score[keep],
+                                                self._code[keep])
+        self._limit = max(2 * len(keep), _MIN_BUFFER)
+
+    def held(self) -> int:
+        """Candidates held now (memory: 20 bytes each)."""
+        return len(self._code)
 
     def ranked(self) -> dict:
-        """{class: [segment id, ...]} best first (equal scores: by segment id, descending)."""
-        return {label: [s for _, s in sorted(heap, reverse=True)]
-                for label, heap in self.heaps.items()}
+        """{class: [segment id, ...]} best first (equal scores: the earlier segment first), for
+        every class that some segment scored for."""
+        if len(self._code):
+            self._prune()
+        order = np.lexsort((self._code, -self._score, self._class))
+        out: dict = {}
+        for label, code in zip(self._class[order].tolist(), self._code[order].tolist()):
+            out.setdefault(label, []).append(
+                f"{self.videos[code >> _START_BITS]}:{code & ((1 << _START_BITS) - 1)}")
+        return out
 
 
 def write(path: str, ranked: dict) -> int:

@@ -35,6 +35,18 @@ class EvalJob:
     save_predictions: str | None = None
     poll_seconds: float = 30.0
     skip_corrupt_records: bool = False
+    # segment MAP@K of every 5-second segment against the 2019 ratings (docs/segments.md)
+    segment_labels: bool = False
+    segment_max_pred: int = 100_000  # K
+    segment_label_ids_file: str | None = None  # the classes ranked (default: the dataset's)
+
+    def __post_init__(self):
+        if self.segment_max_pred < 1:
+            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
+        if self.save_predictions and self.segment_labels:
+            raise ValueError("`save_predictions` keeps video predictions; with `segment_labels` "
+                             "write the segment submission with `yt8m inference` "
+                             "and `segment_labels`")
 
 
 def evaluate_model(model, files: list[str], spec: F.FeatureSpec, batch_size: int, top_k: int,
@@ -97,8 +109,45 @@ def evaluate_checkpoint(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, fil
     return result
 
 
+def evaluate_segments(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files,
+                      log=print) -> dict:
+    """Segment MAP@K of the checkpoint: every segment of ``files`` ranked per class as
+    ``yt8m inference --segment_labels`` ranks them, judged against the files' ratings; plus
+    video-level GAP of each video's best segment."""
+    from trainer_module.data import segments as S
+    from trainer_module.evaluation import segment_metrics as SM
+    from trainer_module.jobs import segment_rank
+    from trainer_module.jobs import segment_score
+
+    ratings = segment_score.read_ratings(job.eval_data_pattern, "`eval_data_pattern`")
+    model = segment_rank.load_model(flags, checkpoint, "train_dir")
+    step = int(checkpoint.rsplit("-", 1)[-1])
+    ranking = segment_rank.rank(model, files, flags.feature_spec(),
+                                S.load_class_ids(job.segment_label_ids_file),
+                                job.segment_max_pred, job.top_k, job.batch_size,
+                                with_labels=True, skip_corrupt=job.skip_corrupt_records, log=log)
+    result = SM.segment_map(ranking.top.ranked(), ratings, job.segment_max_pred)
+    out = {"segment_map": result.map, "segment_max_pred": result.k,
+           "segment_classes": len(result.per_class), "segments": ranking.top.segments,
+           "videos": ranking.videos, "global_step": step, "checkpoint": checkpoint,
+           "segments_per_sec": ranking.segments_per_sec}
+    video = ranking.video_metrics
+    if video:
+        out.update({f"video_{key}": video[key] for key in ("gap", "hit_at_one", "perr", "map")})
+    log(f"MAP@{result.k}: {result.map:.6f} over {len(result.per_class)} classes "
+        f"({ranking.top.segments} segments of {ranking.videos} videos, global step {step}"
+        + (f"; video GAP of the best segment {video['gap']:.4f})" if video else ")"))
+    eval_dir = os.path.join(job.train_dir, "eval")
+    with tf.summary.create_file_writer(eval_dir).as_default(step=step):
+        tf.summary.scalar("segment_map", result.map)
+    io_utils.write_json(os.path.join(eval_dir, "segment_metrics.json"), out)
+    return out
+
+
 def run(job: EvalJob, log=print) -> dict | None:
     flags = MF.load(job.train_dir)
+    if job.segment_labels:
+        MF.segment_model(flags)  # a video-level model is refused before any data is read
     files = input_pipeline.list_files(job.eval_data_pattern, "`eval_data_pattern`")
     records.check_level(files, flags.frame_features)
     last = None
@@ -107,7 +156,8 @@ def run(job: EvalJob, log=print) -> dict | None:
         if latest is None and job.run_once:
             raise FileNotFoundError(f"`train_dir` {job.train_dir}: no checkpoint to evaluate")
         if latest and latest != last:
-            last_result = evaluate_checkpoint(job, flags, latest, files, log)
+            last_result = (evaluate_segments if job.segment_labels else evaluate_checkpoint)(
+                job, flags, latest, files, log)
             last = latest
             if job.run_once:
                 return last_result

@@ -44,8 +44,17 @@ class InferenceJob:
     vocabulary: str | None = None  # vocabulary.csv for named_output_file
     named_output_file: str | None = None  # the predictions with label names, one row per label
     trust_model: bool = False  # load the model's SavedModel unchecked (export/trust.py)
+    # the 2019 segment submission (Class,Segments; docs/segments.md) instead of the video CSV
+    segment_labels: bool = False
+    segment_max_pred: int = 100_000  # segments kept per class
+    segment_label_ids_file: str | None = None  # the classes ranked (default: the dataset's)
 
     def __post_init__(self):
+        if self.segment_max_pred < 1:
+            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
+        if self.segment_labels and self.named_output_file:
+            raise ValueError("`named_output_file` names video predictions; the segment "
+                             "submission (`segment_labels`) has one row per class")
         if self.float16_weights and not self.output_model_tgz:
             raise ValueError("`float16_weights` applies to `output_model_tgz`, which is not given")
         if bool(self.train_dir) == bool(self.input_model_tgz):
@@ -147,7 +156,9 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
         out["model_tgz"] = archive.pack(model_dir, job.output_model_tgz, job.float16_weights)
         log(f"wrote model archive {job.output_model_tgz}"
             + (" (float16 weights)" if job.float16_weights else ""))
-    if job.output_file:
+    if job.output_file and job.segment_labels:
+        out.update(write_segments_csv(job, model_dir, files, log))
+    elif job.output_file:
         records.check_level(files, MF.load(model_dir).frame_features)
         saved = os.path.join(model_dir, "saved_model")
         if not job.trust_model:  # a model is a program: checked before it is loaded
@@ -161,3 +172,27 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
             named = write_named_csv(job.output_file, job.vocabulary, job.named_output_file)
             log(f"wrote {named} named predictions to {job.named_output_file}")
     return out
+
+
+def write_segments_csv(job: InferenceJob, model_dir: str, files: list[str], log=print) -> dict:
+    """Every 5-second segment of ``files`` scored by the model (any frame-level model, rebuilt
+    on one segment from its variables: no graph of the export runs), the ``segment_max_pred``
+    best per class written as the 2019 submission (``Class,Segments``), atomically."""
+    from trainer_module.data import segments as S
+    from trainer_module.export import segment_csv
+    from trainer_module.jobs import segment_rank
+
+    flags = MF.load(model_dir)
+    MF.segment_model(flags)  # a video-level model is refused before any data is read
+    records.check_level(files, True)
+    field = "input_model_tgz" if job.input_model_tgz else "train_dir"
+    model = segment_rank.load_model(flags, segment_rank.export_checkpoint(model_dir), field)
+    ranking = segment_rank.rank(model, files, flags.feature_spec(),
+                                S.load_class_ids(job.segment_label_ids_file),
+                                job.segment_max_pred, job.top_k, job.batch_size,
+                                skip_corrupt=job.skip_corrupt_records, log=log)
+    rows = segment_csv.write(job.output_file, ranking.top.ranked())
+    log(f"wrote {rows} classes to {job.output_file}: {ranking.top.segments} segments of "
+        f"{ranking.videos} videos, {ranking.segments_per_sec:.0f} segments/s")
+    return {"rows": rows, "segments": ranking.top.segments, "videos": ranking.videos,
+            "segments_per_sec": ranking.segments_per_sec}

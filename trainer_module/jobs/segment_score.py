@@ -13,7 +13,7 @@ from trainer_module.evaluation import segment_metrics as SM
 from trainer_module.export import segment_csv
 
 
-def read_ratings(data_pattern: str) -> dict:
+def read_ratings(data_pattern: str, field: str = "`labels_data_pattern`") -> dict:
     """{(video_id:start, class): score} of every record the pattern matches."""
     import tensorflow as tf
 
@@ -21,7 +21,7 @@ def read_ratings(data_pattern: str) -> dict:
 
     out: dict = {}
     seen: dict = {}
-    for path in input_pipeline.list_files(data_pattern, "`labels_data_pattern`"):
+    for path in input_pipeline.list_files(data_pattern, field):
         for index, record in enumerate(records.iterate_records(path)):
             where = f"{path} record {index}"
             try:
@@ -37,7 +37,7 @@ def read_ratings(data_pattern: str) -> dict:
             for r in S.from_sequence_example(example, where):
                 out[(SM.segment_id(vid, r.start), r.label)] = r.score
     if not out:
-        raise ValueError(f"`labels_data_pattern` {data_pattern}: no segment ratings in "
+        raise ValueError(f"{field} {data_pattern}: no segment ratings in "
                          f"{len(seen)} records (the 2019 validate partition carries them)")
     return out
 

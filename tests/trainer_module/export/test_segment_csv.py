@@ -6,24 +6,35 @@ import pytest
 from trainer_module.export import segment_csv as SC
 
 
-@pytest.mark.parametrize("k", [1, 5, 1000])
-def test_heaps_equal_a_full_sort(k):
+@pytest.mark.parametrize("k, per_segment", [(1, None), (5, None), (1000, None), (5, 2),
+                                            (1000, 40)])
+def test_top_k_per_class_equals_a_full_sort(k, per_segment, monkeypatch):
+    monkeypatch.setattr(SC, "_MIN_BUFFER", 64)  # prune often
     rng = np.random.default_rng(k)
-    classes = [3, 7, 1831]
-    top = SC.TopSegments(classes, k)
-    all_ids, all_scores = [], []
+    classes = [3, 7, 1831] + list(range(100, 160))
+    top = SC.TopSegments(classes, k, per_segment)
+    candidates = []  # (class, score, order of arrival, id)
     for batch in range(6):
-        ids = [f"v{batch}{i:03d}:{5 * (i % 4)}" for i in range(50)]
+        vids = [f"v{batch}{i // 4:03d}" for i in range(50)]
+        starts = [5 * (i % 4) for i in range(50)]
         scores = rng.random((50, 3862)).astype(np.float32)
-        top.add(ids, scores)
-        all_ids += ids
-        all_scores.append(scores)
-    scores = np.concatenate(all_scores)
+        scores[:, 7] = 0.5  # ties: the earlier segment first
+        top.add(vids, starts, scores)
+        for i in range(50):
+            row = scores[i, classes]
+            best = set(np.argsort(-row, kind="stable")[:per_segment or len(classes)])
+            # with ties at the cut (class 7), argpartition may choose either: none are cut here
+            for j, c in enumerate(classes):
+                if j in best or per_segment is None:
+                    candidates.append((c, float(scores[i, c]), batch * 50 + i,
+                                       f"{vids[i]}:{starts[i]}"))
+        assert top.held() <= max(2 * len(classes) * k, 64) + 50 * len(classes)
+    ranked = top.ranked()
     for c in classes:
-        order = sorted(range(len(all_ids)), key=lambda i: (float(scores[i, c]), all_ids[i]),
-                       reverse=True)[:k]
-        assert top.ranked()[c] == [all_ids[i] for i in order]
-    assert all(len(h) <= k for h in top.heaps.values())
+        mine = sorted((x for x in candidates if x[0] == c), key=lambda x: (-x[1], x[2]))[:k]
+        if per_segment is None or c != 7:
+            assert ranked.get(c, []) == [x[3] for x in mine], c
+    assert top.segments == 300 and len(top.videos) == 6 * 13
 
 
 def test_write_read_round_trip_and_bad_rows(tmp_path):

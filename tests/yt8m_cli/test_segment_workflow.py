@@ -1,9 +1,14 @@
 """The segment commands as a script runs them: `train --segment_labels` (from scratch and
 fine-tuned `--start_from` a model trained on whole videos), `eval --segment_labels`,
 `inference --segment_labels` whose CSV `score --segment_labels` rates at eval's MAP@K."""
+import glob
 import re
 
+import numpy as np
 import pytest
+import tensorflow as tf
+
+from trainer_module.data import records
 
 from yt8m_cli.main import main
 
@@ -98,3 +103,32 @@ def test_segment_commands_refuse_what_they_cannot_use(data, tmp_path, capsys):
                  "--segment_labels", "--model", "LogisticModel"]) == 2
     assert "--segment_labels trains on 5-frame segments of frame-level records: it needs " \
         "--frame_features" in capsys.readouterr().err
+
+
+def test_a_segment_model_serves_videos_by_their_best_segment(data, tmp_path):
+    """The exported SavedModel of a segment model reads whole records: `serving_default` gives
+    a video the maximum of its segments' scores, `segments` the segments themselves (every
+    5-second one, with its start); `yt8m inference` writes the video CSV from it."""
+    train_dir = tmp_path / "t"
+    validate = str(data / "data" / "frame" / "validate*")
+    assert main(["train", "--train_data_pattern", str(data / "data" / "frame" / "train*"),
+                 "--train_dir", str(train_dir), "--segment_labels", "--num_epochs", "1",
+                 "--batch_size", "64", *COMMON]) == 0
+    saved = glob.glob(str(train_dir / "export" / "step_*" / "saved_model"))[0]
+    loaded = tf.saved_model.load(saved)
+    examples = tf.constant(list(records.iterate_records(sorted(glob.glob(validate))[0]))[:6])
+    videos = loaded.signatures["serving_default"](examples=examples)
+    segments = loaded.signatures["segments"](examples=examples)
+    ids = [v.decode() for v in videos["video_id"].numpy()]
+    seg_ids = [v.decode() for v in segments["video_id"].numpy()]
+    starts = segments["segment_start"].numpy()
+    assert len(set(ids)) == 6 and set(seg_ids) == set(ids)
+    for i, vid in enumerate(ids):
+        rows = [j for j, s in enumerate(seg_ids) if s == vid]
+        assert list(starts[rows]) == list(range(0, 5 * len(rows), 5)) and 4 <= len(rows) <= 8
+        np.testing.assert_allclose(videos["predictions"].numpy()[i],
+                                   segments["predictions"].numpy()[rows].max(axis=0), rtol=1e-6)
+    out = tmp_path / "videos.csv"
+    assert main(["inference", "--train_dir", str(train_dir), "--input_data_pattern", validate,
+                 "--output_file", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 1 + 36  # the validate split's videos

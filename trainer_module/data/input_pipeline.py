@@ -68,11 +68,6 @@ def split_inputs(batch: dict):
     return {F.FEATURES: batch[F.FEATURES], F.NUM_FRAMES: batch[F.NUM_FRAMES]}, batch[F.LABELS_MULTI_HOT]
 
 
-def segment_read_spec(spec: F.FeatureSpec) -> F.FeatureSpec:
-    """The spec segments are cut from: the model's features, whole videos (MAX_FRAMES)."""
-    return F.FeatureSpec(spec.names, spec.sizes, True, F.MAX_FRAMES, spec.num_classes)
-
-
 def make_segment_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int, *,
                          training: bool, rated: bool, num_epochs: int | None = 1,
                          with_labels: bool = True, seed: int | None = None,
@@ -88,7 +83,7 @@ def make_segment_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int,
     """
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be >= 1, got {batch_size}")
-    read = segment_read_spec(spec)
+    read = S.read_spec(spec)
     ds = records.record_dataset(files, skip_corrupt, None, report, interleave=True,
                                 shuffle_seed=seed, shuffle_files=training)
     if training:

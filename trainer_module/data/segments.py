@@ -27,6 +27,12 @@ SEGMENT_VIDEO = "segment_video"  # [segments] int32: the segment's video's row i
 SEGMENT_LABEL_IDS = os.path.join(os.path.dirname(__file__), "segment_label_ids.csv")
 
 
+def read_spec(spec: F.FeatureSpec) -> F.FeatureSpec:
+    """The spec segments are cut from: the model's features over whole videos (MAX_FRAMES
+    frames; a segment model's own spec has 5)."""
+    return F.FeatureSpec(spec.names, spec.sizes, True, F.MAX_FRAMES, spec.num_classes)
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class Rating:
     start: int

@@ -4,6 +4,11 @@ Signature ``serving_default``: ``examples`` [batch] string (tf.Example for video
 tf.SequenceExample for frame level) -> ``predictions`` [batch, 3862], ``top_k_classes`` /
 ``top_k_scores`` [batch, 20], ``video_id`` [batch]. The CLI path parses with ``parsing``; the
 TFX path passes a ``preprocess`` that applies the Transform graph instead (same parse code).
+
+A segment model (trained on 5-frame segments, docs/segments.md) reads whole records, scores
+every segment and serves a video by its best segment (the maximum over its segments, per
+class); its ``segments`` signature returns the segments themselves: ``predictions`` [segments,
+3862], top k, ``video_id`` and ``segment_start`` [segments].
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import tensorflow as tf
 
 from trainer_module.data import features as F
 from trainer_module.data import parsing
+from trainer_module.data import segments as S
 from trainer_module.evaluation import metrics as M
 
 SERVING_TOP_K = M.DEFAULT_TOP_K  # (class, score) pairs the serving signature returns
@@ -22,6 +28,7 @@ SERVING_TOP_K = M.DEFAULT_TOP_K  # (class, score) pairs the serving signature re
 # inference_model.* MetaGraph (KaggleExport packs both into its model.tgz).
 KAGGLE_MODEL_DIR = "Format-Kaggle"
 SIGNATURE = "serving_default"
+SEGMENTS_SIGNATURE = "segments"  # a segment model's per-segment predictions
 EXAMPLES_INPUT = "examples"  # the serving signature's only input: serialized records [batch]
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)
 
@@ -35,32 +42,73 @@ class ServingModule(tf.Module):
         self._preprocess = preprocess
         self.extra = extra_trackable
 
+    def _predict(self, inputs):
+        num_frames = tf.cast(inputs[F.NUM_FRAMES], tf.int32)
+        return self.model({F.FEATURES: inputs[F.FEATURES], F.NUM_FRAMES: num_frames},
+                          training=False)  # [batch, num_classes]
+
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def serve(self, examples):
         inputs = self._preprocess(examples)
-        num_frames = tf.cast(inputs[F.NUM_FRAMES], tf.int32)
-        probs = self.model({F.FEATURES: inputs[F.FEATURES], F.NUM_FRAMES: num_frames},
-                           training=False)  # [batch, num_classes]
-        k = min(SERVING_TOP_K, probs.shape[-1])
-        top = tf.math.top_k(probs, k=k)
-        return {"predictions": probs, "top_k_scores": top.values,
-                "top_k_classes": tf.cast(top.indices, tf.int64), "video_id": inputs[F.VIDEO_ID]}
+        return _outputs(self._predict(inputs), inputs[F.VIDEO_ID])
+
+
+def _outputs(probs, video_id) -> dict:
+    top = tf.math.top_k(probs, k=min(SERVING_TOP_K, probs.shape[-1]))
+    return {"predictions": probs, "top_k_scores": top.values,
+            "top_k_classes": tf.cast(top.indices, tf.int64), "video_id": video_id}
+
+
+RECORD_ID = "record_id"  # segment serving: the [batch] ids of the records themselves
+
+
+class SegmentServingModule(ServingModule):
+    """A segment model's serving: a video by its best segment, and the segments themselves."""
+
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def serve(self, examples):
+        inputs = self._preprocess(examples)
+        probs = self._predict(inputs)  # [segments, classes]
+        best = tf.math.unsorted_segment_max(probs, inputs[S.SEGMENT_VIDEO],
+                                            tf.shape(examples)[0])  # [batch, classes]
+        return _outputs(tf.maximum(best, 0.0), inputs[RECORD_ID])  # a frameless record: 0
+
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def segments(self, examples):
+        inputs = self._preprocess(examples)
+        return {**_outputs(self._predict(inputs), inputs[F.VIDEO_ID]),
+                "segment_start": inputs[S.SEGMENT_START]}
 
 
 def default_preprocess(spec: F.FeatureSpec):
     return lambda examples: parsing.parse_batch(examples, spec, with_labels=False)
 
 
+def segment_preprocess(spec: F.FeatureSpec):
+    """Whole records -> every segment (parsing.to_all_segments) and the records' ids;
+    ``spec``: the segment model's features."""
+    read = S.read_spec(spec)
+
+    def preprocess(examples):
+        raw = parsing.parse_serialized(examples, read, with_labels=False)
+        return {**parsing.to_all_segments(raw, read), RECORD_ID: parsing.video_ids(raw)}
+    return preprocess
+
+
 def export_saved_model(model, export_dir: str, preprocess, extra_signatures: dict | None = None,
-                       extra_trackable=None) -> str:
-    """Writes the serving SavedModel (no optimizer state) to export_dir and returns it.
+                       extra_trackable=None, segments: bool = False) -> str:
+    """Writes the serving SavedModel (no optimizer state) to export_dir and returns it;
+    ``segments``: a segment model, ``preprocess`` a ``segment_preprocess``.
 
     Raises:
       ValueError: a weight holds NaN or infinity (nothing is written).
     """
     check_finite_weights(model)
-    module = ServingModule(model, preprocess, extra_trackable)
+    module = (SegmentServingModule if segments else ServingModule)(model, preprocess,
+                                                                   extra_trackable)
     signatures = {SIGNATURE: module.serve.get_concrete_function(), **(extra_signatures or {})}
+    if segments:
+        signatures[SEGMENTS_SIGNATURE] = module.segments.get_concrete_function()
     tf.saved_model.save(module, export_dir, signatures=signatures)
     return export_dir
 

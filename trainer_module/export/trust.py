@@ -37,7 +37,8 @@ StatefulPartitionedCall StatelessIf StatelessWhile StaticRegexFullMatch StopGrad
 StridedSliceGrad StringJoin StringLength StringToNumber Sub Sum Switch Tanh TanhGrad
 TensorListElementShape TensorListFromTensor TensorListGetItem TensorListLength TensorListPopBack
 TensorListPushBack TensorListReserve TensorListSetItem TensorListStack Tile TopKV2 Transpose
-Unpack VarHandleOp VarIsInitializedOp VariableV2 Assign IsVariableInitialized Where ZerosLike
+Unpack UnsortedSegmentMax VarHandleOp VarIsInitializedOp VariableV2 Assign IsVariableInitialized Where
+ZerosLike
 """.split())
 # Read and write checkpoint files: only where the SavedModel's saver calls them.
 SAVER_OPS = frozenset({"SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename"})

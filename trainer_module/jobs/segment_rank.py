@@ -61,7 +61,7 @@ def rank(model, files: list[str], spec: F.FeatureSpec, classes, k: int,
     Raises:
       DataError: no records, a video id in two records, or a record that does not parse (named).
     """
-    read = input_pipeline.segment_read_spec(spec)
+    read = S.read_spec(spec)
     report = records.ReadReport()
     ds = input_pipeline.make_segment_dataset(files, spec, batch_size, training=False, rated=False,
                                              with_labels=with_labels, skip_corrupt=skip_corrupt,

@@ -27,6 +27,7 @@ from trainer_module import models
 from trainer_module.data import input_pipeline
 from trainer_module.data import parsing
 from trainer_module.data import records
+from trainer_module.data import segments as S
 from trainer_module.errors import DataError
 from trainer_module.evaluation import metrics as M
 from trainer_module.export import metagraph as metagraph_export
@@ -169,8 +170,11 @@ def export_model(model, flags: MF.ModelFlags, out_dir: str, with_metagraph: bool
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out_dir))}.", suffix=".tmp",
                            dir=parent)
     try:
+        spec = flags.feature_spec()
         export.export_saved_model(model, os.path.join(tmp, "saved_model"),
-                                  export.default_preprocess(flags.feature_spec()))
+                                  export.segment_preprocess(spec) if flags.segment_labels
+                                  else export.default_preprocess(spec),
+                                  segments=flags.segment_labels)
         if with_metagraph:
             metagraph_export.export_metagraph(model, flags.to_dict(),
                                               os.path.join(tmp, "inference_model"))
@@ -304,7 +308,7 @@ def _check_batch(flags: MF.ModelFlags):
     """The parse that names a bad record (records.corruption_named) for this job's inputs."""
     spec = flags.feature_spec()
     if flags.segment_labels:
-        return lambda b: parsing.parse_segments(b, input_pipeline.segment_read_spec(spec), True)
+        return lambda b: parsing.parse_segments(b, S.read_spec(spec), True)
     return lambda b: parsing.parse_batch(b, spec)
 
 

@@ -26,6 +26,16 @@ def test_every_project_export_passes(tmp_path, name):
         trust.check_saved_model(str(tmp_path / "half"), "input_model_tgz")
 
 
+@pytest.mark.parametrize("name", ["FrameLevelLogisticModel", "LstmModel", "DbofModel"])
+def test_segment_model_exports_pass(tmp_path, name):
+    """A segment model's export (whole records cut into segments, a video by its best one)."""
+    spec = F.FeatureSpec.default(True, 5)
+    model = models.build_model(name, spec, _tiny(name))
+    saved = export.export_saved_model(model, str(tmp_path / "m"), export.segment_preprocess(spec),
+                                      segments=True)
+    trust.check_saved_model(saved, "train_dir")
+
+
 def test_the_dataset_network_layouts_pass(tmp_path):
     graph = tf.compat.v1.GraphDef()
     path = media.tiny_inception_graph(str(tmp_path / "g.pb"))

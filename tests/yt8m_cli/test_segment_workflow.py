@@ -132,3 +132,10 @@ def test_a_segment_model_serves_videos_by_their_best_segment(data, tmp_path):
     assert main(["inference", "--train_dir", str(train_dir), "--input_data_pattern", validate,
                  "--output_file", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 1 + 36  # the validate split's videos
+    # a float16 archive's weights are frozen into its graph: segments cannot rebuild it
+    half = tmp_path / "half.tgz"
+    assert main(["inference", "--train_dir", str(train_dir), "--output_model_tgz", str(half),
+                 "--float16_weights"]) == 0
+    assert main(["inference", "--input_model_tgz", str(half), "--input_data_pattern", validate,
+                 "--segment_labels", "--output_file", str(tmp_path / "s.csv")]) == 2
+    assert not (tmp_path / "s.csv").exists()

@@ -9,7 +9,8 @@ counted against every positive rating of the class in the data:
             (positives among the first i) / i / positives(c)
 
 MAP@K is the mean of AP over the submitted classes that have at least one positive rating (the
-reference's ``filter_empty_classes``).
+reference's ``filter_empty_classes``). ``over_rated_classes`` is a stricter mean for comparing
+models: over every class with a positive rating, a class the submission lacks counting 0.
 """
 from __future__ import annotations
 
@@ -63,3 +64,11 @@ def segment_map(ranked: dict, ratings: dict, k: int = DEFAULT_K) -> SegmentMap:
         per_class[label] = average_precision(judged, positives[label])
     value = sum(per_class.values()) / len(per_class) if per_class else 0.0
     return SegmentMap(value, per_class, k)
+
+
+def over_rated_classes(result: SegmentMap, ratings: dict, classes=None) -> float:
+    """The mean AP over every class (of ``classes``, default all) with a positive rating in
+    ``ratings``, a class without a row in the submission counting 0."""
+    rated = {label for (_, label), score in ratings.items() if score > 0
+             and (classes is None or label in classes)}
+    return sum(result.per_class.get(c, 0.0) for c in rated) / len(rated) if rated else 0.0

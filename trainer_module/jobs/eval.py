@@ -122,12 +122,14 @@ def evaluate_segments(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files
     ratings = segment_score.read_ratings(job.eval_data_pattern, "`eval_data_pattern`")
     model = segment_rank.load_model(flags, checkpoint, "train_dir")
     step = int(checkpoint.rsplit("-", 1)[-1])
-    ranking = segment_rank.rank(model, files, flags.feature_spec(),
-                                S.load_class_ids(job.segment_label_ids_file),
+    classes = S.load_class_ids(job.segment_label_ids_file)
+    ranking = segment_rank.rank(model, files, flags.feature_spec(), classes,
                                 job.segment_max_pred, job.top_k, job.batch_size,
                                 with_labels=True, skip_corrupt=job.skip_corrupt_records, log=log)
     result = SM.segment_map(ranking.top.ranked(), ratings, job.segment_max_pred)
-    out = {"segment_map": result.map, "segment_max_pred": result.k,
+    strict = SM.over_rated_classes(result, ratings, classes)
+    out = {"segment_map": result.map, "segment_map_over_rated_classes": strict,
+           "segment_max_pred": result.k,
            "segment_classes": len(result.per_class), "segments": ranking.top.segments,
            "videos": ranking.videos, "global_step": step, "checkpoint": checkpoint,
            "segments_per_sec": ranking.segments_per_sec}
@@ -135,11 +137,13 @@ def evaluate_segments(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files
     if video:
         out.update({f"video_{key}": video[key] for key in ("gap", "hit_at_one", "perr", "map")})
     log(f"MAP@{result.k}: {result.map:.6f} over {len(result.per_class)} classes "
-        f"({ranking.top.segments} segments of {ranking.videos} videos, global step {step}"
+        f"({ranking.top.segments} segments of {ranking.videos} videos, global step {step}; "
+        f"over every rated class {strict:.6f}"
         + (f"; video GAP of the best segment {video['gap']:.4f})" if video else ")"))
     eval_dir = os.path.join(job.train_dir, "eval")
     with tf.summary.create_file_writer(eval_dir).as_default(step=step):
         tf.summary.scalar("segment_map", result.map)
+        tf.summary.scalar("segment_map_over_rated_classes", strict)
     io_utils.write_json(os.path.join(eval_dir, "segment_metrics.json"), out)
     return out
 

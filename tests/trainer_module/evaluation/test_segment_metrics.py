@@ -49,3 +49,12 @@ def test_small_cases_by_hand():
     assert SM.segment_map({}, ratings).map == 0.0
     with pytest.raises(ValueError, match="`k` must be >= 1"):
         SM.segment_map({}, ratings, k=0)
+
+
+def test_over_rated_classes_counts_a_missing_class_as_zero():
+    ratings = {("a:0", 1): 1.0, ("b:0", 1): 0.0, ("a:0", 2): 1.0, ("c:5", 3): 0.0,
+               ("c:5", 4): 1.0}
+    result = SM.segment_map({1: ["b:0", "a:0"], 3: ["c:5"]}, ratings)
+    assert result.map == 0.5 and set(result.per_class) == {1}  # class 3: no positive rating
+    assert SM.over_rated_classes(result, ratings) == pytest.approx(0.5 / 3)  # 1, 2, 4 rated
+    assert SM.over_rated_classes(result, ratings, classes={1, 2}) == pytest.approx(0.25)

@@ -72,7 +72,7 @@ test: setup  ## run the whole test suite (unit + end-to-end)
 test-fast: setup  ## unit tests only, without the end-to-end pipeline runs
 	$(VPY) -m pytest -q -m "not e2e" tests
 
-bench: setup  ## run the benchmarks (about 85 min on 2 cores) and rewrite benchmarks/RESULTS.md
+bench: setup  ## run the benchmarks (about 100 min on 2 cores) and rewrite benchmarks/RESULTS.md
 	$(VPY) -m benchmarks.run_all
 
 clean:  ## remove demo outputs and caches (keeps .venv)

@@ -15,7 +15,8 @@ from trainer_module import io_utils
 
 ALL = ["bench_generate", "bench_gap", "bench_train_speed", "bench_models_real",
        "bench_models_real_curve", "bench_models_frame", "bench_pipeline",
-       "bench_pipeline_beam_workers", "bench_bad_shards", "bench_extract", "bench_cli_help"]
+       "bench_pipeline_beam_workers", "bench_bad_shards", "bench_extract", "bench_cli_help",
+       "bench_segments", "bench_segments_scale"]
 # Results tables written by another benchmark module with arguments of their own.
 COMMANDS = {
     "bench_models_real_curve": [
@@ -23,7 +24,9 @@ COMMANDS = {
     "bench_pipeline_beam_workers": [
         "benchmarks.bench_pipeline", "--cases",
         "frame:10:1:w1,frame:10:1:w2,frame:30:1:w1,frame:30:1:w2", "--name",
-        "bench_pipeline_beam_workers"]}
+        "bench_pipeline_beam_workers"],
+    "bench_segments": ["benchmarks.bench_segments", "--part", "quality"],
+    "bench_segments_scale": ["benchmarks.bench_segments", "--part", "scale"]}
 
 
 def main():

@@ -43,7 +43,5 @@ def run(args: argparse.Namespace) -> int:
     eval_job.run(eval_job.EvalJob(args.eval_data_pattern, args.train_dir, args.batch_size,
                                   args.top_k, args.run_once, args.save_predictions,
                                   skip_corrupt_records=args.skip_corrupt_records,
-                                  segment_labels=args.segment_labels,
-                                  segment_max_pred=args.segment_max_pred,
-                                  segment_label_ids_file=args.segment_label_ids_file))
+                                  segments=FL.segment_settings(args)))
     return 0

@@ -57,7 +57,5 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k, batch_size=args.batch_size,
         skip_corrupt_records=args.skip_corrupt_records, float16_weights=args.float16_weights,
         vocabulary=args.vocabulary, named_output_file=args.named_output_file,
-        trust_model=args.trust_model, segment_labels=args.segment_labels,
-        segment_max_pred=args.segment_max_pred,
-        segment_label_ids_file=args.segment_label_ids_file))
+        trust_model=args.trust_model, segments=FL.segment_settings(args)))
     return 0

@@ -93,6 +93,15 @@ def add_segment_flags(p: argparse.ArgumentParser, what: str) -> None:
                         "segment_label_ids.csv)")
 
 
+def segment_settings(args):
+    """The jobs' segment settings from add_segment_flags' flags (None without --segment_labels)."""
+    if not args.segment_labels:
+        return None
+    from trainer_module.jobs import segment_rank
+
+    return segment_rank.Settings(args.segment_max_pred, args.segment_label_ids_file)
+
+
 def add_skip_corrupt_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip_corrupt_records", action="store_true",
                    help="use the readable part of truncated/corrupted shards and report them "

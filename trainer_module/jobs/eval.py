@@ -19,6 +19,7 @@ from trainer_module.data import parsing
 from trainer_module.data import records
 from trainer_module.errors import DataError
 from trainer_module.evaluation import metrics as M
+from trainer_module.jobs import segment_rank
 from trainer_module.train import checkpoints
 from trainer_module.train import loop as training
 from trainer_module.train import losses
@@ -36,14 +37,10 @@ class EvalJob:
     poll_seconds: float = 30.0
     skip_corrupt_records: bool = False
     # segment MAP@K of every 5-second segment against the 2019 ratings (docs/segments.md)
-    segment_labels: bool = False
-    segment_max_pred: int = 100_000  # K
-    segment_label_ids_file: str | None = None  # the classes ranked (default: the dataset's)
+    segments: segment_rank.Settings | None = None
 
     def __post_init__(self):
-        if self.segment_max_pred < 1:
-            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
-        if self.save_predictions and self.segment_labels:
+        if self.save_predictions and self.segments:
             raise ValueError("`save_predictions` keeps video predictions; with `segment_labels` "
                              "write the segment submission with `yt8m inference` "
                              "and `segment_labels`")
@@ -114,19 +111,17 @@ def evaluate_segments(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files
     """Segment MAP@K of the checkpoint: every segment of ``files`` ranked per class as
     ``yt8m inference --segment_labels`` ranks them, judged against the files' ratings; plus
     video-level GAP of each video's best segment."""
-    from trainer_module.data import segments as S
     from trainer_module.evaluation import segment_metrics as SM
-    from trainer_module.jobs import segment_rank
     from trainer_module.jobs import segment_score
 
     ratings = segment_score.read_ratings(job.eval_data_pattern, "`eval_data_pattern`")
     model = segment_rank.load_model(flags, checkpoint, "train_dir")
     step = int(checkpoint.rsplit("-", 1)[-1])
-    classes = S.load_class_ids(job.segment_label_ids_file)
+    classes = job.segments.classes()
     ranking = segment_rank.rank(model, files, flags.feature_spec(), classes,
-                                job.segment_max_pred, job.top_k, job.batch_size,
+                                job.segments.max_pred, job.top_k, job.batch_size,
                                 with_labels=True, skip_corrupt=job.skip_corrupt_records, log=log)
-    result = SM.segment_map(ranking.top.ranked(), ratings, job.segment_max_pred)
+    result = SM.segment_map(ranking.top.ranked(), ratings, job.segments.max_pred)
     strict = SM.over_rated_classes(result, ratings, classes)
     out = {"segment_map": result.map, "segment_map_over_rated_classes": strict,
            "segment_max_pred": result.k,
@@ -150,7 +145,7 @@ def evaluate_segments(job: EvalJob, flags: MF.ModelFlags, checkpoint: str, files
 
 def run(job: EvalJob, log=print) -> dict | None:
     flags = MF.load(job.train_dir)
-    if job.segment_labels:
+    if job.segments:
         MF.segment_model(flags)  # a video-level model is refused before any data is read
     files = input_pipeline.list_files(job.eval_data_pattern, "`eval_data_pattern`")
     records.check_level(files, flags.frame_features)
@@ -160,7 +155,7 @@ def run(job: EvalJob, log=print) -> dict | None:
         if latest is None and job.run_once:
             raise FileNotFoundError(f"`train_dir` {job.train_dir}: no checkpoint to evaluate")
         if latest and latest != last:
-            last_result = (evaluate_segments if job.segment_labels else evaluate_checkpoint)(
+            last_result = (evaluate_segments if job.segments else evaluate_checkpoint)(
                 job, flags, latest, files, log)
             last = latest
             if job.run_once:

@@ -24,6 +24,7 @@ from trainer_module.export import archive
 from trainer_module.export import kaggle_csv
 from trainer_module.export import saved_model as export
 from trainer_module.export import trust
+from trainer_module.jobs import segment_rank
 from trainer_module.jobs import train as train_job
 from trainer_module.train import model_flags as MF
 
@@ -45,14 +46,10 @@ class InferenceJob:
     named_output_file: str | None = None  # the predictions with label names, one row per label
     trust_model: bool = False  # load the model's SavedModel unchecked (export/trust.py)
     # the 2019 segment submission (Class,Segments; docs/segments.md) instead of the video CSV
-    segment_labels: bool = False
-    segment_max_pred: int = 100_000  # segments kept per class
-    segment_label_ids_file: str | None = None  # the classes ranked (default: the dataset's)
+    segments: segment_rank.Settings | None = None
 
     def __post_init__(self):
-        if self.segment_max_pred < 1:
-            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
-        if self.segment_labels and self.named_output_file:
+        if self.segments and self.named_output_file:
             raise ValueError("`named_output_file` names video predictions; the segment "
                              "submission (`segment_labels`) has one row per class")
         if self.float16_weights and not self.output_model_tgz:
@@ -156,7 +153,7 @@ def _run_on(job: InferenceJob, model_dir: str, log) -> dict:
         out["model_tgz"] = archive.pack(model_dir, job.output_model_tgz, job.float16_weights)
         log(f"wrote model archive {job.output_model_tgz}"
             + (" (float16 weights)" if job.float16_weights else ""))
-    if job.output_file and job.segment_labels:
+    if job.output_file and job.segments:
         out.update(write_segments_csv(job, model_dir, files, log))
     elif job.output_file:
         records.check_level(files, MF.load(model_dir).frame_features)
@@ -178,18 +175,15 @@ def write_segments_csv(job: InferenceJob, model_dir: str, files: list[str], log=
     """Every 5-second segment of ``files`` scored by the model (any frame-level model, rebuilt
     on one segment from its variables: no graph of the export runs), the ``segment_max_pred``
     best per class written as the 2019 submission (``Class,Segments``), atomically."""
-    from trainer_module.data import segments as S
     from trainer_module.export import segment_csv
-    from trainer_module.jobs import segment_rank
 
     flags = MF.load(model_dir)
     MF.segment_model(flags)  # a video-level model is refused before any data is read
     records.check_level(files, True)
     field = "input_model_tgz" if job.input_model_tgz else "train_dir"
     model = segment_rank.load_model(flags, segment_rank.export_checkpoint(model_dir), field)
-    ranking = segment_rank.rank(model, files, flags.feature_spec(),
-                                S.load_class_ids(job.segment_label_ids_file),
-                                job.segment_max_pred, job.top_k, job.batch_size,
+    ranking = segment_rank.rank(model, files, flags.feature_spec(), job.segments.classes(),
+                                job.segments.max_pred, job.top_k, job.batch_size,
                                 skip_corrupt=job.skip_corrupt_records, log=log)
     rows = segment_csv.write(job.output_file, ranking.top.ranked())
     log(f"wrote {rows} classes to {job.output_file}: {ranking.top.segments} segments of "

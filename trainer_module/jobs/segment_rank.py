@@ -26,6 +26,21 @@ from trainer_module.train import checkpoints
 from trainer_module.train import model_flags as MF
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The segment task's settings of ``eval`` and ``inference`` (the dataset's flag names)."""
+
+    max_pred: int = 100_000  # K: segments kept per class (the 2019 challenge's)
+    label_ids_file: str | None = None  # the classes ranked (default: the dataset's 1,000)
+
+    def __post_init__(self):
+        if self.max_pred < 1:
+            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.max_pred}")
+
+    def classes(self) -> frozenset:
+        return S.load_class_ids(self.label_ids_file)
+
+
 @dataclasses.dataclass
 class Ranking:
     top: segment_csv.TopSegments

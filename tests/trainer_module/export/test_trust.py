@@ -26,7 +26,7 @@ def test_every_project_export_passes(tmp_path, name):
         trust.check_saved_model(str(tmp_path / "half"), "input_model_tgz")
 
 
-@pytest.mark.parametrize("name", ["FrameLevelLogisticModel", "LstmModel", "DbofModel"])
+@pytest.mark.parametrize("name", ["FrameLevelLogisticModel", "DbofModel"])
 def test_segment_model_exports_pass(tmp_path, name):
     """A segment model's export (whole records cut into segments, a video by its best one)."""
     spec = F.FeatureSpec.default(True, 5)

@@ -45,7 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "--num_classes the classifier starts fresh)")
     p.add_argument("--segment_labels", action="store_true",
                    help="train a frame-level model on the rated 5-second segments of the 2019 "
-                        "records (positives and rated negatives; docs/segments.md); with "
+                        "records (positives and rated negatives; docs/segments.md; the model's "
+                        "input is one segment, so --max_frames does not apply); with "
                         "--start_from, fine-tune a model trained on whole videos")
     p.add_argument("--validation_data_pattern", default=None,
                    help="evaluate GAP on these files after every epoch and export the best epoch")

@@ -139,3 +139,34 @@ def test_a_segment_model_serves_videos_by_their_best_segment(data, tmp_path):
     assert main(["inference", "--input_model_tgz", str(half), "--input_data_pattern", validate,
                  "--segment_labels", "--output_file", str(tmp_path / "s.csv")]) == 2
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_segment_inputs_that_cannot_be_ranked_are_named(data, tmp_path, capsys):
+    """A video in two shards (its segments would be ranked twice) and a segment vocabulary
+    file without a usable class: one line each, no submission written."""
+    import shutil
+
+    train_dir = tmp_path / "t"
+    assert main(["train", "--train_data_pattern", str(data / "data" / "frame" / "train0000*"),
+                 "--train_dir", str(train_dir), "--segment_labels", "--num_epochs", "1",
+                 "--batch_size", "64", *COMMON]) == 0
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    shard = sorted(glob.glob(str(data / "data" / "frame" / "test*")))[0]
+    shutil.copy(shard, twice / "test0000.tfrecord")
+    shutil.copy(shard, twice / "test0001.tfrecord")
+    out = tmp_path / "s.csv"
+    capsys.readouterr()
+    assert main(["inference", "--train_dir", str(train_dir), "--input_data_pattern",
+                 str(twice / "*"), "--segment_labels", "--output_file", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a video id appears twice" in err[0] and not out.exists()
+    for text, said in (("Index\n5000\n", "class 5000 is outside [0, 3862)"),
+                       ("Index\n", "no class ids")):
+        ids = tmp_path / "ids.csv"
+        ids.write_text(text)
+        assert main(["inference", "--train_dir", str(train_dir), "--input_data_pattern", shard,
+                     "--segment_labels", "--segment_label_ids_file", str(ids),
+                     "--output_file", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(ids) in err[0] and said in err[0] and not out.exists()

@@ -1,5 +1,6 @@
 """The README's contributor recipes ("### Adding ...") name only files, folders and definitions
 that exist: a recipe that sends a newcomer to a missing file or name fails here."""
+import builtins
 import os
 import re
 
@@ -7,7 +8,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("trainer_module", "components", "pipeline", "kubeflow", "yt8m_cli", "yt8m", "tests")
-EXAMPLES = {"trainer_module/models/my_model.py", "components/<name>/component.py"}  # to write
+# the files a recipe tells you to write
+EXAMPLES = {"trainer_module/models/my_model.py", "components/<name>/component.py",
+            "yt8m_cli/cmd_my_command.py", "trainer_module/jobs/my_command.py"}
 
 
 def _recipes() -> dict:
@@ -27,7 +30,8 @@ def _definitions() -> str:
 
 
 def test_there_are_recipes():
-    assert {"Adding a model", "Adding a component"} <= set(_recipes())
+    assert {"Adding a model", "Adding a CLI command", "Adding a hostile-input check",
+            "Adding a component"} <= set(_recipes())
 
 
 @pytest.mark.parametrize("title", sorted(_recipes()))
@@ -35,7 +39,8 @@ def test_recipe_names_exist(title):
     body, code = _recipes()[title], _definitions()
     missing = []
     for token in re.findall(r"`([^`\n]+)`", body):
-        if token in EXAMPLES or token.startswith(("yt8m ", "--", "[")):
+        if (token in EXAMPLES or token.startswith(("yt8m ", "--", "["))
+                or hasattr(builtins, token)):
             continue
         if "/" in token and " " not in token:  # a path of the repository
             if not os.path.exists(os.path.join(ROOT, token.rstrip("/"))):

@@ -59,6 +59,9 @@ def test_inconsistent_ratings_are_named(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{shard} record 0: segment_labels, segment_start_times and " \
         "segment_scores have 2, 1 and 2 entries" in err[0]
+    assert main(["score", "--segment_labels", "--predictions", str(sub), "--labels_data_pattern",
+                 str(shard), "--segment_max_pred", "0"]) == 2
+    assert "--segment_max_pred must be >= 1, got 0" in capsys.readouterr().err
     assert main(["score", "--segment_labels", "--predictions", str(sub), "--labels",
                  str(sub)]) == 2
     assert "--segment_labels scores against --labels_data_pattern" in capsys.readouterr().err

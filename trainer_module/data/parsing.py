@@ -229,7 +229,7 @@ def to_segment_inputs(raw: dict, spec: F.FeatureSpec) -> dict:
     ids = video_ids(raw)
     starts, labels, scores = _checked_ratings(raw, num_frames, spec)  # sparse [b, ratings]
     video = starts.indices[:, 0]  # [ratings] the rating's video
-    key = video * (spec.max_frames + 1) + tf.minimum(starts.values, spec.max_frames)
+    key = video * (spec.max_frames + 1) + starts.values  # checked: below the frame count
     unique, segment = tf.unique(key, out_idx=tf.int64)  # a segment per (video, start)
     seg_video = unique // (spec.max_frames + 1)  # [segments]
     seg_start = unique % (spec.max_frames + 1)
@@ -258,7 +258,8 @@ def to_all_segments(raw: dict, spec: F.FeatureSpec, with_labels: bool = False) -
     Returns:
       {FEATURES: [segments, 5, dim], NUM_FRAMES: [segments] int32, VIDEO_ID: [segments],
        SEGMENT_START: [segments] int64, SEGMENT_VIDEO: [segments] int32 (the video's row in the
-       batch), and with_labels: LABELS_MULTI_HOT [b, num_classes] of the videos}.
+       batch), RECORD_ID: [b] the videos' ids, and with_labels: LABELS_MULTI_HOT [b, num_classes]
+       of the videos}.
     """
     frames, num_frames = _frame_features(raw, spec)  # [b, max_frames, dim], [b]
     starts = tf.range(0, spec.max_frames, S.SEGMENT_FRAMES, dtype=tf.int64)  # [max segments]
@@ -266,9 +267,10 @@ def to_all_segments(raw: dict, spec: F.FeatureSpec, with_labels: bool = False) -
     where = tf.where(valid)  # [segments, 2]: (video, segment number)
     seg_video, seg_start = where[:, 0], tf.gather(starts, where[:, 1])
     features, seg_frames = _gather_segments(frames, num_frames, seg_video, seg_start)
-    out = {F.FEATURES: features, F.NUM_FRAMES: seg_frames,
-           F.VIDEO_ID: tf.gather(video_ids(raw), seg_video), S.SEGMENT_START: seg_start,
-           S.SEGMENT_VIDEO: tf.cast(seg_video, tf.int32)}
+    ids = video_ids(raw)
+    out = {F.FEATURES: features, F.NUM_FRAMES: seg_frames, F.VIDEO_ID: tf.gather(ids, seg_video),
+           S.SEGMENT_START: seg_start, S.SEGMENT_VIDEO: tf.cast(seg_video, tf.int32),
+           S.RECORD_ID: ids}
     if with_labels:
         out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY], spec.num_classes)
     return out

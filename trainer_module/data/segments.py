@@ -22,6 +22,7 @@ SEGMENT_FRAMES = 5
 SEGMENT_START = "segment_start"  # [segments] int64
 LABEL_WEIGHTS = "label_weights"  # [segments, classes] float32: 1 where rated, else 0
 SEGMENT_VIDEO = "segment_video"  # [segments] int32: the segment's video's row in its batch
+RECORD_ID = "record_id"  # [batch] the ids of the records every segment was cut from
 # The dataset's segment vocabulary: the 1,000 classes the 2019 ratings and submissions use
 # (google/youtube-8m's segment_label_ids.csv: an `Index` header, one class id per line).
 SEGMENT_LABEL_IDS = os.path.join(os.path.dirname(__file__), "segment_label_ids.csv")

@@ -59,9 +59,6 @@ def _outputs(probs, video_id) -> dict:
             "top_k_classes": tf.cast(top.indices, tf.int64), "video_id": video_id}
 
 
-RECORD_ID = "record_id"  # segment serving: the [batch] ids of the records themselves
-
-
 class SegmentServingModule(ServingModule):
     """A segment model's serving: a video by its best segment, and the segments themselves."""
 
@@ -71,7 +68,7 @@ class SegmentServingModule(ServingModule):
         probs = self._predict(inputs)  # [segments, classes]
         best = tf.math.unsorted_segment_max(probs, inputs[S.SEGMENT_VIDEO],
                                             tf.shape(examples)[0])  # [batch, classes]
-        return _outputs(tf.maximum(best, 0.0), inputs[RECORD_ID])  # a frameless record: 0
+        return _outputs(tf.maximum(best, 0.0), inputs[S.RECORD_ID])  # a frameless record: 0
 
     @tf.function(input_signature=[EXAMPLES_SPEC])
     def segments(self, examples):
@@ -85,14 +82,10 @@ def default_preprocess(spec: F.FeatureSpec):
 
 
 def segment_preprocess(spec: F.FeatureSpec):
-    """Whole records -> every segment (parsing.to_all_segments) and the records' ids;
+    """Whole records -> every segment and the records' ids (parsing.to_all_segments);
     ``spec``: the segment model's features."""
     read = S.read_spec(spec)
-
-    def preprocess(examples):
-        raw = parsing.parse_serialized(examples, read, with_labels=False)
-        return {**parsing.to_all_segments(raw, read), RECORD_ID: parsing.video_ids(raw)}
-    return preprocess
+    return lambda examples: parsing.parse_segments(examples, read, rated=False, with_labels=False)
 
 
 def export_saved_model(model, export_dir: str, preprocess, extra_signatures: dict | None = None,

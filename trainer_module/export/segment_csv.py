@@ -65,7 +65,8 @@ class TopSegments:
         return number
 
     def _prune(self) -> None:
-        """Keeps the K best candidates of each class (score descending, then earlier segment)."""
+        """Keeps the K best candidates of each class, in ranked order (class, then score
+        descending, then the earlier segment)."""
         order = np.lexsort((self._code, -self._score, self._class))
         cls = self._class[order]
         first = np.r_[0, np.flatnonzero(np.diff(cls)) + 1]  # each class's first position
@@ -83,10 +84,9 @@ class TopSegments:
         """{class: [segment id, ...]} best first (equal scores: the earlier segment first), for
         every class that some segment scored for."""
         if len(self._code):
-            self._prune()
-        order = np.lexsort((self._code, -self._score, self._class))
+            self._prune()  # leaves the arrays in ranked order
         out: dict = {}
-        for label, code in zip(self._class[order].tolist(), self._code[order].tolist()):
+        for label, code in zip(self._class.tolist(), self._code.tolist()):
             out.setdefault(label, []).append(
                 f"{self.videos[code >> _START_BITS]}:{code & ((1 << _START_BITS) - 1)}")
         return out

@@ -43,6 +43,9 @@ def read_ratings(data_pattern: str, field: str = "`labels_data_pattern`") -> dic
 
 
 def run(predictions: str, labels_data_pattern: str, k: int = SM.DEFAULT_K, log=print) -> dict:
+    from trainer_module.jobs import segment_rank
+
+    segment_rank.Settings(k)  # K checked as eval and inference check it
     ranked = segment_csv.read(predictions)
     ratings = read_ratings(labels_data_pattern)
     result = SM.segment_map(ranked, ratings, k)

@@ -277,7 +277,7 @@ class Trainer:
 
         scaled = isinstance(self.optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
 
-        def replica_step(x, y, w):
+        def replica_step(x, y, w=None):
             with tf.GradientTape() as tape:
                 preds = tf.cast(self.model(x, training=True), tf.float32)
                 loss = self.loss_fn(y, preds, smoothing, w)
@@ -294,7 +294,9 @@ class Trainer:
 
         @tf.function(reduce_retracing=True)  # an epoch's last batch is smaller: one generic trace
         def step(x, y, w=None):
-            loss, preds = self.strategy.run(replica_step, args=(x, y, w))
+            # video batches pass (x, y) exactly as before weights existed
+            loss, preds = self.strategy.run(replica_step,
+                                            args=(x, y) if w is None else (x, y, w))
             loss = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None)
             labelled = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(
                 lambda t: tf.reduce_sum(tf.cast(tf.reduce_any(t > 0, axis=-1), tf.int64)),

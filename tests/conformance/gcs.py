@@ -23,6 +23,7 @@ import select
 import socket
 import socketserver
 import ssl
+import sys
 import threading
 from typing import Iterator
 
@@ -83,6 +84,20 @@ def _pump(a: socket.socket, b: socket.socket) -> None:
                 other.sendall(s.recv(1 << 16))
 
 
+def _read_request(sock: socket.socket) -> bytes:
+    """A request's head and its Content-Length body."""
+    data = _read_head(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")[1:]
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def _read_head(sock: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -98,6 +113,7 @@ class Gateway(socketserver.ThreadingTCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # Beam, TensorFlow and gRPC open many connections at once
 
     def __init__(self, emulator_port: int, cert: str, key: str):
         super().__init__(("127.0.0.1", 0), _GatewayHandler)
@@ -106,6 +122,16 @@ class Gateway(socketserver.ThreadingTCPServer):
         self.tls.load_cert_chain(cert, key)
         self.routes: dict[str, int] = {}  # host suffix -> local port (raw tunnel)
         self.refused: list[str] = []
+        self.errors: list[str] = []  # a connection the gateway failed on (the client saw EOF)
+
+    def handle_error(self, request, client_address):
+        """Kept and printed (pytest shows it with a failing test): a connection closed without
+        an answer is otherwise only the client's 'Remote end closed connection'."""
+        import traceback
+
+        self.errors.append(traceback.format_exc())
+        print(f"gateway: connection from {client_address} failed:\n{self.errors[-1]}",
+              file=sys.stderr)
 
     @property
     def port(self) -> int:
@@ -125,8 +151,13 @@ class _GatewayHandler(socketserver.BaseRequestHandler):
             if host == OAUTH and port == "443":  # the test credentials' token endpoint
                 self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 with server.tls.wrap_socket(self.request, server_side=True) as tls:
-                    _read_head(tls)
-                    tls.sendall(_TOKEN_RESPONSE)
+                    _read_request(tls)  # all of it: closing on unread bytes resets the
+                    tls.sendall(_TOKEN_RESPONSE)  # connection, and the answer may be lost
+                    tls.settimeout(5)
+                    try:
+                        tls.unwrap()  # close_notify before the socket closes
+                    except OSError:
+                        pass  # the client closed first: it has the answer
                 return
             routed = next((p for suffix, p in server.routes.items() if host.endswith(suffix)), None)
             if port != "443" or (host not in GOOGLEAPIS and routed is None):

@@ -5,7 +5,9 @@
 appended in NumPy arrays and cut back to K per class whenever they outgrow twice what was kept
 (at least a million), so memory is bounded by classes x K (and a segment competes only for its
 ``per_segment`` best classes, as the dataset's inference keeps each segment's top 20), never by
-the number of test segments.
+the number of test segments. Equal scores rank by video id, then start time: the ranking does
+not depend on the order the segments arrived in, so partial rankings of parts of the data
+(``merge``: the Evaluator's Beam combiner) give the ranking of the whole.
 """
 from __future__ import annotations
 
@@ -64,10 +66,37 @@ class TopSegments:
             self.videos.append(vid)
         return number
 
+    def merge(self, other: "TopSegments") -> "TopSegments":
+        """Adds ``other``'s candidates (same classes, k and per_segment); returns self."""
+        if (other.k, other.per_segment) != (self.k, self.per_segment) or not np.array_equal(
+                other.classes, self.classes):
+            raise ValueError("merging TopSegments of different classes, k or per_segment")
+        numbers = np.fromiter((self._number(v) for v in other.videos), np.int64,
+                              len(other.videos))
+        codes = other._code
+        renumbered = (numbers[codes >> _START_BITS] << _START_BITS) | (
+            codes & ((1 << _START_BITS) - 1)) if len(codes) else codes
+        self._class = np.concatenate([self._class, other._class])
+        self._score = np.concatenate([self._score, other._score])
+        self._code = np.concatenate([self._code, renumbered])
+        self.segments += other.segments
+        if len(self._code) > self._limit:
+            self._prune()
+        return self
+
+    def _tie_keys(self) -> np.ndarray:
+        """Each candidate's rank among equal scores: its video id's sorted position, then its
+        start time."""
+        position = np.empty(len(self.videos), np.int64)
+        position[np.argsort(np.asarray(self.videos, dtype=object), kind="stable")] = np.arange(
+            len(self.videos))
+        return (position[self._code >> _START_BITS] << _START_BITS) | (
+            self._code & ((1 << _START_BITS) - 1))
+
     def _prune(self) -> None:
         """Keeps the K best candidates of each class, in ranked order (class, then score
-        descending, then the earlier segment)."""
-        order = np.lexsort((self._code, -self._score, self._class))
+        descending, then video id and start time)."""
+        order = np.lexsort((self._tie_keys(), -self._score, self._class))
         cls = self._class[order]
         first = np.r_[0, np.flatnonzero(np.diff(cls)) + 1]  # each class's first position
         rank = np.arange(len(cls)) - np.repeat(first, np.diff(np.r_[first, len(cls)]))
@@ -81,7 +110,7 @@ class TopSegments:
         return len(self._code)
 
     def ranked(self) -> dict:
-        """{class: [segment id, ...]} best first (equal scores: the earlier segment first), for
+        """{class: [segment id, ...]} best first (equal scores: by video id, then start), for
         every class that some segment scored for."""
         if len(self._code):
             self._prune()  # leaves the arrays in ranked order

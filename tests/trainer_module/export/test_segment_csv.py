@@ -51,3 +51,25 @@ def test_write_read_round_trip_and_bad_rows(tmp_path):
         with pytest.raises(ValueError, match=None) as e:
             SC.read(str(path))
         assert str(e.value).startswith(str(path)) and said in str(e.value)
+
+
+@pytest.mark.parametrize("k, per_segment", [(3, None), (1000, 4)])
+def test_merged_parts_rank_as_the_whole_whatever_the_order(k, per_segment, monkeypatch):
+    """The Evaluator's combiner ranks parts of the data and merges them: the same ranking as one
+    pass, ties (equal scores) included, in any order of arrival."""
+    monkeypatch.setattr(SC, "_MIN_BUFFER", 32)
+    rng = np.random.default_rng(3)
+    classes = [3, 7, 11, 12]
+    vids = [f"v{i // 3:02d}" for i in range(60)]
+    starts = [5 * (i % 3) for i in range(60)]
+    scores = np.round(rng.random((60, 20)), 1).astype(np.float32)  # many ties
+    whole = SC.TopSegments(classes, k, per_segment)
+    whole.add(vids, starts, scores)
+    order = rng.permutation(60)
+    parts = [SC.TopSegments(classes, k, per_segment) for _ in range(3)]
+    for part, rows in zip(parts, np.array_split(order, 3)):
+        part.add([vids[i] for i in rows], [starts[i] for i in rows], scores[rows])
+    merged = parts[2].merge(parts[0]).merge(parts[1])
+    assert merged.ranked() == whole.ranked() and merged.segments == 60
+    with pytest.raises(ValueError, match="different classes"):
+        merged.merge(SC.TopSegments([3], k, per_segment))

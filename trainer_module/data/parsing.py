@@ -46,11 +46,13 @@ def sequence_feature_specs(spec: F.FeatureSpec, with_labels: bool = True,
     return context, sequence
 
 
-def parse_serialized(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bool = True) -> dict:
-    """Parses a batch of serialized records ([batch] string) into the raw feature dict."""
+def parse_serialized(serialized: tf.Tensor, spec: F.FeatureSpec, with_labels: bool = True,
+                     segments: bool = False) -> dict:
+    """Parses a batch of serialized records ([batch] string) into the raw feature dict
+    (``segments``: frame level, with the segment ratings)."""
     if not spec.frame_level:
         return tf.io.parse_example(serialized, example_feature_spec(spec, with_labels))
-    context_spec, sequence_spec = sequence_feature_specs(spec, with_labels)
+    context_spec, sequence_spec = sequence_feature_specs(spec, with_labels, segments)
     context, sequences, _ = tf.io.parse_sequence_example(serialized, context_spec, sequence_spec)
     return {**context, **sequences}
 
@@ -184,7 +186,7 @@ def _gather_segments(frames, num_frames, seg_video, seg_start) -> tuple:
             tf.cast(tf.clip_by_value(lengths, 0, S.SEGMENT_FRAMES), tf.int32))
 
 
-def _checked_ratings(raw: dict, num_frames: tf.Tensor, spec: F.FeatureSpec) -> tuple:
+def checked_ratings(raw: dict, num_frames: tf.Tensor, spec: F.FeatureSpec) -> tuple:
     """(start times, labels, scores) sparse [b, ratings] of the raw dict, failing at run time
     (fail_unless: the record is then named by records.corruption_named) where the three lists
     differ in length, a start time is outside the video's frames, a score is not in [0, 1] or
@@ -218,7 +220,7 @@ def to_segment_inputs(raw: dict, spec: F.FeatureSpec) -> dict:
     """Raw frame-level dict with segment ratings -> one row per rated segment, as the dataset's
     reader builds them (``readers.py``, ``segment_labels=True``): the 5 frames from the start
     time, the rated classes' scores as labels and weight 1 on them (unrated classes weigh 0).
-    Inconsistent ratings fail at run time (``_checked_ratings``).
+    Inconsistent ratings fail at run time (``checked_ratings``).
 
     Returns:
       {FEATURES: [segments, 5, dim], NUM_FRAMES: [segments] int32 (fewer than 5 when the video
@@ -226,8 +228,16 @@ def to_segment_inputs(raw: dict, spec: F.FeatureSpec) -> dict:
        LABELS_MULTI_HOT: [segments, num_classes] scores, LABEL_WEIGHTS: [segments, num_classes]}.
     """
     frames, num_frames = _frame_features(raw, spec)  # [b, max_frames, dim], [b]
-    ids = video_ids(raw)
-    starts, labels, scores = _checked_ratings(raw, num_frames, spec)  # sparse [b, ratings]
+    return rated_segments(frames, num_frames, video_ids(raw),
+                          *checked_ratings(raw, num_frames, spec), spec)
+
+
+def rated_segments(frames, num_frames, ids, starts, labels, scores,
+                   spec: F.FeatureSpec) -> dict:
+    """``to_segment_inputs`` from dense frames [b, max_frames, dim], ``num_frames`` [b], ``ids``
+    [b] and checked ratings (sparse [b, ratings]); the Trainer's path from the Transform's
+    outputs."""
+    num_frames = tf.cast(num_frames, tf.int32)
     video = starts.indices[:, 0]  # [ratings] the rating's video
     key = video * (spec.max_frames + 1) + starts.values  # checked: below the frame count
     unique, segment = tf.unique(key, out_idx=tf.int64)  # a segment per (video, start)
@@ -262,18 +272,25 @@ def to_all_segments(raw: dict, spec: F.FeatureSpec, with_labels: bool = False) -
        of the videos}.
     """
     frames, num_frames = _frame_features(raw, spec)  # [b, max_frames, dim], [b]
+    out = all_segments(frames, num_frames, video_ids(raw), spec)
+    if with_labels:
+        out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY], spec.num_classes)
+    return out
+
+
+def all_segments(frames, num_frames, ids, spec: F.FeatureSpec) -> dict:
+    """``to_all_segments`` (without labels) from dense frames [b, max_frames, dim],
+    ``num_frames`` [b] and ``ids`` [b]; the pipeline's serving path from the Transform's
+    outputs."""
+    num_frames = tf.cast(num_frames, tf.int32)
     starts = tf.range(0, spec.max_frames, S.SEGMENT_FRAMES, dtype=tf.int64)  # [max segments]
     valid = starts[None, :] < tf.cast(num_frames, tf.int64)[:, None]  # [b, max segments]
     where = tf.where(valid)  # [segments, 2]: (video, segment number)
     seg_video, seg_start = where[:, 0], tf.gather(starts, where[:, 1])
     features, seg_frames = _gather_segments(frames, num_frames, seg_video, seg_start)
-    ids = video_ids(raw)
-    out = {F.FEATURES: features, F.NUM_FRAMES: seg_frames, F.VIDEO_ID: tf.gather(ids, seg_video),
-           S.SEGMENT_START: seg_start, S.SEGMENT_VIDEO: tf.cast(seg_video, tf.int32),
-           S.RECORD_ID: ids}
-    if with_labels:
-        out[F.LABELS_MULTI_HOT] = multi_hot(raw[F.LABELS_KEY], spec.num_classes)
-    return out
+    return {F.FEATURES: features, F.NUM_FRAMES: seg_frames, F.VIDEO_ID: tf.gather(ids, seg_video),
+            S.SEGMENT_START: seg_start, S.SEGMENT_VIDEO: tf.cast(seg_video, tf.int32),
+            S.RECORD_ID: ids}
 
 
 def parse_segments(serialized: tf.Tensor, spec: F.FeatureSpec, rated: bool,

@@ -16,6 +16,7 @@ from trainer_module.data import features as F
 LABELS_KEY = "segment_labels"  # int64 list
 START_TIMES_KEY = "segment_start_times"  # int64 list, seconds (= frames at 1 frame/s)
 SCORES_KEY = "segment_scores"  # float list
+RATING_KEYS = (START_TIMES_KEY, LABELS_KEY, SCORES_KEY)  # the order of parsing.checked_ratings
 SEGMENT_FRAMES = 5
 # model-input keys of a segment batch, beside features.FEATURES / NUM_FRAMES / VIDEO_ID /
 # LABELS_MULTI_HOT (there: the rated scores)

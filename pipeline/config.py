@@ -16,6 +16,7 @@ from trainer_module import io_utils
 from trainer_module import models
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
+from trainer_module.evaluation import segment_metrics as SM
 from trainer_module.export.saved_model import SERVING_TOP_K
 from trainer_module.models import hparams as H
 from trainer_module.train import loop as training
@@ -67,7 +68,13 @@ class PipelineConfig:
       model / hparams: a registry model and its hyperparameter overrides.
       train_steps: stop after this many steps (None: run num_epochs over the data).
       gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
-        last blessed model by more than ``gap_change_tolerance``).
+        last blessed model by more than ``gap_change_tolerance``); with ``segment_labels`` the
+        blessing metric is segment MAP@``segment_max_pred`` instead.
+      segment_labels: the 2019 segment task (frame level): a model trained on the rated 5-frame
+        segments, evaluated by segment MAP, KaggleExport writing the ``Class,Segments`` CSV
+        (docs/segments.md). Its default ``pipeline_name`` is ``yt8m-segments``: the Evaluator's
+        baseline is the latest blessed model of the same pipeline, and a whole-video model has
+        no segment signatures to compare.
       platform: "local" (LocalDagRunner), "vertex" or "kubeflow" (open-source KFP 2.x: the
         baseline comes from a task that asks the cluster's ML Metadata, not a resolver).
     """
@@ -75,11 +82,13 @@ class PipelineConfig:
     data_dir: str
     data_layout: str = "nested"
     pipeline_root: str = "pipeline_output"
-    pipeline_name: str = "yt8m"
+    pipeline_name: str | None = None  # default: "yt8m", "yt8m-segments" for the segment task
     frame_features: bool = False
     feature_names: str | None = None
     feature_sizes: str | None = None
     max_frames: int = F.MAX_FRAMES
+    segment_labels: bool = False
+    segment_max_pred: int = SM.DEFAULT_K  # K of segment MAP@K and of the submission's rows
     train_pattern: str = "train*.tfrecord"
     eval_pattern: str = "validate*.tfrecord"
     test_pattern: str = "test*.tfrecord"
@@ -128,12 +137,17 @@ class PipelineConfig:
 
     def __post_init__(self):
         self._check_types()
+        if self.pipeline_name is None:
+            object.__setattr__(self, "pipeline_name",
+                               "yt8m-segments" if self.segment_labels else "yt8m")
         if not self.data_dir:
             raise ValueError("`data_dir` is required")
         self._absolute_paths()
         if self.data_layout not in DATA_LAYOUTS:
             raise ValueError(f"`data_layout` must be one of {', '.join(DATA_LAYOUTS)}, got "
                              f"{self.data_layout!r}")
+        if self.segment_max_pred < 1:
+            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
         if self.model_flags().num_classes != F.NUM_CLASSES:  # also validates the model flags
             raise ValueError(f"`hparams.num_classes`: the pipeline trains YouTube-8M's "
                              f"{F.NUM_CLASSES} classes; for your own label set fine-tune with "
@@ -244,7 +258,7 @@ class PipelineConfig:
     def model_flags(self) -> MF.ModelFlags:
         return MF.ModelFlags.resolve(self.model, self.frame_features, self.feature_names,
                                      self.feature_sizes, self.max_frames, self.hparams,
-                                     self.label_loss)
+                                     self.label_loss, self.segment_labels)
 
     def training_settings(self) -> dict:
         """The model's default training settings with this config's overrides applied."""
@@ -264,7 +278,11 @@ class PipelineConfig:
                 f"--direct_num_workers={self.beam_workers}")
 
     def resolved_serving_dir(self) -> str:
-        return self.serving_dir or os.path.join(self.pipeline_root, "serving_model")
+        """The Pusher's destination: ``serving_dir``, else the root's ``serving_model`` (for
+        the segment task ``serving_model_segments``: TF Serving serves the newest version of a
+        folder, which must stay one task's model)."""
+        default = "serving_model_segments" if self.segment_labels else "serving_model"
+        return self.serving_dir or os.path.join(self.pipeline_root, default)
 
     def resolved_metadata_path(self) -> str:
         return self.metadata_path or metadata.default_path(self.pipeline_root)

@@ -115,9 +115,10 @@ def _make_evaluator(config: PipelineConfig, example_gen, trainer):
         baseline_model=baseline.outputs["model"],
         thresholds=parameters.evaluator(config), example_splits=["eval"],
         module_path=eval_config.EXTRACTORS_MODULE,
-        eval_config=eval_config.make_eval_config(config.top_k, config.gap_threshold,
-                                                 config.gap_change_tolerance,
-                                                 frame_level=config.frame_features)
+        eval_config=eval_config.make_eval_config(
+            config.top_k, config.gap_threshold, config.gap_change_tolerance,
+            frame_level=config.frame_features,
+            segment_max_pred=config.segment_max_pred if config.segment_labels else None)
     ).with_id("Evaluator")
     return baseline, evaluator
 
@@ -150,7 +151,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
         kaggle = KaggleExport(model=trainer.outputs["model"],
                               examples=example_gen.outputs["examples"], top_k=config.top_k,
-                              float16_weights=config.float16_tgz)
+                              float16_weights=config.float16_tgz,
+                              segment_max_pred=config.segment_max_pred if config.segment_labels
+                              else 0)
     run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
                            evaluation=evaluator.outputs["evaluation"],
                            vocabulary=config.vocabulary or "", top_k=config.top_k)

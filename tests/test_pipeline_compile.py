@@ -145,6 +145,38 @@ def test_training_options_reach_the_trainer_and_are_validated(tmp_path):
         PipelineConfig(data_dir="d", ema_decay=1.5)
 
 
+def test_segment_task_compiles_with_its_settings(tmp_path):
+    """`pipeline compile --segment_labels`: the Transform reads whole videos and ratings, the
+    Trainer a 5-frame segment model, the Evaluator blesses on segment_map over the
+    segments_per_video signature, KaggleExport writes the segment CSV with K."""
+    assert _cli_compile(tmp_path, "--data_dir", "gs://bkt/d", "--pipeline_root", "gs://bkt/r",
+                        "--image", "i:1", "--frame_features", "--segment_labels",
+                        "--segment_max_pred", "500") == 0
+    job = json.load(open(tmp_path / "p.json"))
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+
+    def parameter(task, name):
+        value = tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constantValue"]
+        return value.get("stringValue", value.get("intValue"))
+
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "yt8m-segments"  # its own baseline
+    transform = json.loads(parameter("Transform", "custom_config"))["features"]
+    assert transform["segments"] is True and transform["max_frames"] == 300
+    flags = json.loads(parameter("Trainer", "custom_config"))["model_flags"]
+    assert flags["segment_labels"] is True and flags["max_frames"] == 5
+    eval_config = json.loads(parameter("Evaluator", "eval_config"))
+    assert eval_config["model_specs"][0]["signature_name"] == "segments_per_video"
+    assert set(eval_config["metrics_specs"][0]["thresholds"]) == {"segment_map"}
+    segment_metric = eval_config["metrics_specs"][0]["metrics"][1]
+    assert segment_metric["class_name"] == "SegmentMap"
+    assert json.loads(segment_metric["config"])["k"] == 500
+    assert int(parameter("KaggleExport", "segment_max_pred")) == 500
+    assert "KaggleExport_executor" in executors
+    assert _cli_compile(tmp_path, "--data_dir", "gs://bkt/d", "--pipeline_root", "gs://bkt/r",
+                        "--image", "i:1", "--segment_labels") == 2  # video level: refused
+
+
 def _cli_compile(tmp_path, *flags):
     from yt8m_cli import main as cli
 
@@ -405,3 +437,17 @@ def test_submit_sets_run_time_parameters(tmp_path):
     assert values["data_dir"].string_value == "gs://bucket/yt8m"  # the compiled value
     with pytest.raises(ValueError, match="pipeline parameter epochs is not found"):
         _pipeline_job(tmp_path, parameter_values={"epochs": 3})
+
+
+def test_the_segment_task_has_its_own_pipeline_and_serving_folder():
+    """A segment run's baseline is a segment model (the Evaluator calls its segment signature)
+    and TF Serving's folder keeps one task's versions; explicit settings win."""
+    video = PipelineConfig(data_dir="d", pipeline_root="/r")
+    segments = video.replace(frame_features=True, segment_labels=True, pipeline_name=None)
+    assert (video.pipeline_name, video.resolved_serving_dir()) == ("yt8m", "/r/serving_model")
+    assert (segments.pipeline_name, segments.resolved_serving_dir()) == (
+        "yt8m-segments", "/r/serving_model_segments")
+    mine = segments.replace(pipeline_name="mine", serving_dir="/srv")
+    assert (mine.pipeline_name, mine.resolved_serving_dir()) == ("mine", "/srv")
+    with pytest.raises(ValueError, match="`segment_max_pred` must be >= 1"):
+        segments.replace(segment_max_pred=0)

@@ -71,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"run {summary.run_id} started {summary.started}, {summary.seconds:.0f}s, model "
               f"{summary.model}, blessed {summary.blessed}, pushed {summary.pushed_version or '-'}")
         print(f"GAP {_fmt(m.get('gap'))}  Hit@1 {_fmt(m.get('hit_at_one'))}  "
-              f"PERR {_fmt(m.get('perr'))}  mAP {_fmt(m.get('map'))}")
+              f"PERR {_fmt(m.get('perr'))}  mAP {_fmt(m.get('map'))}"
+              + (f"  segment MAP {_fmt(m['segment_map'])} (the blessing metric; the others: "
+                 "each video's best segment)" if m.get("segment_map") is not None else ""))
         for row in runs.lineage(store, run_ctx, live):
             print(f"{row['node']} [{row['state']}, {row['seconds']:.1f}s]")
             for kind in ("inputs", "outputs"):

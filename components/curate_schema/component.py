@@ -7,7 +7,7 @@ the representations (ragged tensors for the per-frame byte strings) and writes t
 ``labels`` is a list of any length by nature; SchemaGen makes it a fixed shape when every video
 of the statistics has the same number of labels (one label per video is common in a user's own
 data), which would turn it into a dense tensor and reject a video with two. It is made
-variable-length again (a sparse tensor).
+variable-length again (a sparse tensor), and so are the 2019 segment ratings' three lists.
 """
 
 import os
@@ -26,11 +26,12 @@ def curate(schema):
     from tfx_bsl.tfxio import tensor_representation_util as tru
 
     from trainer_module.data import features as F
+    from trainer_module.data import segments as S
 
     out = schema_pb2.Schema()
     out.CopyFrom(schema)
     for feature in out.feature:
-        if feature.name == F.LABELS_KEY and feature.HasField("shape"):
+        if feature.name in (F.LABELS_KEY, *S.RATING_KEYS) and feature.HasField("shape"):
             feature.ClearField("shape")
             feature.value_count.min = 0
     tru.SetTensorRepresentationsInSchema(out, tru.InferTensorRepresentationsFromSchema(out))

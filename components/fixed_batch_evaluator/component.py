@@ -14,7 +14,8 @@ Everything else, outputs and properties included, is TFX's Evaluator.
 
 It also takes the blessing thresholds as run-time parameters (``yt8m_gap_threshold``,
 ``yt8m_gap_change_tolerance``: execution properties of their own, components/run_parameters.py),
-written into the eval config's ``gap`` thresholds before TFX's ``Do``.
+written into the eval config's thresholds of the blessing metric (``gap``, or ``segment_map``
+for a segment model) before TFX's ``Do``.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from tfx.utils import proto_utils
 
 from components import run_parameters
 
-GAP_KEY = "gap"
+BLESSING_KEYS = ("gap", "segment_map")  # the metric a threshold may be on
 THRESHOLD, TOLERANCE = "yt8m_gap_threshold", "yt8m_gap_change_tolerance"
 EvaluatorSpec = run_parameters.extend_spec(specs.EvaluatorSpec, "YT8MEvaluatorSpec",
                                            {THRESHOLD: float, TOLERANCE: float})
@@ -78,8 +79,9 @@ def source_batch_records(exec_properties: dict) -> int:
 
 
 def apply_thresholds(exec_properties: dict) -> dict:
-    """The exec properties TFX's Evaluator takes: the run-time GAP thresholds written into every
-    ``gap`` threshold of the eval config (value: lower bound; change: -tolerance)."""
+    """The exec properties TFX's Evaluator takes: the run-time thresholds written into every
+    threshold on a BLESSING_KEYS metric of the eval config (value: lower bound; change:
+    -tolerance)."""
     rest, given = run_parameters.pop_parameters(exec_properties, (THRESHOLD, TOLERANCE))
     if not given:
         return rest
@@ -91,13 +93,14 @@ def apply_thresholds(exec_properties: dict) -> dict:
         raise ValueError(f"run-time parameter `gap_change_tolerance` must be >= 0, got "
                          f"{tolerance}")
     for metrics_spec in config.metrics_specs:
-        if GAP_KEY not in metrics_spec.thresholds:
-            continue
-        gap = metrics_spec.thresholds[GAP_KEY]
-        if threshold is not None:
-            gap.value_threshold.lower_bound.value = float(threshold)
-        if tolerance is not None:
-            gap.change_threshold.absolute.value = -float(tolerance)
+        for key in BLESSING_KEYS:
+            if key not in metrics_spec.thresholds:
+                continue
+            bound = metrics_spec.thresholds[key]
+            if threshold is not None:
+                bound.value_threshold.lower_bound.value = float(threshold)
+            if tolerance is not None:
+                bound.change_threshold.absolute.value = -float(tolerance)
     return {**rest, specs.EVAL_CONFIG_KEY: proto_utils.proto_to_json(config)}
 
 

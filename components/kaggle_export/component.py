@@ -2,7 +2,11 @@
 
 Outputs a ``KaggleSubmission`` artifact (``predictions.csv``: ``VideoId,LabelConfidencePairs``,
 top_k pairs) and a ``ModelArchive`` artifact (``model.tgz``, the `yt8m inference` contract),
-with row count and paths recorded as custom properties. The pipeline runs it only for a blessed
+with row count and paths recorded as custom properties. For a segment model
+(``segment_max_pred`` > 0) the submission is the 2019 one, ``segments.csv``: ``Class,Segments``,
+the ``segment_max_pred`` best segments of each class of the segment vocabulary, each segment
+competing for its ``top_k`` best classes (``yt8m inference --segment_labels``).
+The pipeline runs it only for a blessed
 model (a ``tfx.dsl.Cond`` on the Evaluator's blessing, pipeline/create.py): the gate is in the
 DAG, so an unblessed run simply has no export.
 """
@@ -33,16 +37,25 @@ def KaggleExport(
     top_k: Parameter[int] = M.DEFAULT_TOP_K,
     split: Parameter[str] = "test",
     float16_weights: Parameter[bool] = False,
+    segment_max_pred: Parameter[int] = 0,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ) -> None:
     serving_dir = path_utils.serving_model_dir(model.uri)
     split_uri = artifact_utils.get_split_uri([examples], split)
-    csv_path = os.path.join(submission.uri, "predictions.csv")
-    shards = os.path.join(submission.uri, "rows")  # rows-SSSSS-of-NNNNN.csv, merged below
-    with beam_pipeline as p:
-        export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, shards, top_k,
-                                     F.inference_batch_records(is_frame_level(examples)))
-    rows = export_lib.merge_csv(shards, csv_path)
+    batch = F.inference_batch_records(is_frame_level(examples))
+    if segment_max_pred > 0:
+        csv_path = os.path.join(submission.uri, "segments.csv")
+        with beam_pipeline as p:
+            export_lib.write_segment_submission(p, os.path.join(split_uri, "*"), serving_dir,
+                                                csv_path, segment_max_pred, top_k, batch)
+        rows = sum(1 for _ in tf.io.gfile.GFile(csv_path)) - 1
+    else:
+        csv_path = os.path.join(submission.uri, "predictions.csv")
+        shards = os.path.join(submission.uri, "rows")  # rows-SSSSS-of-NNNNN.csv, merged below
+        with beam_pipeline as p:
+            export_lib.write_predictions(p, os.path.join(split_uri, "*"), serving_dir, shards,
+                                         top_k, batch)
+        rows = export_lib.merge_csv(shards, csv_path)
     submission.set_int_custom_property("row_count", rows)
     submission.set_string_custom_property("path", csv_path)
     tgz = export_lib.write_model_tgz(serving_dir, os.path.join(model_archive.uri, "model.tgz"),

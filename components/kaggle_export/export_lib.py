@@ -15,7 +15,9 @@ from trainer_module import beam_trace
 from trainer_module import io_utils
 from trainer_module.export import archive
 from trainer_module.export import kaggle_csv
+from trainer_module.data import segments as S
 from trainer_module.export import saved_model as export
+from trainer_module.export import segment_csv
 from trainer_module.train import model_flags as MF
 
 
@@ -54,6 +56,69 @@ def write_predictions(pipeline: beam.Pipeline, record_glob: str, saved_model_dir
                                          max_batch_size=max_batch)
          | "Predict" >> beam.ParDo(PredictRows(saved_model_dir, top_k))
          | "Write" >> beam.io.WriteToText(shard_prefix, file_name_suffix=".csv"))
+
+
+class PredictSegments(beam.DoFn):
+    """Batches of serialized records -> (video ids, starts, scores [segments, classes]) of every
+    segment, via a segment model's ``segments`` signature."""
+
+    def __init__(self, saved_model_dir: str):
+        self._dir, self._segments = saved_model_dir, None
+
+    def setup(self):
+        import tensorflow as tf
+
+        self._segments = tf.saved_model.load(self._dir).signatures[export.SEGMENTS_SIGNATURE]
+
+    def process(self, batch):
+        import tensorflow as tf
+
+        beam_trace.note("KaggleExport")
+        res = self._segments(examples=tf.constant(batch))
+        yield (res["video_id"].numpy(), res["segment_start"].numpy(), res["predictions"].numpy())
+
+
+class RankSegments(beam.CombineFn):
+    """(ids, starts, scores) -> segment_csv.TopSegments of all: the K best segments per class,
+    each competing for its ``per_segment`` best classes (``yt8m inference --segment_labels``)."""
+
+    def __init__(self, classes, k: int, per_segment: int):
+        self._classes, self._k, self._per_segment = sorted(classes), k, per_segment
+
+    def create_accumulator(self):
+        return segment_csv.TopSegments(self._classes, self._k, self._per_segment)
+
+    def add_input(self, top, element):
+        top.add(*element)
+        return top
+
+    def merge_accumulators(self, tops):
+        tops = list(tops)
+        for other in tops[1:]:
+            tops[0].merge(other)
+        return tops[0]
+
+    def extract_output(self, top):
+        return top
+
+
+def write_segment_submission(pipeline: beam.Pipeline, record_glob: str, saved_model_dir: str,
+                             csv_path: str, k: int, per_segment: int,
+                             max_batch: int = 64) -> None:
+    """Adds the stages that score every segment of the records and write the ``Class,Segments``
+    CSV (segment_csv.write, atomic) of the K best per class of the segment vocabulary."""
+    def write(top):
+        if top.segments == 0:
+            raise ValueError(f"{record_glob}: no segments to rank (empty split?)")
+        return segment_csv.write(csv_path, top.ranked())
+
+    _ = (pipeline
+         | "ReadRecords" >> beam.io.ReadFromTFRecord(record_glob)
+         | "Batch" >> beam.BatchElements(min_batch_size=min(8, max_batch),
+                                         max_batch_size=max_batch)
+         | "PredictSegments" >> beam.ParDo(PredictSegments(saved_model_dir))
+         | "Rank" >> beam.CombineGlobally(RankSegments(S.load_class_ids(), k, per_segment))
+         | "WriteCsv" >> beam.Map(write))
 
 
 def merge_csv(shard_prefix: str, csv_path: str) -> int:

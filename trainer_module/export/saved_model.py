@@ -8,7 +8,10 @@ TFX path passes a ``preprocess`` that applies the Transform graph instead (same 
 A segment model (trained on 5-frame segments, docs/segments.md) reads whole records, scores
 every segment and serves a video by its best segment (the maximum over its segments, per
 class); its ``segments`` signature returns the segments themselves: ``predictions`` [segments,
-3862], top k, ``video_id`` and ``segment_start`` [segments].
+3862], top k, ``video_id`` and ``segment_start`` [segments]; its ``segments_per_video`` signature
+(the Evaluator's: TFMA splits every output by video) returns ``predictions`` [batch, 3862] as
+serving does and ``segment_scores`` [batch, 60, 1000]: each segment slot's scores of the segment
+vocabulary's classes (data/segments.SEGMENT_LABEL_IDS, ascending), 0 past the video's end.
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ SERVING_TOP_K = M.DEFAULT_TOP_K  # (class, score) pairs the serving signature re
 KAGGLE_MODEL_DIR = "Format-Kaggle"
 SIGNATURE = "serving_default"
 SEGMENTS_SIGNATURE = "segments"  # a segment model's per-segment predictions
+PER_VIDEO_SIGNATURE = "segments_per_video"  # the same by video, for the Evaluator
+SEGMENT_SCORES = "segment_scores"  # PER_VIDEO_SIGNATURE's [batch, slots, segment classes]
+MAX_SEGMENTS = F.MAX_FRAMES // S.SEGMENT_FRAMES  # slots per video
 EXAMPLES_INPUT = "examples"  # the serving signature's only input: serialized records [batch]
 EXAMPLES_SPEC = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)
 
@@ -76,6 +82,19 @@ class SegmentServingModule(ServingModule):
         return {**_outputs(self._predict(inputs), inputs[F.VIDEO_ID]),
                 "segment_start": inputs[S.SEGMENT_START]}
 
+    @tf.function(input_signature=[EXAMPLES_SPEC])
+    def segments_per_video(self, examples):
+        inputs = self._preprocess(examples)
+        probs = self._predict(inputs)  # [segments, classes]
+        batch = tf.shape(examples)[0]
+        best = tf.math.unsorted_segment_max(probs, inputs[S.SEGMENT_VIDEO], batch)
+        slot = tf.cast(inputs[S.SEGMENT_START] // S.SEGMENT_FRAMES, tf.int32)
+        where = tf.stack([inputs[S.SEGMENT_VIDEO], slot], axis=1)  # [segments, 2]
+        classes = [c for c in sorted(S.load_class_ids()) if c < probs.shape[-1]]
+        rated = tf.gather(probs, classes, axis=1)  # [segments, 1000]
+        per_video = tf.scatter_nd(where, rated, tf.stack([batch, MAX_SEGMENTS, tf.shape(rated)[1]]))
+        return {**_outputs(tf.maximum(best, 0.0), inputs[S.RECORD_ID]), SEGMENT_SCORES: per_video}
+
 
 def default_preprocess(spec: F.FeatureSpec):
     return lambda examples: parsing.parse_batch(examples, spec, with_labels=False)
@@ -102,6 +121,7 @@ def export_saved_model(model, export_dir: str, preprocess, extra_signatures: dic
     signatures = {SIGNATURE: module.serve.get_concrete_function(), **(extra_signatures or {})}
     if segments:
         signatures[SEGMENTS_SIGNATURE] = module.segments.get_concrete_function()
+        signatures[PER_VIDEO_SIGNATURE] = module.segments_per_video.get_concrete_function()
     tf.saved_model.save(module, export_dir, signatures=signatures)
     return export_dir
 

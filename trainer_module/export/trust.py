@@ -37,7 +37,7 @@ StatefulPartitionedCall StatelessIf StatelessWhile StaticRegexFullMatch StopGrad
 StridedSliceGrad StringJoin StringLength StringToNumber Sub Sum Switch Tanh TanhGrad
 TensorListElementShape TensorListFromTensor TensorListGetItem TensorListLength TensorListPopBack
 TensorListPushBack TensorListReserve TensorListSetItem TensorListStack Tile TopKV2 Transpose
-Unpack UnsortedSegmentMax VarHandleOp VarIsInitializedOp VariableV2 Assign IsVariableInitialized Where
+Unpack UnsortedSegmentMax ScatterNd VarHandleOp VarIsInitializedOp VariableV2 Assign IsVariableInitialized Where
 ZerosLike
 """.split())
 # Read and write checkpoint files: only where the SavedModel's saver calls them.

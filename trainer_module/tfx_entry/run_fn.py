@@ -1,6 +1,14 @@
 """TFX Trainer entry point (``trainer_module.tfx_entry.run_fn.run_fn``): the CLI's training loop on the
 Transform graph, exported with serving and transform_features (labels for the Evaluator)
-signatures."""
+signatures.
+
+A segment model (``segment_labels``, docs/segments.md): the Transform passes whole videos and
+their ratings; the input pipeline cuts the rated segments (``parsing.rated_segments``, the
+CLI's function) and trains on (segments, rated scores, weights); the export scores every
+segment (``SegmentServingModule``: serving a video by its best segment, and a ``segments``
+signature), and its transform_features signature carries the ratings, padded, for the
+Evaluator's segment MAP.
+"""
 from __future__ import annotations
 
 import os
@@ -13,7 +21,10 @@ from tfx_bsl.public import tfxio
 
 from trainer_module import models
 from trainer_module.data import features as F
+from trainer_module.data import input_pipeline
 from trainer_module.data import parsing
+from trainer_module.data import records
+from trainer_module.data import segments as S
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
 from trainer_module.export import warmup
@@ -25,13 +36,14 @@ from trainer_module.train import model_flags as MF
 
 
 
-def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
-    """Serialized records -> raw feature dict in the layout the Transform graph expects."""
+def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool, segments: bool = False):
+    """Serialized records -> raw feature dict in the layout the Transform graph expects
+    (``segments``: with the segment ratings)."""
     if spec.frame_level:
         graph_keys = set(tft_output.raw_feature_spec())
 
         def parse_frames(serialized):
-            raw = parsing.parse_serialized(serialized, spec, with_labels)
+            raw = parsing.parse_serialized(serialized, spec, with_labels, segments)
             for key in F.ID_KEYS:  # the id key the schema (and so the graph) has, shape [1]
                 value = raw.pop(key)
                 if key in graph_keys:
@@ -52,17 +64,22 @@ def _raw_parser(tft_output, spec: F.FeatureSpec, with_labels: bool):
 
 
 class TransformedModel(tf.Module):
-    """Model + Transform layer: serving on raw records, training on transformed features."""
+    """Model + Transform layer: serving on raw records, training on transformed features.
+    ``spec``: the records' features (a segment model's: whole videos, ``segments`` True)."""
 
-    def __init__(self, model, tft_output, spec):
+    def __init__(self, model, tft_output, spec, segments: bool = False):
         super().__init__()
         self.model = model
+        self.segments, self._spec = segments, spec
         self.tft_layer = tft_output.transform_features_layer()
         self._parse_serving = _raw_parser(tft_output, spec, with_labels=False)
-        self._parse_labeled = _raw_parser(tft_output, spec, with_labels=True)
+        self._parse_labeled = _raw_parser(tft_output, spec, with_labels=True, segments=segments)
 
     def serving_inputs(self, serialized):
-        return self.tft_layer(self._parse_serving(serialized))
+        t = self.tft_layer(self._parse_serving(serialized))
+        if self.segments:  # every segment of every video (the CLI's segment_preprocess)
+            return parsing.all_segments(t[F.FEATURES], t[F.NUM_FRAMES], t[F.VIDEO_ID], self._spec)
+        return t
 
     @tf.function(input_signature=[export.EXAMPLES_SPEC])
     def transform_features(self, examples):
@@ -71,7 +88,10 @@ class TransformedModel(tf.Module):
         and the dequantized frames are 4x the records' bytes (the serving signature computes
         them itself). The whole graph stays available through the Transform output."""
         transformed = self.tft_layer(self._parse_labeled(examples))
-        return {k: v for k, v in transformed.items() if k != F.FEATURES}
+        out = {k: v for k, v in transformed.items() if k != F.FEATURES}
+        for key in S.RATING_KEYS if self.segments else ():  # a signature returns dense tensors
+            out[key] = tf.sparse.to_dense(out[key], default_value=-1)  # [batch, ratings], -1 pad
+        return out
 
 
 def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):
@@ -89,6 +109,29 @@ def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, trai
     return F.with_ram_budget(ds, spec, batch_size)
 
 
+def _segment_dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs,
+                     read: F.FeatureSpec) -> tf.data.Dataset:
+    """Batches of ``batch_size`` rated segments (x, rated scores, weights), shuffled: videos
+    read in groups of input_pipeline.VIDEOS_PER_PARSE, their rated segments cut from the
+    Transform's whole videos, unbatched and re-batched, as the CLI's make_segment_dataset."""
+    videos = input_pipeline.VIDEOS_PER_PARSE
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=videos, num_epochs=num_epochs, shuffle=True, shuffle_seed=0,
+        shuffle_buffer_size=F.shuffle_buffer_records(read, videos))
+    ds = fn_args.data_accessor.tf_dataset_factory(files, options, tft_output.raw_metadata.schema)
+
+    def cut(raw):
+        t = tft_layer(raw)
+        rows = parsing.rated_segments(t[F.FEATURES], t[F.NUM_FRAMES], t[F.VIDEO_ID],
+                                      *(t[key] for key in S.RATING_KEYS), read)
+        return {k: rows[k] for k in (F.FEATURES, F.NUM_FRAMES, F.LABELS_MULTI_HOT,
+                                     S.LABEL_WEIGHTS)}
+
+    ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    ds = ds.shuffle(min(4 * batch_size, 8192), seed=0).batch(batch_size)
+    return ds.map(input_pipeline.split_segment_inputs).prefetch(tf.data.AUTOTUNE)
+
+
 def run_fn(fn_args) -> None:
     """Trains the configured model and exports it to fn_args.serving_model_dir.
 
@@ -102,7 +145,10 @@ def run_fn(fn_args) -> None:
         settings["max_steps"] = fn_args.train_steps
     cfg = training.TrainConfig(**settings)
     files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
-    cfg, length = train_length.apply(cfg, files, compression="GZIP")  # ExampleGen gzips
+    total_steps = None  # segments: a step is a batch of segments, unknown before reading
+    if not flags.segment_labels:  # min_steps counts video batches
+        cfg, length = train_length.apply(cfg, files, compression="GZIP")  # ExampleGen gzips
+        total_steps = length.total_steps(cfg.batch_size)
     print(f"training {flags.model}: {cfg.num_epochs} epochs, batch {cfg.batch_size}, "
           f"learning rate {cfg.base_learning_rate}")
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
@@ -111,7 +157,7 @@ def run_fn(fn_args) -> None:
                                summary_dir=os.path.join(fn_args.model_run_dir, "train"))
     try:
         _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True),
-                          length.total_steps(cfg.batch_size))
+                          total_steps)
     except training.TrainingInterrupted as e:  # the checkpoint is this execution's own
         how = "terminated (SIGTERM)" if e.signum == signal.SIGTERM else "interrupted"
         step = int(trainer.optimizer.iterations.numpy())
@@ -133,10 +179,24 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
     cluster into a scratch folder (saving is collective, so every replica saves)."""
     spec, cfg, role = flags.feature_spec(), trainer.cfg, trainer.role
     trainer.restore()
-    wrapped = TransformedModel(trainer.model, tft_output, spec)
-    ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer, cfg.batch_size,
-                  cfg.num_epochs, training=True, spec=spec)
-    result = trainer.fit(ds, total_steps=total_steps)
+    segments = flags.segment_labels
+    read = S.read_spec(spec) if segments else spec  # a segment model reads whole videos
+    wrapped = TransformedModel(trainer.model, tft_output, read, segments)
+    check = None  # a segment record's bad ratings: named by file and record, as the CLI does
+    if segments:
+        ds = _segment_dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
+                              cfg.batch_size, cfg.num_epochs, read)
+        check = lambda batch: parsing.parse_segments(batch, read, rated=True)  # noqa: E731
+    else:
+        ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
+                      cfg.batch_size, cfg.num_epochs, training=True, spec=spec)
+    files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
+    with records.corruption_named(files, check, compression="GZIP"):  # ExampleGen gzips
+        result = trainer.fit(ds, total_steps=total_steps)
+    if segments and result.examples == 0:
+        raise ValueError("no rated segments in the train split: segment training reads the 2019 "
+                         f"ratings ({', '.join(S.RATING_KEYS)}), which `yt8m generate-data` "
+                         "writes with `segments`; nothing exported")
     if result.examples and result.labelled == 0:
         raise ValueError(f"none of the {result.examples} videos of the train split has a label: "
                          "an unlabelled split cannot be trained on; nothing exported")
@@ -152,10 +212,10 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
             trainer.model, serving_dir, wrapped.serving_inputs,
             extra_signatures={"transform_features":
                               wrapped.transform_features.get_concrete_function()},
-            extra_trackable=wrapped)
+            extra_trackable=wrapped, segments=segments)
         eval_files = sorted(f for p in fn_args.eval_files for f in tf.io.gfile.glob(p))
-        records = warmup.read_records(eval_files, max(warmup.BATCH_SIZES), compression="GZIP")
-        print(f"TF Serving warm-up: {warmup.write(serving_dir, records)} requests of the eval "
+        warm = warmup.read_records(eval_files, max(warmup.BATCH_SIZES), compression="GZIP")
+        print(f"TF Serving warm-up: {warmup.write(serving_dir, warm)} requests of the eval "
               f"split's records in {warmup.warmup_path(serving_dir)}")
         kaggle = export.kaggle_dir(serving_dir)  # beside the SavedModel: never pushed
         tf.io.gfile.makedirs(kaggle)

@@ -55,3 +55,43 @@ def test_bad_frames_are_refused_by_name():
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match="frame feature 'audio': frame count differs from 'rgb'"):
         fn(short)
+
+
+def _segment_fn():
+    flags = ModelFlags.resolve("FrameLevelLogisticModel", True, segment_labels=True)
+    custom = transform.transform_custom_config(flags.to_dict())
+    assert custom["features"]["max_frames"] == 300 and custom["features"]["segments"]
+    return lambda inputs: transform.preprocessing_fn(inputs, custom)
+
+
+SEGMENT_SPECS = {**FRAME_SPECS, **{key: tf.SparseTensorSpec([None, None], dtype) for key, dtype in (
+    ("segment_start_times", tf.int64), ("segment_labels", tf.int64),
+    ("segment_scores", tf.float32))}}
+
+
+def test_a_segment_models_transform_passes_whole_videos_and_checked_ratings():
+    """Whole videos (300 frames) and the three rating lists as sparse outputs, with no analysis
+    pass; a start time past the video's frames refused by name; no ratings in the schema: one
+    message naming them."""
+    fn = _segment_fn()
+    assert tft.get_analyze_input_columns(fn, SEGMENT_SPECS, force_tf_compat_v1=False) == []
+
+    def sparse(values, dtype):
+        return tf.sparse.from_dense(tf.constant([values], dtype))
+
+    inputs = {"id": tf.constant([[b"a"]]), "labels": sparse([3], tf.int64),
+              F.SEQUENCE_PREFIX + "rgb": _frames(12), F.SEQUENCE_PREFIX + "audio": _frames(12, 128),
+              "segment_start_times": sparse([5, 10], tf.int64),
+              "segment_labels": sparse([3, 7], tf.int64),
+              "segment_scores": tf.SparseTensor([[0, 0], [0, 1]], [1.0, 0.0], [1, 2])}
+    out = fn(inputs)
+    assert out[F.FEATURES].shape == (1, 300, 1152) and int(out[F.NUM_FRAMES][0]) == 12
+    assert out["segment_start_times"].values.numpy().tolist() == [5, 10]
+    assert out["segment_labels"].values.numpy().tolist() == [3, 7]
+    assert out["segment_scores"].values.numpy().tolist() == [1.0, 0.0]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="a segment start time is outside its video's frames"):
+        fn({**inputs, "segment_start_times": sparse([5, 12], tf.int64)})
+    with pytest.raises(ValueError, match="missing: segment_start_times, segment_labels, "
+                                         "segment_scores"):
+        fn({k: v for k, v in inputs.items() if not k.startswith("segment_")})

@@ -30,7 +30,7 @@ find_python = $(shell \
   done)
 PYTHON ?= $(find_python)
 
-.PHONY: help setup lock demo test test-fast e2e bench clean distclean
+.PHONY: help setup lock demo test test-fast lint e2e bench clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -66,7 +66,10 @@ demo: setup  ## generate a small synthetic dataset (if absent) and run the TFX p
 	$(VENV)/bin/yt8m pipeline run --data_dir $(DEMO_DIR) --pipeline_root $(DEMO_ROOT) \
 	  --batch_size 64 --num_epochs 10
 
-test: setup  ## run the whole test suite (unit + end-to-end)
+lint: setup  ## the linter alone (ruff, rules in pyproject.toml; make test runs it too)
+	$(VENV)/bin/ruff check .
+
+test: setup  ## run the whole test suite (unit + end-to-end, the linter included)
 	$(VPY) -m pytest -q --durations=40 tests
 
 test-fast: setup  ## unit tests only, without the end-to-end pipeline runs

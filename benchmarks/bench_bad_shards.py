@@ -38,8 +38,8 @@ def run(args: list[str]) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = cli(args)
-    lines = [l for l in (out.getvalue() + err.getvalue()).splitlines()
-             if l.startswith(("read ", "  skipped", "yt8m "))]
+    lines = [line for line in (out.getvalue() + err.getvalue()).splitlines()
+             if line.startswith(("read ", "  skipped", "yt8m "))]
     return rc, "<br>".join(lines).replace("|", "\\|")
 
 

@@ -28,8 +28,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 from benchmarks import common
 from trainer_module.data import synthetic as synthetic_data
 from yt8m_cli.main import main as cli

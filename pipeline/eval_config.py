@@ -7,7 +7,6 @@ import json
 import tensorflow_model_analysis as tfma
 
 from trainer_module.data import features as F
-from trainer_module.evaluation import segment_metrics as SM
 from trainer_module.export import saved_model as export
 
 METRIC_MODULE = "trainer_module.tfx_entry.tfma_metrics"

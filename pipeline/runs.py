@@ -109,11 +109,16 @@ def lineage(store, run, live: bool = True) -> list[dict]:
     for node, state, seconds, execution in outcome.run_executions(store, run, live):
         events = store.get_events_by_execution_ids([execution.id])
         artifacts = {a.id: a for a in store.get_artifacts_by_id([ev.artifact_id for ev in events])}
-        side = lambda kind: [(types.get(artifacts[ev.artifact_id].type_id, "?"),  # noqa: E731
-                              artifacts[ev.artifact_id].uri) for ev in events if ev.type == kind]
         rows.append({"node": node, "state": state, "seconds": seconds,
-                     "inputs": side(_INPUT), "outputs": side(_OUTPUT)})
+                     "inputs": _side(types, events, artifacts, _INPUT),
+                     "outputs": _side(types, events, artifacts, _OUTPUT)})
     return rows
+
+
+def _side(types: dict, events, artifacts: dict, kind) -> list[tuple[str, str]]:
+    """(type name, uri) of the artifacts of ``events`` of one ``kind`` (input or output)."""
+    return [(types.get(artifacts[ev.artifact_id].type_id, "?"), artifacts[ev.artifact_id].uri)
+            for ev in events if ev.type == kind]
 
 
 def report_of(store, run_id: str | None):

@@ -1,7 +1,7 @@
 """The layer rules of the README's layout section, checked on every import statement (those
 inside functions too): imports only point downward, CLI -> pipeline/kubeflow -> components,
-trainer_module; nothing but the CLI imports the jobs; the library's errors name config fields,
-never CLI flags."""
+trainer_module; inside trainer_module, its packages in LAYERS order; nothing but the CLI imports
+the jobs; the library's errors name config fields, never CLI flags."""
 import ast
 import os
 import re
@@ -26,6 +26,28 @@ RULES = (
     ("kubeflow/", "yt8m_cli", "the Kubeflow runner never imports the CLI"),
 )
 JOBS = "trainer_module.jobs"
+# trainer_module's packages, lowest first: a module imports its own package and lower layers
+# only (so no two packages import each other); the top-level modules (io_utils, errors, ...)
+# are below them all. Packages of one layer do not import each other.
+LAYERS = (("data",), ("evaluation",), ("models",), ("train",), ("export",),
+          ("ingest", "tfx_entry"), ("jobs",))
+RANK = {package: rank for rank, layer in enumerate(LAYERS, start=1) for package in layer}
+
+
+def layer_violation(rel: str, module: str) -> str | None:
+    """Why ``rel`` (a path under trainer_module/) may not import ``module``, or None."""
+    if not (rel.startswith("trainer_module/") and _under(module, "trainer_module")):
+        return None
+    source = rel.split("/")
+    target = module.split(".")
+    mine = source[1] if len(source) > 2 else None  # None: a top-level module
+    theirs = target[1] if len(target) > 1 and target[1] in RANK else None
+    if theirs is None or theirs == mine:
+        return None
+    if mine is None or RANK[theirs] >= RANK[mine]:
+        return (f"trainer_module layers: {mine or 'a top-level module'} may not import "
+                f"{theirs} (order: {' < '.join('/'.join(layer) for layer in LAYERS)})")
+    return None
 
 
 def _imports(tree):
@@ -62,6 +84,9 @@ def violations(root: str) -> list[str]:
                     found.append(f"{rel}:{line} imports {module} ({why})")
             if _under(module, JOBS) and not rel.startswith(("yt8m_cli/", "trainer_module/jobs/")):
                 found.append(f"{rel}:{line} imports {module} (only the CLI imports jobs)")
+            why = layer_violation(rel, module)
+            if why:
+                found.append(f"{rel}:{line} imports {module} ({why})")
     return found
 
 
@@ -80,9 +105,37 @@ def test_a_broken_rule_is_reported(tmp_path):
     assert violations(str(tmp_path)) == [
         "trainer_module/tfx_entry/run_fn.py:2 imports trainer_module.jobs.train "
         "(only the CLI imports jobs)",
+        "trainer_module/tfx_entry/run_fn.py:2 imports trainer_module.jobs.train (trainer_module "
+        "layers: tfx_entry may not import jobs (order: data < evaluation < models < train < "
+        "export < ingest/tfx_entry < jobs))",
         "trainer_module/tfx_entry/run_fn.py:3 imports pipeline.create (executor code never "
         "imports the pipeline definition)",
         "components/c.py:1 imports yt8m_cli.main (components never import the CLI)"]
+
+
+def test_a_broken_layer_is_reported(tmp_path):
+    """The layering inside trainer_module: train importing export (above it), a top-level
+    module importing a package, ingest importing tfx_entry (one layer); downward is fine."""
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+    for package in ("train", "ingest", "export"):
+        (tmp_path / "trainer_module" / package).mkdir()
+    (tmp_path / "trainer_module" / "train" / "a.py").write_text(
+        "from trainer_module.export import archive\nfrom trainer_module.data import features\n"
+        "from trainer_module.train import loop\nfrom trainer_module import io_utils\n")
+    (tmp_path / "trainer_module" / "io_utils.py").write_text("from trainer_module.data import x\n")
+    (tmp_path / "trainer_module" / "ingest" / "b.py").write_text(
+        "import trainer_module.tfx_entry.run_fn\n")
+    (tmp_path / "trainer_module" / "export" / "c.py").write_text(
+        "from trainer_module.train import model_flags\n")
+    order = "order: data < evaluation < models < train < export < ingest/tfx_entry < jobs"
+    assert sorted(violations(str(tmp_path))) == [
+        "trainer_module/ingest/b.py:1 imports trainer_module.tfx_entry.run_fn (trainer_module "
+        f"layers: ingest may not import tfx_entry ({order}))",
+        "trainer_module/io_utils.py:1 imports trainer_module.data.x (trainer_module layers: a "
+        f"top-level module may not import data ({order}))",
+        "trainer_module/train/a.py:1 imports trainer_module.export.archive (trainer_module "
+        f"layers: train may not import export ({order}))"]
 
 
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_]*")

@@ -2,7 +2,6 @@
 compiled spec carries (data layout, Beam arguments, UI artifact types); what submit sends."""
 import json
 import os
-import re
 
 import pytest
 import yaml

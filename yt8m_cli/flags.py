@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from trainer_module import errors
 

@@ -213,7 +213,7 @@ def test_an_unadapted_image_fails_at_its_first_task(cluster, tmp_path):
                                       "--pipeline_root", ROOT))
     tfx_entrypoint = ["python", "-m",
                       "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
-    for label, executor in spec["deploymentSpec"]["executors"].items():
+    for executor in spec["deploymentSpec"]["executors"].values():
         if "--example_gen_driver" not in executor["container"]["args"]:
             executor["container"]["command"] = tfx_entrypoint
     with pytest.raises(kfp_oss.TaskFailed, match="(?s)task ImportExampleGen exited 1.*"

@@ -53,7 +53,7 @@ def test_ema_weights_are_what_gets_exported(tiny_data):
     averages = [v.numpy() for v in trainer.optimizer._model_variables_moving_average]
     assert trainer.use_averaged_weights()
     exported = [v.numpy() for v in trainer.model.trainable_variables]
-    for e, a, r in zip(exported, averages, raw):
+    for e, a in zip(exported, averages):
         np.testing.assert_allclose(e, a)
     assert any(not np.allclose(a, r) for a, r in zip(averages, raw))
 

@@ -36,7 +36,7 @@ from trainer_module.train import distribute
 from trainer_module.train import length as train_length
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
-from trainer_module.train import start_from
+from trainer_module.jobs import start_from
 
 
 VALIDATION_FILE = "validation.json"

@@ -281,7 +281,7 @@ class Trainer:
             with tf.GradientTape() as tape:
                 preds = tf.cast(self.model(x, training=True), tf.float32)
                 loss = self.loss_fn(y, preds, smoothing, w)
-                reg = (tf.add_n([tf.cast(l, tf.float32) for l in self.model.losses])
+                reg = (tf.add_n([tf.cast(term, tf.float32) for term in self.model.losses])
                        if self.model.losses else 0.0)
                 total = (loss + penalty * reg) / replicas
                 if scaled:

@@ -66,7 +66,7 @@ def test_label_statistics_follow_distribution():
     factory = S.VideoFactory(S.GeneratorConfig(output_dir="/nonexistent", num_videos=10))
     rng = np.random.default_rng(0)
     labels = [factory.labels(rng) for _ in range(4000)]
-    assert 2.8 < np.mean([len(l) for l in labels]) < 3.2
+    assert 2.8 < np.mean([len(ids) for ids in labels]) < 3.2
     counts = np.bincount(np.concatenate(labels), minlength=F.NUM_CLASSES)
     # Zipf(1): class 0 twice as frequent as class 1, ten times class 9.
     p = S.class_frequencies(None)
@@ -83,7 +83,7 @@ def test_label_classes_restricts_labels_to_the_most_frequent(k):
     labels = [factory.labels(rng) for _ in range(2000)]
     seen = np.unique(np.concatenate(labels))
     assert seen.min() >= 0 and seen.max() < k  # Zipf: the k most frequent are classes 0..k-1
-    assert all(1 <= len(l) <= k and len(set(l)) == len(l) for l in labels)
+    assert all(1 <= len(ids) <= k and len(set(ids)) == len(ids) for ids in labels)
     if k == 100:
         assert len(seen) > 90  # the tail of the 100 is still drawn
         # within the k classes the Zipf proportions hold

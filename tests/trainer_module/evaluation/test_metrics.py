@@ -8,10 +8,10 @@ from trainer_module.evaluation import metrics as M
 def _reference_gap(predictions, labels, k):
     """The seed's algorithm written plainly: per-video top-k, pooled, sorted, AP over all positives."""
     pairs = []
-    for p, l in zip(predictions, labels):
+    for p, y in zip(predictions, labels):
         kk = min(k, len(p))
         for idx in sorted(range(len(p)), key=lambda i: -p[i])[:kk]:
-            pairs.append((p[idx], l[idx] > 0))
+            pairs.append((p[idx], y[idx] > 0))
     pairs.sort(key=lambda t: -t[0])
     total = labels.sum()
     ap, pos = 0.0, 0
@@ -25,9 +25,9 @@ def _reference_gap(predictions, labels, k):
 def _reference_class_ap(predictions, labels, k):
     n, c = predictions.shape
     per_class = [[] for _ in range(c)]
-    for p, l in zip(predictions, labels):
+    for p, y in zip(predictions, labels):
         for idx in sorted(range(c), key=lambda i: -p[i])[:min(k, c)]:
-            per_class[idx].append((p[idx], l[idx] > 0))
+            per_class[idx].append((p[idx], y[idx] > 0))
     aps = []
     for cls in range(c):
         pairs = sorted(per_class[cls], key=lambda t: -t[0])
@@ -160,10 +160,10 @@ def test_top_k_pairs_sampled_path_matches_full_sort(decimals):
 
 def _reference_perr(predictions, labels):
     out = []
-    for p, l in zip(predictions, labels):
-        n_pos = int((l > 0).sum())
+    for p, y in zip(predictions, labels):
+        n_pos = int((y > 0).sum())
         order = sorted(range(len(p)), key=lambda i: (-p[i], i))[:n_pos]
-        out.append(sum(l[i] > 0 for i in order) / n_pos if n_pos else 0.0)
+        out.append(sum(y[i] > 0 for i in order) / n_pos if n_pos else 0.0)
     return np.array(out)
 
 

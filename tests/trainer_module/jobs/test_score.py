@@ -43,8 +43,8 @@ def test_score_equals_metrics_core_on_inference_rows(tmp_path):
     labels[np.arange(n), rng.integers(0, F.NUM_CLASSES, n)] = 1
     preds = rng.random((n, F.NUM_CLASSES)).astype(np.float32) * 0.5 + 0.5 * labels
     ids = [f"v{i:03d}" for i in range(n)]
-    truth = _write(tmp_path / "t.csv", [f"{v},{' '.join(map(str, np.flatnonzero(l)))}"
-                                        for v, l in zip(ids, labels)])
+    truth = _write(tmp_path / "t.csv", [f"{v},{' '.join(map(str, np.flatnonzero(lab)))}"
+                                        for v, lab in zip(ids, labels)])
     rows = []
     for v, p in zip(ids, preds):
         top = np.argsort(-p, kind="stable")[:20]

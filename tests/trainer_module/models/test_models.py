@@ -99,7 +99,8 @@ def test_moe_matches_numpy():
     y = layer(x).numpy()
     g = x @ layer.gates.kernel.numpy() + layer.gates.bias.numpy()
     e = x @ layer.experts.kernel.numpy() + layer.experts.bias.numpy()
-    g = np.exp(g.reshape(4, 3, 3)); g /= g.sum(-1, keepdims=True)
+    g = np.exp(g.reshape(4, 3, 3))
+    g /= g.sum(-1, keepdims=True)
     e = 1 / (1 + np.exp(-e.reshape(4, 3, 2)))
     np.testing.assert_allclose(y, (g[:, :, :2] * e).sum(-1), atol=1e-6)
 

@@ -23,8 +23,8 @@ def _data(n, seed, classes=F.NUM_CLASSES):
 
 
 def _inputs(preds, labels):
-    return [metric_types.StandardMetricInputs(labels=l, predictions=p, example_weights=None)
-            for p, l in zip(preds, labels)]
+    return [metric_types.StandardMetricInputs(labels=y, predictions=p, example_weights=None)
+            for p, y in zip(preds, labels)]
 
 
 def test_tfma_combiner_merge_order_invariant_and_exact():

@@ -94,11 +94,17 @@ class TransformedModel(tf.Module):
         return out
 
 
-def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):
+def _raw_batches(fn_args, tft_output, files, batch_size, num_epochs, shuffle, spec):
+    """Batches of ``batch_size`` raw records (TFXIO: the layout the Transform graph takes)."""
     options = tfxio.TensorFlowDatasetOptions(
-        batch_size=batch_size, num_epochs=num_epochs, shuffle=training, shuffle_seed=0,
+        batch_size=batch_size, num_epochs=num_epochs, shuffle=shuffle, shuffle_seed=0,
         shuffle_buffer_size=F.shuffle_buffer_records(spec, batch_size))
-    ds = fn_args.data_accessor.tf_dataset_factory(files, options, tft_output.raw_metadata.schema)
+    return fn_args.data_accessor.tf_dataset_factory(files, options,
+                                                    tft_output.raw_metadata.schema)
+
+
+def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):
+    ds = _raw_batches(fn_args, tft_output, files, batch_size, num_epochs, training, spec)
 
     def to_xy(raw):
         t = tft_layer(raw)
@@ -114,11 +120,8 @@ def _segment_dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epoc
     """Batches of ``batch_size`` rated segments (x, rated scores, weights), shuffled: videos
     read in groups of input_pipeline.VIDEOS_PER_PARSE, their rated segments cut from the
     Transform's whole videos, unbatched and re-batched, as the CLI's make_segment_dataset."""
-    videos = input_pipeline.VIDEOS_PER_PARSE
-    options = tfxio.TensorFlowDatasetOptions(
-        batch_size=videos, num_epochs=num_epochs, shuffle=True, shuffle_seed=0,
-        shuffle_buffer_size=F.shuffle_buffer_records(read, videos))
-    ds = fn_args.data_accessor.tf_dataset_factory(files, options, tft_output.raw_metadata.schema)
+    ds = _raw_batches(fn_args, tft_output, files, input_pipeline.VIDEOS_PER_PARSE, num_epochs,
+                      True, read)
 
     def cut(raw):
         t = tft_layer(raw)

@@ -24,7 +24,29 @@ METRIC_NAMES = ("gap", "hit_at_one", "perr", "map")
 _FLUSH_ROWS = 64
 
 
-class _Combiner(beam.CombineFn):
+class BufferingCombiner(beam.CombineFn):
+    """A CombineFn whose accumulator buffers inputs and folds them in with ``_flush`` (one NumPy
+    pass per buffer); merging flushes every accumulator and folds each into the first with
+    ``_merge``."""
+
+    def _flush(self, state):
+        raise NotImplementedError
+
+    def _merge(self, merged, other) -> None:
+        raise NotImplementedError
+
+    def merge_accumulators(self, states):
+        states = [self._flush(s) for s in states]
+        merged = states[0]
+        for s in states[1:]:
+            self._merge(merged, s)
+        return merged
+
+    def compact(self, state):
+        return self._flush(state)
+
+
+class _Combiner(BufferingCombiner):
     """Beam CombineFn over StandardMetricInputs -> {key: value} for the four metrics."""
 
     def __init__(self, keys: dict, eval_config, model_name: str, output_name: str, top_k: int):
@@ -51,15 +73,8 @@ class _Combiner(beam.CombineFn):
             self._flush(state)
         return state
 
-    def merge_accumulators(self, states):
-        states = [self._flush(s) for s in states]
-        merged = states[0]
-        for s in states[1:]:
-            merged["acc"].merge(s["acc"])
-        return merged
-
-    def compact(self, state):
-        return self._flush(state)
+    def _merge(self, merged, other) -> None:
+        merged["acc"].merge(other["acc"])
 
     def extract_output(self, state):
         result = self._flush(state)["acc"].result()

@@ -11,7 +11,6 @@ value ``yt8m eval --segment_labels`` computes for the same model and records.
 """
 from __future__ import annotations
 
-import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types
 
@@ -21,6 +20,7 @@ from trainer_module.data import segments as S
 from trainer_module.evaluation import segment_metrics as SM
 from trainer_module.export import saved_model as export
 from trainer_module.export import segment_csv
+from trainer_module.tfx_entry import tfma_metrics
 
 SEGMENT_MAP = "segment_map"
 _FLUSH_VIDEOS = 64  # videos buffered before TopSegments takes them (one NumPy pass per flush)
@@ -30,7 +30,7 @@ def _scalar(value):
     return np.asarray(value).reshape(-1)[0]
 
 
-class _Combiner(beam.CombineFn):
+class _Combiner(tfma_metrics.BufferingCombiner):
     """Beam CombineFn over StandardMetricInputs -> {segment_map key: MAP@K}."""
 
     def __init__(self, key, model_name: str, k: int, per_segment: int):
@@ -74,16 +74,9 @@ class _Combiner(beam.CombineFn):
             self._flush(state)
         return state
 
-    def merge_accumulators(self, states):
-        states = [self._flush(s) for s in states]
-        merged = states[0]
-        for s in states[1:]:
-            merged["top"].merge(s["top"])
-            merged["ratings"].update(s["ratings"])
-        return merged
-
-    def compact(self, state):
-        return self._flush(state)
+    def _merge(self, merged, other) -> None:
+        merged["top"].merge(other["top"])
+        merged["ratings"].update(other["ratings"])
 
     def extract_output(self, state):
         state = self._flush(state)

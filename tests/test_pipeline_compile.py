@@ -400,11 +400,60 @@ def test_local_paths_are_stored_absolute(tmp_path, monkeypatch):
         local_runner.run(config.replace(platform="kubeflow"))
 
 
-def test_pipeline_run_refuses_a_platform(capsys):
+def _help(action: str, capsys) -> str:
     from yt8m_cli import main as cli
 
-    assert cli.main(["pipeline", "run", "--data_dir", "d", "--platform", "kubeflow"]) == 2
-    assert "--platform is for compile and submit" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["pipeline", action, "--help"])
+    return capsys.readouterr().out
+
+
+def test_each_pipeline_action_has_only_its_own_flags(capsys):
+    """run: the config and local flags; compile: the config and the Kubeflow / Vertex ones;
+    submit: only what a submission takes. A flag of another action is refused by name."""
+    from yt8m_cli import main as cli
+
+    run, compile_, submit = (_help(a, capsys) for a in ("run", "compile", "submit"))
+    assert "--metadata_path" in run and "--platform" not in run and "--wait" not in run
+    assert "--gpu_type" in compile_ and "--wait" not in compile_ and "--host" not in compile_
+    assert "--host" in submit and "--beam_workers" not in submit and "--batch_size" not in submit
+    assert "--metadata_path" not in compile_ + submit
+    for action in ("run", "compile", "submit"):
+        assert "--verbose" in _help(action, capsys)
+    with pytest.raises(SystemExit) as e:
+        cli.build_parser().parse_args(["pipeline", "run", "--data_dir", "d", "--platform",
+                                       "kubeflow"])
+    assert e.value.code == 2 and "unrecognized arguments: --platform" in capsys.readouterr().err
+
+
+def test_every_config_field_with_a_flag_reaches_the_config():
+    """The config's fields are read from the flags by name (FIELD_FLAGS for the renamed ones):
+    every field but NOT_FLAGS has a flag in run or compile, and what it is given arrives."""
+    import dataclasses
+
+    from yt8m_cli import cmd_pipeline
+    from yt8m_cli import main as cli
+
+    parser = cli.build_parser()
+    dests = set()
+    for action in ("run", "compile"):
+        sub = parser.parse_args(["pipeline", action, "--data_dir", "d"])._parser
+        dests |= {a.dest for a in sub._actions}
+    fields = {f.name for f in dataclasses.fields(PipelineConfig)} - set(cmd_pipeline.NOT_FLAGS)
+    unflagged = {f for f in fields
+                 if cmd_pipeline.FIELD_FLAGS.get(f, f"--{f}").removeprefix("--") not in dests}
+    # set in a --config file only (no flag of their own yet)
+    assert unflagged == {"train_pattern", "eval_pattern", "test_pattern", "pipeline_name",
+                         "label_loss", "label_smoothing", "gap_change_tolerance",
+                         "export_metagraph"}, unflagged
+    args = parser.parse_args(["pipeline", "compile", "--data_dir", "gs://bkt/d", "--image", "i:1",
+                              "--gpu_type", "NVIDIA_TESLA_T4", "--gpu_count", "2",
+                              "--segment_max_pred", "7", "--trainer_backend", "vertex_training",
+                              "--project", "p", "--region", "r", "--no_cache"])
+    config = cmd_pipeline.config_from_args(args)
+    assert (config.trainer_gpu_type, config.trainer_gpu_count, config.segment_max_pred,
+            config.vertex_project, config.vertex_region, config.enable_cache) == (
+        "NVIDIA_TESLA_T4", 2, 7, "p", "r", False)
 
 
 RUN_TIME = {"data_dir": "gs://bucket/yt8m", "model": "MoeModel", "num_epochs": 3,

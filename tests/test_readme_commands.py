@@ -15,8 +15,10 @@ def documented_commands(text: str) -> list[tuple[str, list[str]]]:
     out = []
     for span in blocks + inline:
         for line in span.replace("\\\n", " ").splitlines():
-            for m in re.finditer(r"yt8m ([a-z-]+)(.*?)(?=&&|;|\||\byt8m |$)", line):
-                out.append((m.group(1), re.findall(r"(?<![\w-])(--[a-z][a-z0-9_]*)", m.group(2))))
+            for m in re.finditer(r"yt8m ([a-z-]+)((?: [a-z]+)?)(.*?)(?=&&|;|\||\byt8m |$)",
+                                 line):
+                words = f"{m.group(1)}{m.group(2)}"  # the command and maybe its action
+                out.append((words, re.findall(r"(?<![\w-])(--[a-z][a-z0-9_]*)", m.group(3))))
     return out
 
 
@@ -25,12 +27,25 @@ def _unknown(text: str) -> list[str]:
     subs = next(a for a in parser._actions if hasattr(a, "choices") and a.choices
                 and "train" in a.choices).choices
     problems = []
-    for cmd, flags in documented_commands(text):
+    for words, flags in documented_commands(text):
+        cmd, _, action = words.partition(" ")
         if cmd not in subs:
             continue  # e.g. "yt8m tfx" in a sentence: not a subcommand
-        known = {o for a in subs[cmd]._actions for o in a.option_strings}
-        problems += [f"yt8m {cmd} {f}" for f in flags if f not in known]
+        parsers = _parsers(subs[cmd], action)
+        known = {o for sub in parsers for a in sub._actions for o in a.option_strings}
+        problems += [f"yt8m {words} {f}" for f in flags if f not in known]
     return problems
+
+
+def _parsers(parser, action: str) -> list:
+    """The parser of `yt8m CMD [ACTION]`: for a command with actions (`yt8m pipeline
+    run|compile|submit`) the named action's, or every action's when none is named."""
+    nested = [a for a in parser._actions if not a.option_strings
+              and isinstance(getattr(a, "choices", None), dict)]
+    if not nested:
+        return [parser]
+    choices = nested[0].choices
+    return [choices[action]] if action in choices else list(choices.values())
 
 
 def test_documented_commands_use_existing_flags():

@@ -1,7 +1,9 @@
-"""yt8m pipeline run: the TFX pipeline on LocalDagRunner."""
+"""yt8m pipeline run | compile | submit: the TFX pipeline on LocalDagRunner, compiled for
+Kubeflow Pipelines / Vertex AI, submitted; each action with its own flags."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 
@@ -14,17 +16,70 @@ FIELD_FLAGS = {"trainer_gpu_type": "--gpu_type", "trainer_gpu_count": "--gpu_cou
                "trainer_cpu_limit": "--cpu_limit", "trainer_memory_limit": "--memory_limit",
                "vertex_project": "--project", "vertex_region": "--region",
                "enable_cache": "--no_cache"}
+# PipelineConfig fields that no single flag sets: hparams (the hyperparameter flags), beam_args
+# (--beam_arg and the Dataflow flags), enable_cache (--no_cache inverts it).
+NOT_FLAGS = ("hparams", "beam_args", "enable_cache")
 HELP = "Run the TFX pipeline locally (run), compile it for Kubeflow/Vertex (compile), submit it."
 
 
+ACTIONS = {"run": "run the pipeline here (LocalDagRunner, sqlite ML Metadata)",
+           "compile": "compile it for Vertex AI Pipelines or open-source Kubeflow Pipelines",
+           "submit": "submit a compiled pipeline to Vertex AI or a Kubeflow Pipelines host"}
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["run", "compile", "submit"],
-                   help="run: LocalDagRunner; compile: KubeflowV2DagRunner JSON; submit: Vertex AI")
-    p.add_argument("--image", default=None,
-                   help="pipeline image (compile: required; also Dataflow's SDK container)")
+    """``yt8m pipeline run|compile|submit``: each action its own parser and flags."""
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION",
+                               help="`yt8m pipeline ACTION --help` lists its flags")
+    for action, text in ACTIONS.items():
+        a = actions.add_parser(action, help=text, description=text,
+                               formatter_class=p.formatter_class)
+        if action == "submit":
+            _add_submit_flags(a)
+        else:
+            _add_config_flags(a, action)
+            if action == "compile":
+                _add_compile_flags(a)
+            _add_dataflow_flags(a)
+        FL.add_verbose_flag(a)
+        a.set_defaults(_parser=a)
+
+
+def _add_submit_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--platform", choices=["vertex", "kubeflow"], default=None,
-                   help="compile/submit: vertex (Vertex AI Pipelines, the default) or kubeflow "
-                        "(a self-hosted open-source Kubeflow Pipelines 2.x backend)")
+                   help="vertex (Vertex AI Pipelines, the default) or kubeflow (a self-hosted "
+                        "open-source Kubeflow Pipelines 2.x backend)")
+    p.add_argument("--output", default=None,
+                   help="the compiled file to submit (default pipeline.json; kubeflow: "
+                        "pipeline.yaml)")
+    p.add_argument("--project", default=None, help="vertex: Google Cloud project of the run")
+    p.add_argument("--region", default=None, help="vertex: Vertex AI region of the run")
+    p.add_argument("--service_account", default=None, help="service account of the run")
+    p.add_argument("--network", default=None,
+                   help="vertex: VPC network peered with Vertex AI, projects/N/global/networks/NET")
+    p.add_argument("--experiment", default=None, help="experiment of the run")
+    p.add_argument("--enable_caching", action="store_true", default=None,
+                   help="vertex: cache every task (default: the compiled per-task caching)")
+    p.add_argument("--no_cache", action="store_true", help="run every task again")
+    p.add_argument("--host", default=None,
+                   help="kubeflow: the KFP API endpoint, e.g. http://localhost:8080 (kubectl "
+                        "port-forward svc/ml-pipeline-ui)")
+    p.add_argument("--namespace", default=None,
+                   help="kubeflow: the Kubernetes namespace (multi-user KFP)")
+    p.add_argument("--pipeline_root", default=None,
+                   help="kubeflow: the run's pipeline root (default: the spec's)")
+    p.add_argument("--param", action="append", default=None, metavar="NAME=VALUE",
+                   help="a run-time parameter of the compiled pipeline (repeatable): data_dir, "
+                        "model, num_epochs, gap_threshold, gap_change_tolerance; JSON numbers "
+                        "and booleans are typed, anything else is a string")
+    p.add_argument("--wait", action="store_true",
+                   help="print task states as they change until the run ends")
+
+
+def _add_compile_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--platform", choices=["vertex", "kubeflow"], default=None,
+                   help="vertex (Vertex AI Pipelines, the default) or kubeflow (a self-hosted "
+                        "open-source Kubeflow Pipelines 2.x backend)")
     p.add_argument("--output", default=None,
                    help="compiled file: .json or .yaml (default pipeline.json; kubeflow: "
                         "pipeline.yaml)")
@@ -38,6 +93,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trainer_machine_type", default=None, help="Vertex AI Training machine type")
     p.add_argument("--trainer_worker_count", type=int, default=None,
                    help="Vertex AI Training replicas (multi-worker when > 1)")
+    p.add_argument("--project", default=None,
+                   help="with --trainer_backend vertex_training: the training job's project")
+    p.add_argument("--region", default=None,
+                   help="with --trainer_backend vertex_training: the training job's region")
+
+
+def _add_dataflow_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflow_project", default=None,
                    help="run the Beam components on Dataflow in this project")
     p.add_argument("--dataflow_region", default=None, help="Dataflow region, e.g. us-central1")
@@ -51,25 +113,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="service account of the Dataflow workers")
     p.add_argument("--dataflow_subnetwork", default=None,
                    help="Dataflow workers' subnetwork (regions/R/subnetworks/S or a full URL)")
-    p.add_argument("--project", default=None, help="Google Cloud project (submit)")
-    p.add_argument("--region", default=None, help="Vertex AI region (submit)")
-    p.add_argument("--service_account", default=None, help="service account of the run (submit)")
-    p.add_argument("--network", default=None,
-                   help="VPC network peered with Vertex AI, projects/N/global/networks/NET (submit)")
-    p.add_argument("--experiment", default=None, help="Vertex AI experiment of the run (submit)")
-    p.add_argument("--enable_caching", action="store_true", default=None,
-                   help="submit: cache every task (default: the compiled per-task caching)")
-    p.add_argument("--host", default=None,
-                   help="submit --platform kubeflow: the KFP API endpoint, e.g. "
-                        "http://localhost:8080 (kubectl port-forward svc/ml-pipeline-ui)")
-    p.add_argument("--namespace", default=None,
-                   help="submit --platform kubeflow: the Kubernetes namespace (multi-user KFP)")
-    p.add_argument("--param", action="append", default=None, metavar="NAME=VALUE",
-                   help="submit: a run-time parameter of the compiled pipeline (repeatable): data_dir, "
-                        "model, num_epochs, gap_threshold, gap_change_tolerance; JSON numbers "
-                        "and booleans are typed, anything else is a string")
-    p.add_argument("--wait", action="store_true",
-                   help="submit: print task states as they change until the run ends")
+
+
+def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
+    """The PipelineConfig fields of ``run`` and ``compile``."""
+    p.add_argument("--image", default=None,
+                   help="pipeline image (compile: required; also Dataflow's SDK container)")
     p.add_argument("--data_dir", default=None, help="input base: folder or gs:// URI of shards")
     p.add_argument("--data_layout", choices=["nested", "flat"], default=None,
                    help="nested: DATA_DIR/video/ or DATA_DIR/frame/ holds the shards; flat: "
@@ -77,7 +126,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="JSON file of PipelineConfig fields")
     p.add_argument("--pipeline_root", default=None, help="default pipeline_output")
     p.add_argument("--serving_dir", default=None, help="Pusher destination")
-    p.add_argument("--metadata_path", default=None, help="sqlite MLMD file")
+    if action == "run":
+        p.add_argument("--metadata_path", default=None, help="sqlite MLMD file")
     p.add_argument("--frame_features", type=FL.str2bool, nargs="?", const=True, default=None,
                    help="frame-level SequenceExamples (DATA_DIR/frame/) instead of video-level")
     p.add_argument("--feature_names", default=None,
@@ -123,30 +173,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "multi_processing; default 0: in the component's own process)")
     p.add_argument("--beam_arg", action="append", default=None, dest="beam_args",
                    help="a Beam pipeline argument (repeatable)")
-    p.add_argument("--no_cache", action="store_true",
-                   help="run/compile: no caching; submit: run every task again")
+    p.add_argument("--no_cache", action="store_true", help="no caching")
     FL.add_hparam_flags(p)
 
 
 def config_from_args(args):
     from pipeline.config import PipelineConfig
 
-    overrides = {k: getattr(args, k) for k in (
-        "data_dir", "data_layout", "pipeline_root", "serving_dir", "metadata_path", "frame_features",
-        "feature_names", "feature_sizes", "model", "batch_size", "num_epochs", "train_steps",
-        "base_learning_rate", "warmup_steps", "ema_decay", "mixed_precision", "gap_threshold",
-        "min_steps",
-        "top_k", "float16_tgz", "max_frames", "segment_labels", "segment_max_pred", "vocabulary",
-        "image", "trainer_backend",
-        "trainer_machine_type", "trainer_worker_count", "beam_workers", "platform")}
+    overrides = {}
+    for field in dataclasses.fields(PipelineConfig):  # a field's flag: its name or FIELD_FLAGS'
+        if field.name in NOT_FLAGS or (field.name.startswith("vertex_")
+                                       and getattr(args, "trainer_backend", None)
+                                       != "vertex_training"):
+            continue
+        flag = FIELD_FLAGS.get(field.name, f"--{field.name}").removeprefix("--")
+        overrides[field.name] = getattr(args, flag, None)
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams
-    for field, flag in FIELD_FLAGS.items():
-        if field.startswith("vertex_") and args.trainer_backend != "vertex_training":
-            continue  # --project/--region of `submit` name the Vertex AI run, not the Trainer
-        if field != "enable_cache":
-            overrides[field] = getattr(args, flag.removeprefix("--"))
     beam_args = list(args.beam_args or [])
     if args.dataflow_project:
         if not args.image:
@@ -219,8 +263,6 @@ def paths(args) -> Paths:
 
 def _settle(args) -> None:
     """The platform's defaults (idempotent: `paths` and `run` both ask)."""
-    if args.action == "run" and args.platform:
-        raise ValueError("--platform is for compile and submit: `pipeline run` runs locally")
     if args.action in ("compile", "submit"):
         args.platform = args.platform or "vertex"
         args.output = args.output or ("pipeline.yaml" if args.platform == "kubeflow"

@@ -25,6 +25,12 @@ def render_fields(text: str, parser: argparse.ArgumentParser, renames: dict | No
     return errors.FIELD.sub(flag, text)
 
 
+def add_verbose_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true",
+                   help="also show the known-harmless library warnings hidden by default "
+                        "(each is listed in trainer_module/log_filters.py)")
+
+
 def str2bool(v: str) -> bool:
     if isinstance(v, bool):
         return v

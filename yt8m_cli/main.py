@@ -62,9 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
                            formatter_class=HelpFormatter)
         module.add_arguments(p)
-        p.add_argument("--verbose", action="store_true",
-                       help="also show the known-harmless library warnings hidden by default "
-                            "(each is listed in trainer_module/log_filters.py)")
+        flags.add_verbose_flag(p)
         p.set_defaults(_run=module.run, _paths=module.paths, _parser=p,
                        _renames=getattr(module, "FIELD_FLAGS", {}))
     return parser

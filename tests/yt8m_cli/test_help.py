@@ -13,19 +13,21 @@ def _subparsers(parser):
     return action.choices
 
 
-def _problems(parser) -> list[str]:
+def _problems(parser, prefix: str = "yt8m") -> list[str]:
     problems = []
     for name, sub in sorted(_subparsers(parser).items()):
+        if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            problems += _problems(sub, f"{prefix} {name}")  # `yt8m pipeline run|compile|...`
         for action in sub._actions:
             if action.dest == "help":
                 continue
             label = action.option_strings[-1] if action.option_strings else action.dest
             if not (action.help or "").strip():
-                problems.append(f"yt8m {name} {label}: no help text")
+                problems.append(f"{prefix} {name} {label}: no help text")
                 continue
             shown = sub._get_formatter()._format_action(action)
             if len(re.findall(r"\bdefault\b", shown)) > 1:
-                problems.append(f"yt8m {name} {label}: a default printed twice")
+                problems.append(f"{prefix} {name} {label}: a default printed twice")
     return problems
 
 

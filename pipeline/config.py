@@ -36,6 +36,7 @@ GPU_TYPES = ("NVIDIA_TESLA_K80", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_P100", "NVIDIA
              "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB", "NVIDIA_H200_141GB")
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # TFX's 63; Kubeflow's and Vertex's pattern
 MAX_CONFIG_BYTES = 1 << 20
+RENAMED = {"train_steps": "max_steps"}  # config keys of earlier versions: old -> new name
 MAX_GPUS = 16  # the most GPUs one machine type offers (a2-megagpu-16g)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 
@@ -66,7 +67,8 @@ class PipelineConfig:
         Part of the split patterns, never probed: the config does no I/O.
       train_pattern / eval_pattern / test_pattern: split globs inside the layout's folder.
       model / hparams: a registry model and its hyperparameter overrides.
-      train_steps: stop after this many steps (None: run num_epochs over the data).
+      max_steps: stop at this global step (None: run num_epochs over the data), as
+        `yt8m train`'s.
       gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
         last blessed model by more than ``gap_change_tolerance``); with ``segment_labels`` the
         blessing metric is segment MAP@``segment_max_pred`` instead.
@@ -97,7 +99,7 @@ class PipelineConfig:
     batch_size: int | None = None
     base_learning_rate: float | None = None
     num_epochs: int | None = None
-    train_steps: int | None = None
+    max_steps: int | None = None
     min_steps: int | None = None  # None: the model's default (more epochs on small data)
     label_loss: str = "CrossEntropyLoss"
     label_smoothing: float = 0.0
@@ -205,8 +207,8 @@ class PipelineConfig:
         if self.beam_workers and runner not in (None, "DirectRunner"):
             raise ValueError(f"`beam_workers` runs the local DirectRunner's worker processes, but "
                              f"`beam_args` choose the {runner}: set one or the other")
-        if self.train_steps is not None and self.train_steps < 1:
-            raise ValueError(f"`train_steps` must be >= 1, got {self.train_steps}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"`max_steps` must be >= 1, got {self.max_steps}")
         training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
 
     def _absolute_paths(self) -> None:
@@ -265,7 +267,7 @@ class PipelineConfig:
         out = models.training_settings(self.model_name, {
             k: getattr(self, k) for k in ("batch_size", "base_learning_rate", "num_epochs",
                                           "min_steps")})
-        return {**out, "max_steps": self.train_steps, "label_loss": self.label_loss,
+        return {**out, "max_steps": self.max_steps, "label_loss": self.label_loss,
                 "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
                 "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision,
                 "expected_gpus": self.trainer_gpu_count}
@@ -306,6 +308,10 @@ class PipelineConfig:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object of config fields")
         known = {f.name for f in dataclasses.fields(cls)}
+        for old, new in RENAMED.items():
+            if old in data:
+                raise ValueError(f'{path}: the key "{old}" is now "{new}" (the same setting; '
+                                 "rename the key)")
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{path}: unknown keys {', '.join(unknown)}; valid: "

@@ -82,7 +82,7 @@ def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
     kwargs = dict(
         run_fn=RUN_FN, examples=example_gen.outputs["examples"],
         transform_graph=transform.outputs["transform_graph"], schema=schema,
-        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.train_steps),
+        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.max_steps),
         eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=None))
     run_time = parameters.trainer(config)
     if config.trainer_backend == "vertex_training":

@@ -499,3 +499,32 @@ def test_the_segment_task_has_its_own_pipeline_and_serving_folder():
     assert (mine.pipeline_name, mine.resolved_serving_dir()) == ("mine", "/srv")
     with pytest.raises(ValueError, match="`segment_max_pred` must be >= 1"):
         segments.replace(segment_max_pred=0)
+
+
+def test_the_step_limit_is_max_steps_and_the_old_name_is_refused_by_name(tmp_path, capsys):
+    """`max_steps` as in `yt8m train` (the TFX Trainer's num_steps); a config file or flag with
+    the earlier `train_steps` gets one line naming the new name, nothing runs."""
+    from yt8m_cli import main as cli
+
+    config = PipelineConfig(data_dir="d", max_steps=7)
+    train_args = create._make_trainer(config, *_upstream(config)).exec_properties["train_args"]
+    assert json.loads(train_args)["num_steps"] == 7
+    assert config.training_settings()["max_steps"] == 7
+    old = tmp_path / "old.json"
+    old.write_text('{"data_dir": "d", "train_steps": 5}')
+    for argv in (["--config", str(old)], ["--data_dir", "d", "--train_steps", "5"]):
+        assert cli.main(["pipeline", "run", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is now" in err[0] and "max_steps" in err[0], err
+
+
+def _upstream(config):
+    """ExampleGen, Transform and schema channels for building a Trainer alone."""
+    from tfx import v1 as tfx
+
+    example_gen = create._make_example_gen(config)
+    schema = tfx.dsl.Channel(type=tfx.types.standard_artifacts.Schema)
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"], schema=schema,
+        preprocessing_fn=create.PREPROCESSING_FN, materialize=False)
+    return example_gen, transform, schema

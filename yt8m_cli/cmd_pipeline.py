@@ -140,8 +140,10 @@ def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
                    help="training batch size (default per model)")
     p.add_argument("--num_epochs", type=int, default=None,
                    help="passes over the train split (default per model)")
+    p.add_argument("--max_steps", type=int, default=None,
+                   help="stop at this global step (default: num_epochs over the data)")
     p.add_argument("--train_steps", type=int, default=None,
-                   help="stop after this many steps (default: num_epochs over the data)")
+                   help=argparse.SUPPRESS)  # the earlier name: refused, naming --max_steps
     p.add_argument("--base_learning_rate", type=float, default=None,
                    help="initial learning rate (default per model)")
     p.add_argument("--min_steps", type=int, default=None,
@@ -180,6 +182,9 @@ def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
 def config_from_args(args):
     from pipeline.config import PipelineConfig
 
+    if getattr(args, "train_steps", None) is not None:
+        raise ValueError("--train_steps is now --max_steps (the same setting, as `yt8m train` "
+                         "names it)")
     overrides = {}
     for field in dataclasses.fields(PipelineConfig):  # a field's flag: its name or FIELD_FLAGS'
         if field.name in NOT_FLAGS or (field.name.startswith("vertex_")

@@ -27,6 +27,14 @@ def sqlite_connection(path: str) -> metadata_store_pb2.ConnectionConfig:
     return conn
 
 
-def open_store(path: str) -> metadata_store.MetadataStore:
-    """The store at ``path`` (created when absent)."""
-    return metadata_store.MetadataStore(sqlite_connection(path))
+def open_store(path: str, must_exist: bool = False) -> metadata_store.MetadataStore:
+    """The store at ``path``: created when absent, or with ``must_exist`` (reading the runs of
+    an earlier run) FileNotFoundError; a file that is no store is a ValueError naming it."""
+    if must_exist and not os.path.isfile(path):
+        raise FileNotFoundError(f"no pipeline metadata at {path}: run `yt8m pipeline run` first "
+                                "or pass the `pipeline_root` of an earlier run")
+    try:
+        return metadata_store.MetadataStore(sqlite_connection(path))
+    except RuntimeError as e:  # ml_metadata's own error for a file that is no sqlite store
+        raise ValueError(f"{path}: not a readable pipeline metadata store "
+                         f"({str(e).split(' query:')[0]})") from None

@@ -4,30 +4,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 import yt8m
 from components.run_report import report_lib
-from pipeline import metadata
 from pipeline import outcome
 
 _INPUT = metadata_store_pb2.Event.INPUT
 _OUTPUT = metadata_store_pb2.Event.OUTPUT
 REPORT_TYPE = yt8m.RunReport.TYPE_NAME
-
-
-def open_store(metadata_path: str) -> metadata_store.MetadataStore:
-    if not os.path.isfile(metadata_path):
-        raise FileNotFoundError(f"no pipeline metadata at {metadata_path}: run `yt8m pipeline "
-                                "run` first or pass the `pipeline_root` of an earlier run")
-    try:
-        return metadata.open_store(metadata_path)
-    except RuntimeError as e:  # ml_metadata's own error for a file that is no sqlite store
-        raise ValueError(f"{metadata_path}: not a readable pipeline metadata store "
-                         f"({str(e).split(' query:')[0]})") from None
 
 
 @dataclasses.dataclass

@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
                                                            args.batch_size)
         title = f"yt8m report: {os.path.basename(os.path.abspath(args.train_dir))}"
     else:
-        from pipeline import runs
+        from pipeline import metadata, runs
 
-        data, history, details = runs.report_of(runs.open_store(cmd_runs.metadata_path(args)),
+        data, history, details = runs.report_of(metadata.open_store(cmd_runs.metadata_path(args), must_exist=True),
                                                 args.run)
         title = f"yt8m report: pipeline run {details['run']}"
     io_utils.write_text(args.output, report.render(title, data, history, names, details))

@@ -60,9 +60,9 @@ def paths(args) -> Paths:
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's deprecation chatter
-    from pipeline import outcome, runs
+    from pipeline import metadata, outcome, runs
 
-    store = runs.open_store(metadata_path(args))
+    store = metadata.open_store(metadata_path(args), must_exist=True)
     live = outcome.run_in_progress(metadata_path(args))  # else RUNNING means killed
     if args.action == "show":
         run_ctx = runs.find_run(store, args.run)

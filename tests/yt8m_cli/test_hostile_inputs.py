@@ -1021,3 +1021,18 @@ def test_a_video_in_two_shards_gives_no_csv(trained, tmp_path, capsys):
     _one_line(capsys, "appears twice in --input_data_pattern (2 files:",
               "each video must be in one shard once")
     assert not out.exists()
+
+
+def test_runs_and_report_without_a_store_or_with_junk(tmp_path, capsys):
+    """No metadata at the root: one line, and no empty store left behind; a file that is no
+    store: one line naming it."""
+    missing = tmp_path / "never_ran"
+    for argv in (["runs", "--pipeline_root", str(missing)],
+                 ["report", "--pipeline_root", str(missing), "--output", str(tmp_path / "r.html")]):
+        assert main(argv) == 2
+        _one_line(capsys, "no pipeline metadata at", "run `yt8m pipeline run` first")
+    assert not missing.exists()
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not sqlite")
+    assert main(["runs", "--metadata_path", str(junk)]) == 2
+    _one_line(capsys, f"{junk}: not a readable pipeline metadata store")

@@ -34,7 +34,7 @@ from google.protobuf import json_format, struct_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 from ml_metadata.proto import metadata_store_pb2 as mlmd
 
-from kubeflow import spec_runner
+from tests.conformance import spec_runner
 from tests.conformance.kfp_mlmd import Records, TaskFailed
 
 PIPELINE_CONTEXT, RUN_CONTEXT = "system.Pipeline", "system.PipelineRun"

@@ -1,6 +1,6 @@
 """The conformance run: the compiled Kubeflow / Vertex AI pipeline executed task by task.
 
-``yt8m pipeline compile`` writes the PipelineJob; ``kubeflow.spec_runner`` runs every task's
+``yt8m pipeline compile`` writes the PipelineJob; ``tests/conformance/spec_runner`` runs every task's
 container command and args through TFX's v2 entrypoint as the KFP v2 launcher does, with the
 pipeline root and the data on ``gs://`` (``gcs``: an emulator that TensorFlow, Beam and gRPC
 reach through a local HTTPS gateway), and the Vertex AI Training job of the
@@ -16,7 +16,7 @@ import json
 import os
 import pytest
 
-from kubeflow import spec_runner
+from tests.conformance import spec_runner
 from tests.conformance import vertex
 from tests.conformance.conftest import BUCKET, DATA
 from yt8m_cli.main import main

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from kubeflow import runner, spec_runner
+from kubeflow import runner
+from tests.conformance import spec_runner
 from pipeline.config import PipelineConfig
 
 

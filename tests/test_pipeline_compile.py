@@ -97,11 +97,6 @@ def test_import_errors_are_reported():
         "yt8m.NoSuchType: AttributeError: module 'yt8m' has no attribute 'NoSuchType'"]
 
 
-def test_gpu_flags_validated():
-    with pytest.raises(ValueError, match="`trainer_gpu_type` and `trainer_gpu_count`"):
-        PipelineConfig(data_dir="d", trainer_gpu_count=1)
-
-
 def test_vertex_training_backend_carries_worker_pools(tmp_path):
     _, job, _ = _compile(tmp_path, trainer_backend="vertex_training", vertex_project="p",
                          vertex_region="us-central1", trainer_gpu_type="NVIDIA_TESLA_V100",
@@ -385,21 +380,6 @@ def test_wait_streams_task_states_until_the_run_ends():
         "run projects/p/locations/r/pipelineJobs/yt8m-1: PIPELINE_STATE_SUCCEEDED"]
 
 
-def test_local_paths_are_stored_absolute(tmp_path, monkeypatch):
-    """ML Metadata stores these: runs, reports and the cache must not depend on the folder."""
-    monkeypatch.chdir(tmp_path)
-    config = PipelineConfig(data_dir="demo_data", pipeline_root="demo_output",
-                            vocabulary="~/vocabulary.csv", serving_dir="gs://bkt/serving")
-    assert config.data_dir == str(tmp_path / "demo_data")
-    assert config.pipeline_root == str(tmp_path / "demo_output")
-    assert config.vocabulary == os.path.expanduser("~/vocabulary.csv")
-    assert config.serving_dir == "gs://bkt/serving"  # URIs as given
-    assert config.replace(data_dir=str(tmp_path / "demo_data")) == config  # one cache key
-    with pytest.raises(ValueError, match="`platform` 'kubeflow' is compiled, not run locally"):
-        from pipeline import local_runner
-        local_runner.run(config.replace(platform="kubeflow"))
-
-
 def _help(action: str, capsys) -> str:
     from yt8m_cli import main as cli
 
@@ -485,20 +465,6 @@ def test_submit_sets_run_time_parameters(tmp_path):
     assert values["data_dir"].string_value == "gs://bucket/yt8m"  # the compiled value
     with pytest.raises(ValueError, match="pipeline parameter epochs is not found"):
         _pipeline_job(tmp_path, parameter_values={"epochs": 3})
-
-
-def test_the_segment_task_has_its_own_pipeline_and_serving_folder():
-    """A segment run's baseline is a segment model (the Evaluator calls its segment signature)
-    and TF Serving's folder keeps one task's versions; explicit settings win."""
-    video = PipelineConfig(data_dir="d", pipeline_root="/r")
-    segments = video.replace(frame_features=True, segment_labels=True, pipeline_name=None)
-    assert (video.pipeline_name, video.resolved_serving_dir()) == ("yt8m", "/r/serving_model")
-    assert (segments.pipeline_name, segments.resolved_serving_dir()) == (
-        "yt8m-segments", "/r/serving_model_segments")
-    mine = segments.replace(pipeline_name="mine", serving_dir="/srv")
-    assert (mine.pipeline_name, mine.resolved_serving_dir()) == ("mine", "/srv")
-    with pytest.raises(ValueError, match="`segment_max_pred` must be >= 1"):
-        segments.replace(segment_max_pred=0)
 
 
 def test_the_step_limit_is_max_steps_and_the_old_name_is_refused_by_name(tmp_path, capsys):

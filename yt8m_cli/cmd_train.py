@@ -17,12 +17,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="model name (default GatedDnnModel, or DbofModel with --frame_features)")
     FL.add_feature_flags(p)
-    p.add_argument("--batch_size", type=int, default=None, help="default per model (seed: 1024)")
+    from trainer_module.models import SEED_TRAINING as SEED  # no TensorFlow: help stays fast
+
+    p.add_argument("--batch_size", type=int, default=None,
+                   help=f"default per model (seed: {SEED['batch_size']})")
     p.add_argument("--base_learning_rate", type=float, default=None,
-                   help="default per model (seed: 0.01)")
-    p.add_argument("--learning_rate_decay", type=float, default=None, help="default 0.95")
-    p.add_argument("--learning_rate_decay_examples", type=int, default=None, help="default 4000000")
-    p.add_argument("--num_epochs", type=int, default=None, help="default per model (seed: 5)")
+                   help=f"default per model (seed: {SEED['base_learning_rate']})")
+    p.add_argument("--learning_rate_decay", type=float, default=None,
+                   help=f"default {SEED['learning_rate_decay']}")
+    p.add_argument("--learning_rate_decay_examples", type=int, default=None,
+                   help=f"default {SEED['learning_rate_decay_examples']}")
+    p.add_argument("--num_epochs", type=int, default=None,
+                   help=f"default per model (seed: {SEED['num_epochs']})")
     p.add_argument("--max_steps", type=int, default=None, help="stop at this global step")
     p.add_argument("--min_steps", type=int, default=None,
                    help="train at least this many steps: a small dataset gets more epochs "

@@ -13,6 +13,8 @@ from typing import Callable
 from trainer_module.data import features as F
 from trainer_module.models import model_hparams as MH
 
+# The seed's training defaults, the one place: train.loop.TrainConfig's defaults and the CLI's
+# help read them; a model's own defaults (training_settings) start from them.
 SEED_TRAINING = {"batch_size": 1024, "base_learning_rate": 0.01, "num_epochs": 5,
                  "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000,
                  "min_steps": 0}

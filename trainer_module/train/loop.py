@@ -25,6 +25,7 @@ import tf_keras
 from trainer_module import io_utils
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
+from trainer_module.models import SEED_TRAINING as SEED
 from trainer_module.models.hparams import coerce
 from trainer_module.train import checkpoints
 from trainer_module.train import distribute
@@ -38,13 +39,13 @@ OPTIMIZERS = {"AdamOptimizer": tf_keras.optimizers.Adam, "Adam": tf_keras.optimi
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Optimization settings (seed flag names)."""
+    """Optimization settings (seed flag names; the seed's defaults: models.SEED_TRAINING)."""
 
-    batch_size: int = 1024
-    base_learning_rate: float = 0.01
-    learning_rate_decay: float = 0.95
-    learning_rate_decay_examples: int = 4_000_000
-    num_epochs: int = 5
+    batch_size: int = SEED["batch_size"]
+    base_learning_rate: float = SEED["base_learning_rate"]
+    learning_rate_decay: float = SEED["learning_rate_decay"]
+    learning_rate_decay_examples: int = SEED["learning_rate_decay_examples"]
+    num_epochs: int = SEED["num_epochs"]
     max_steps: int | None = None
     optimizer: str = "AdamOptimizer"
     clip_gradient_norm: float = 1.0
@@ -59,7 +60,7 @@ class TrainConfig:
     mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU
     expected_gpus: int = 0  # GPUs the platform was asked for: warn when none is visible
     # Train at least this many steps: a small dataset gets more epochs (train/length.py).
-    min_steps: int = 0
+    min_steps: int = SEED["min_steps"]
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # types and finiteness, strictly

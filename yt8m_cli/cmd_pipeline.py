@@ -45,13 +45,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         a.set_defaults(_parser=a)
 
 
-def _add_submit_flags(p: argparse.ArgumentParser) -> None:
+def _add_platform_flags(p: argparse.ArgumentParser, output: str) -> None:
+    """--platform and --output (``output``: what the file is) of compile and submit."""
     p.add_argument("--platform", choices=["vertex", "kubeflow"], default=None,
                    help="vertex (Vertex AI Pipelines, the default) or kubeflow (a self-hosted "
                         "open-source Kubeflow Pipelines 2.x backend)")
     p.add_argument("--output", default=None,
-                   help="the compiled file to submit (default pipeline.json; kubeflow: "
-                        "pipeline.yaml)")
+                   help=f"{output} (default pipeline.json; kubeflow: pipeline.yaml)")
+
+
+def _add_submit_flags(p: argparse.ArgumentParser) -> None:
+    _add_platform_flags(p, "the compiled file to submit")
     p.add_argument("--project", default=None, help="vertex: Google Cloud project of the run")
     p.add_argument("--region", default=None, help="vertex: Vertex AI region of the run")
     p.add_argument("--service_account", default=None, help="service account of the run")
@@ -77,12 +81,7 @@ def _add_submit_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _add_compile_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--platform", choices=["vertex", "kubeflow"], default=None,
-                   help="vertex (Vertex AI Pipelines, the default) or kubeflow (a self-hosted "
-                        "open-source Kubeflow Pipelines 2.x backend)")
-    p.add_argument("--output", default=None,
-                   help="compiled file: .json or .yaml (default pipeline.json; kubeflow: "
-                        "pipeline.yaml)")
+    _add_platform_flags(p, "compiled file: .json or .yaml")
     p.add_argument("--gpu_type", default=None, help="Trainer accelerator, e.g. NVIDIA_TESLA_T4")
     p.add_argument("--gpu_count", type=int, default=None, help="Trainer GPUs (with --gpu_type)")
     p.add_argument("--cpu_limit", type=float, default=None, help="Trainer vCPUs")

@@ -8,11 +8,12 @@ import tensorflow_model_analysis as tfma
 
 from trainer_module.data import features as F
 from trainer_module.export import saved_model as export
+from trainer_module.tfx_entry import tfma_metrics
+from trainer_module.tfx_entry import tfma_segment_metrics
 
-METRIC_MODULE = "trainer_module.tfx_entry.tfma_metrics"
-METRIC_CLASS = "YT8MMetrics"
-SEGMENT_METRIC_MODULE = "trainer_module.tfx_entry.tfma_segment_metrics"
-SEGMENT_METRIC_CLASS = "SegmentMap"
+METRIC_MODULE, METRIC_CLASS = tfma_metrics.__name__, tfma_metrics.YT8MMetrics.__name__
+SEGMENT_METRIC_MODULE = tfma_segment_metrics.__name__
+SEGMENT_METRIC_CLASS = tfma_segment_metrics.SegmentMap.__name__
 EXTRACTORS_MODULE = "trainer_module.tfx_entry.tfma_extractors"  # the Evaluator's module_path
 
 
@@ -33,9 +34,9 @@ def make_eval_config(top_k: int, gap_threshold: float, change_tolerance: float,
             absolute={"value": -abs(change_tolerance)}))
     metrics = [tfma.MetricConfig(class_name=METRIC_CLASS, module=METRIC_MODULE,
                                  config=json.dumps({"top_k": top_k, "name": "yt8m"}))]
-    blessing, signature = "gap", export.SIGNATURE
+    blessing, signature = tfma_metrics.GAP, export.SIGNATURE
     if segment_max_pred:
-        blessing, signature = "segment_map", export.PER_VIDEO_SIGNATURE
+        blessing, signature = tfma_segment_metrics.SEGMENT_MAP, export.PER_VIDEO_SIGNATURE
         metrics.append(tfma.MetricConfig(
             class_name=SEGMENT_METRIC_CLASS, module=SEGMENT_METRIC_MODULE,
             config=json.dumps({"k": segment_max_pred, "per_segment": top_k, "name": blessing})))

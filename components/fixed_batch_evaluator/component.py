@@ -30,8 +30,11 @@ from tfx.types import standard_component_specs as specs
 from tfx.utils import proto_utils
 
 from components import run_parameters
+from trainer_module.tfx_entry import tfma_metrics
+from trainer_module.tfx_entry import tfma_segment_metrics
 
-BLESSING_KEYS = ("gap", "segment_map")  # the metric a threshold may be on
+# the metrics a threshold may be on: GAP, or a segment model's segment MAP
+BLESSING_KEYS = (tfma_metrics.GAP, tfma_segment_metrics.SEGMENT_MAP)
 THRESHOLD, TOLERANCE = "yt8m_gap_threshold", "yt8m_gap_change_tolerance"
 EvaluatorSpec = run_parameters.extend_spec(specs.EvaluatorSpec, "YT8MEvaluatorSpec",
                                            {THRESHOLD: float, TOLERANCE: float})

@@ -48,7 +48,7 @@ def KaggleExport(
         with beam_pipeline as p:
             export_lib.write_segment_submission(p, os.path.join(split_uri, "*"), serving_dir,
                                                 csv_path, segment_max_pred, top_k, batch)
-        rows = sum(1 for _ in tf.io.gfile.GFile(csv_path)) - 1
+        rows = export_lib.segment_rows(p.result)  # the CSV is not read again
     else:
         csv_path = os.path.join(submission.uri, "predictions.csv")
         shards = os.path.join(submission.uri, "rows")  # rows-SSSSS-of-NNNNN.csv, merged below

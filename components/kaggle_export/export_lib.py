@@ -102,15 +102,20 @@ class RankSegments(beam.CombineFn):
         return top
 
 
+SEGMENT_ROWS = beam.metrics.MetricsFilter().with_name("segment_rows")
+
+
 def write_segment_submission(pipeline: beam.Pipeline, record_glob: str, saved_model_dir: str,
                              csv_path: str, k: int, per_segment: int,
                              max_batch: int = 64) -> None:
     """Adds the stages that score every segment of the records and write the ``Class,Segments``
-    CSV (segment_csv.write, atomic) of the K best per class of the segment vocabulary."""
+    CSV (segment_csv.write, atomic) of the K best per class of the segment vocabulary; its rows
+    are counted in the counter ``segment_rows`` (``segment_rows(result)``)."""
     def write(top):
         if top.segments == 0:
             raise ValueError(f"{record_glob}: no segments to rank (empty split?)")
-        return segment_csv.write(csv_path, top.ranked())
+        rows = segment_csv.write(csv_path, top.ranked())
+        beam.metrics.Metrics.counter("KaggleExport", "segment_rows").inc(rows)
 
     _ = (pipeline
          | "ReadRecords" >> beam.io.ReadFromTFRecord(record_glob)
@@ -119,6 +124,12 @@ def write_segment_submission(pipeline: beam.Pipeline, record_glob: str, saved_mo
          | "PredictSegments" >> beam.ParDo(PredictSegments(saved_model_dir))
          | "Rank" >> beam.CombineGlobally(RankSegments(S.load_class_ids(), k, per_segment))
          | "WriteCsv" >> beam.Map(write))
+
+
+def segment_rows(result) -> int:
+    """The rows write_segment_submission wrote, from the finished pipeline's ``result``."""
+    counters = result.metrics().query(SEGMENT_ROWS)["counters"]
+    return int(sum(c.committed for c in counters))
 
 
 def merge_csv(shard_prefix: str, csv_path: str) -> int:

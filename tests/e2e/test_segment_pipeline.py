@@ -81,6 +81,7 @@ def test_segment_csv_is_the_cli_submission_and_the_model_a_segment_model(run):
     assert open(csv_path).read() == open(mine).read()  # byte for byte, ties included
     lines = open(csv_path).read().splitlines()
     assert lines[0] == "Class,Segments" and len(lines) > 100
+    assert f"segments.csv ({len(lines) - 1} rows)" in log  # the count KaggleExport recorded
     with tarfile.open(tgz) as tar:
         flags = json.load(tar.extractfile("model_flags.json"))
     assert flags["segment_labels"] is True and flags["max_frames"] == 5

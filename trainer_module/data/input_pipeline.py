@@ -92,11 +92,18 @@ def make_segment_dataset(files: list[str], spec: F.FeatureSpec, batch_size: int,
     ds = ds.batch(videos).map(lambda s: parsing.parse_segments(s, read, rated, with_labels),
                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if rated:
-        ds = ds.unbatch()
-        if training:
-            ds = ds.shuffle(min(4 * batch_size, 8192), seed=seed)
-        ds = ds.batch(batch_size)
+        ds = rebatch_segments(ds, batch_size, training, seed)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def rebatch_segments(ds: tf.data.Dataset, batch_size: int, training: bool,
+                     seed: int | None) -> tf.data.Dataset:
+    """Rated segments cut per group of videos -> batches of ``batch_size`` segments, shuffled
+    across groups when ``training`` (the CLI's and the pipeline Trainer's segment batches)."""
+    ds = ds.unbatch()
+    if training:
+        ds = ds.shuffle(min(4 * batch_size, 8192), seed=seed)
+    return ds.batch(batch_size)
 
 
 def split_segment_inputs(batch: dict):

@@ -38,12 +38,13 @@ class TopSegments:
         self._limit = _MIN_BUFFER
         self.segments = 0
 
-    def add(self, video_ids, starts, scores: np.ndarray) -> None:
+    def add(self, video_ids, starts, scores: np.ndarray, of_classes: bool = False) -> None:
         """``video_ids`` [n] (str or bytes) and ``starts`` [n] of n segments, ``scores``
-        [n, num_classes] of the model."""
+        [n, num_classes] of the model, or with ``of_classes`` [n, len(classes)]: the columns of
+        ``classes`` only, in their (ascending) order."""
         numbers = np.fromiter((self._number(v) for v in video_ids), np.int64, len(video_ids))
         codes = (numbers << _START_BITS) | np.asarray(starts, np.int64)
-        chosen = np.asarray(scores)[:, self.classes]  # [n, classes]
+        chosen = np.asarray(scores) if of_classes else np.asarray(scores)[:, self.classes]
         n, width = chosen.shape
         if self.per_segment and self.per_segment < width:  # each segment's best classes only
             cols = np.argpartition(-chosen, self.per_segment - 1, axis=1)[:, :self.per_segment]

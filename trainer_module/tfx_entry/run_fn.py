@@ -130,8 +130,8 @@ def _segment_dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epoc
         return {k: rows[k] for k in (F.FEATURES, F.NUM_FRAMES, F.LABELS_MULTI_HOT,
                                      S.LABEL_WEIGHTS)}
 
-    ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-    ds = ds.shuffle(min(4 * batch_size, 8192), seed=0).batch(batch_size)
+    ds = input_pipeline.rebatch_segments(ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE),
+                                         batch_size, training=True, seed=0)
     return ds.map(input_pipeline.split_segment_inputs).prefetch(tf.data.AUTOTUNE)
 
 
@@ -160,7 +160,7 @@ def run_fn(fn_args) -> None:
                                summary_dir=os.path.join(fn_args.model_run_dir, "train"))
     try:
         _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True),
-                          total_steps)
+                          files, total_steps)
     except training.TrainingInterrupted as e:  # the checkpoint is this execution's own
         how = "terminated (SIGTERM)" if e.signum == signal.SIGTERM else "interrupted"
         step = int(trainer.optimizer.iterations.numpy())
@@ -177,9 +177,11 @@ def run_fn(fn_args) -> None:
 
 
 def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.ModelFlags,
-                      export_metagraph: bool, total_steps: int | None = None) -> None:
+                      export_metagraph: bool, files: list[str],
+                      total_steps: int | None = None) -> None:
     """Trains, then exports: the chief into serving_model_dir, any other replica of a training
-    cluster into a scratch folder (saving is collective, so every replica saves)."""
+    cluster into a scratch folder (saving is collective, so every replica saves). ``files``: the
+    train split's shards (a bad record is named in them)."""
     spec, cfg, role = flags.feature_spec(), trainer.cfg, trainer.role
     trainer.restore()
     segments = flags.segment_labels
@@ -193,7 +195,6 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
     else:
         ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
                       cfg.batch_size, cfg.num_epochs, training=True, spec=spec)
-    files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
     with records.corruption_named(files, check, compression="GZIP"):  # ExampleGen gzips
         result = trainer.fit(ds, total_steps=total_steps)
     if segments and result.examples == 0:

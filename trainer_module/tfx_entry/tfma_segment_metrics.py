@@ -45,9 +45,8 @@ class _Combiner(tfma_metrics.BufferingCombiner):
     def _flush(self, state):
         if state["ids"]:
             scores = np.concatenate(state["scores"])  # [segments, segment classes]
-            full = np.zeros((len(scores), F.NUM_CLASSES), np.float32)
-            full[:, self._classes] = scores
-            state["top"].add(state["ids"], np.asarray(state["starts"], np.int64), full)
+            state["top"].add(state["ids"], np.asarray(state["starts"], np.int64), scores,
+                             of_classes=True)
             state["ids"], state["starts"], state["scores"] = [], [], []
         return state
 

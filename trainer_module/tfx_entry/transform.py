@@ -4,8 +4,9 @@ It calls the same ``parsing.to_model_inputs`` as the CLI: feature selection/conc
 ``feature_names``, dequantization of frame bytes, padding/trimming to ``max_frames``, frame count
 and multi-hot labels. A segment model's (``segments``): whole videos (up to features.MAX_FRAMES
 frames), and the 2019 segment ratings checked (``parsing.checked_ratings``) and passed on as
-sparse [batch, ratings] outputs; the Trainer cuts the segments (docs/segments.md). No analyzers: the graph is purely per example, so Transform runs with
-``materialize=False`` and the Trainer applies it in its input pipeline.
+sparse [batch, ratings] outputs; the Trainer cuts the segments (docs/segments.md).
+No analyzers: the graph is purely per example, so Transform runs with ``materialize=False``
+and the Trainer applies it in its input pipeline.
 """
 from __future__ import annotations
 

@@ -73,3 +73,15 @@ def test_merged_parts_rank_as_the_whole_whatever_the_order(k, per_segment, monke
     assert merged.ranked() == whole.ranked() and merged.segments == 60
     with pytest.raises(ValueError, match="different classes"):
         merged.merge(SC.TopSegments([3], k, per_segment))
+
+
+def test_scores_of_the_classes_only_rank_as_full_scores():
+    """The Evaluator passes each segment's scores of the segment classes only (of_classes)."""
+    rng = np.random.default_rng(5)
+    classes = [3, 7, 11, 12]
+    scores = rng.random((30, 20)).astype(np.float32)
+    vids, starts = [f"v{i // 3}" for i in range(30)], [5 * (i % 3) for i in range(30)]
+    full, narrow = SC.TopSegments(classes, 4, 2), SC.TopSegments(classes, 4, 2)
+    full.add(vids, starts, scores)
+    narrow.add(vids, starts, scores[:, classes], of_classes=True)
+    assert narrow.ranked() == full.ranked() and len(full.ranked()) == 4

@@ -125,8 +125,15 @@ def write_text(path: str, text: str) -> None:
 
 
 def read_json(path: str):
-    """Parses a JSON file; ValueError naming the file when it is not valid JSON."""
-    with open(path, encoding="utf-8") as f:
+    """Parses a JSON file (local, or a URI through tf.io.gfile); ValueError naming the file
+    when it is not valid JSON."""
+    if is_remote(path):
+        import tensorflow as tf  # only remote inputs need it
+
+        opened = tf.io.gfile.GFile(path, "r")
+    else:
+        opened = open(path, encoding="utf-8")
+    with opened as f:
         try:
             return json.load(f)
         except json.JSONDecodeError as e:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from yt8m_cli import flags as FL
 from trainer_module.output_guard import Paths
 
 HELP = "Train a model on YT8M TFRecords; resumes from train_dir checkpoints."
-_TRAINING = ("batch_size", "base_learning_rate", "learning_rate_decay",
-             "learning_rate_decay_examples", "num_epochs", "min_steps")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,18 +88,20 @@ def build_job(args):
     flags = MF.ModelFlags.resolve(args.model, args.frame_features, args.feature_names,
                                   args.feature_sizes, args.max_frames, FL.hparam_overrides(args),
                                   args.label_loss, args.segment_labels)
-    settings = models.training_settings(flags.model, {k: getattr(args, k) for k in _TRAINING})
-    cfg = training.TrainConfig(
-        **settings, max_steps=args.max_steps, optimizer=args.optimizer,
-        clip_gradient_norm=args.clip_gradient_norm, regularization_penalty=args.regularization_penalty,
-        label_loss=args.label_loss, label_smoothing=args.label_smoothing,
-        log_every_steps=args.log_every_steps, export_model_steps=args.export_model_steps, seed=args.seed,
-        warmup_steps=args.warmup_steps, ema_decay=args.ema_decay,
-        mixed_precision=args.mixed_precision)
-    return train_job.TrainJob(args.train_data_pattern, args.train_dir, flags, cfg,
-                              args.start_new_model, not args.no_metagraph,
-                              args.validation_data_pattern, args.early_stopping_patience,
-                              args.skip_corrupt_records, args.max_model_size_mb, args.start_from)
+    # the per-model settings (models.SEED_TRAINING's names), then every other TrainConfig field
+    # this command has a flag for, by name
+    settings = models.training_settings(flags.model,
+                                        {k: getattr(args, k) for k in models.SEED_TRAINING})
+    cfg = training.TrainConfig(**settings, **{
+        f.name: getattr(args, f.name) for f in dataclasses.fields(training.TrainConfig)
+        if f.name not in settings and hasattr(args, f.name)})
+    return train_job.TrainJob(
+        train_data_pattern=args.train_data_pattern, train_dir=args.train_dir, flags=flags,
+        train=cfg, start_new_model=args.start_new_model, export_metagraph=not args.no_metagraph,
+        validation_data_pattern=args.validation_data_pattern,
+        early_stopping_patience=args.early_stopping_patience,
+        skip_corrupt_records=args.skip_corrupt_records,
+        max_model_size_mb=args.max_model_size_mb, start_from=args.start_from)
 
 
 def paths(args) -> Paths:

@@ -28,7 +28,6 @@ from trainer_module.data import input_pipeline
 from trainer_module.data import parsing
 from trainer_module.data import records
 from trainer_module.data import segments as S
-from trainer_module.errors import DataError
 from trainer_module.evaluation import metrics as M
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
@@ -36,14 +35,14 @@ from trainer_module.train import distribute
 from trainer_module.train import length as train_length
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
+from trainer_module.train import run as training_run
 from trainer_module.jobs import start_from
 
 
 VALIDATION_FILE = "validation.json"
-PROGRESS_FILE = "progress.json"  # epochs done, for resuming (see fit_epochs)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainJob:
     train_data_pattern: str
     train_dir: str
@@ -97,7 +96,7 @@ def prepare_train_dir(job: TrainJob, log=print, role: distribute.Role | None = N
 TRAIN_PID = ".yt8m-train.pid"  # the pid of the `yt8m train` that holds the folder's lock
 # What `yt8m train` (and `eval`) write into a train_dir: nothing else is ever removed.
 TRAIN_DIR_ENTRIES = (MF.FILENAME, TRAIN_PID, "checkpoint", "model.ckpt-*", "train", "eval", "export", "best",
-                     "best.tmp", "best.old", VALIDATION_FILE, PROGRESS_FILE, ".*.tmp", "*_temp")
+                     "best.tmp", "best.old", VALIDATION_FILE, training_run.PROGRESS_FILE, ".*.tmp", "*_temp")
 
 
 def remove_training_outputs(train_dir: str) -> list[str]:
@@ -241,128 +240,53 @@ def _run_locked(job: TrainJob, role: distribute.Role, log) -> training.TrainResu
     spec = job.flags.feature_spec()
     files = input_pipeline.list_files(job.train_data_pattern, "`train_data_pattern`")
     records.check_level(files, spec.frame_level)
-    job = with_min_steps(job, files, log)
+    cfg, _ = train_length.apply(job.train, files, log)
     trainer = training.Trainer(
-        lambda: models.build_model(job.flags.model, spec, job.flags.hparams), job.train,
+        lambda: models.build_model(job.flags.model, spec, job.flags.hparams), cfg,
         job.train_dir, summary_dir=os.path.join(job.train_dir, "train"), role=role)
     try:
-        return _train_and_export(job, trainer, spec, files, log)
+        return training_run.train_and_export(trainer, plan(job, cfg, files), log)
     finally:
         trainer.close()
 
 
-def with_min_steps(job: TrainJob, files: list[str], log=print) -> TrainJob:
-    """The job with more epochs when its data gives fewer than ``min_steps`` steps."""
-    cfg, _ = train_length.apply(job.train, files, log)
-    return job if cfg is job.train else dataclasses.replace(job, train=cfg)
+def plan(job: TrainJob, cfg: training.TrainConfig, files: list[str]) -> training_run.Plan:
+    """What ``yt8m train`` reads and writes: batches of ``files`` parsed by the job's feature
+    spec, an export under ``train_dir/export/step_N`` (the best epoch's with validation)."""
+    spec = job.flags.feature_spec()
 
+    def epoch_data(epoch: int, report: records.ReadReport | None) -> tf.data.Dataset:
+        common = dict(training=True, num_epochs=1, seed=cfg.seed + epoch,
+                      skip_corrupt=job.skip_corrupt_records, report=report)
+        if job.flags.segment_labels:
+            return input_pipeline.make_segment_dataset(
+                files, spec, cfg.batch_size, rated=True, **common).map(
+                input_pipeline.split_segment_inputs)
+        return input_pipeline.make_dataset(files, spec, cfg.batch_size, **common).map(
+            input_pipeline.split_inputs)
 
-def _train_and_export(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
-                      log=print) -> training.TrainResult:
-    role = trainer.role
-    step = trainer.restore()
-    if job.start_from and step == 0:
-        log(start_from.initialise(trainer.model, job.flags, job.start_from))
-    elif job.start_from:
-        log(f"resuming {job.train_dir} at step {step}: `start_from` applies to a new run only")
-    log(f"{'resuming from' if step else 'starting'} global step {step}: {job.flags.model} on "
-        f"{len(files)} files, batch {job.train.batch_size}, {job.train.num_epochs} epochs")
-    report = records.ReadReport()
-    with records.corruption_named(files, _check_batch(job.flags)):
-        if job.validation_data_pattern:
-            result, best_step = fit_with_validation(job, trainer, spec, files, log, report)
-        else:
-            result = fit_epochs(job, trainer, spec, files, log, report)
-            best_step = result.global_step
-    for line in report.lines(result.examples, "examples (all epochs)"):
-        log(line)
-    if result.examples == 0 and result.global_step == 0:
-        raise DataError(f"no rated segments in {len(files)} files ({files[0]} ...): segment "
-                        "training reads the 2019 ratings (segment_labels, segment_start_times, "
-                        "segment_scores), which `yt8m generate-data` writes with `segments`"
-                        if job.flags.segment_labels else
-                        f"no training records in {len(files)} files ({files[0]} ...): "
-                        "empty split?")
-    if result.examples and result.labelled == 0:
-        raise DataError(f"none of the {result.examples} training videos in {len(files)} files "
-                        f"({files[0]} ...) has a label: an unlabelled split (test?) cannot be "
-                        "trained on; nothing exported")
-    if trainer.use_averaged_weights():
-        log(f"exporting the moving average of the weights (--ema_decay {job.train.ema_decay})")
-    if role.replicas > 1:
-        log(f"replica {role.name} of {role.replicas}: {result.examples} examples in "
-            f"{result.global_step} steps, weights digest {distribute.weights_digest(trainer.model):.9g}")
-    with distribute.writable(export_dir_for(job.train_dir, best_step), role) as target:
-        out = export_model(trainer.model, job.flags, target, job.export_metagraph,
-                           job.max_model_size_mb)
-        size = dir_size_mb(out)
-    distribute.barrier(trainer.strategy, role)
-    params = trainer.model.count_params()
-    log(f"done at global step {result.global_step}: {result.examples} examples in "
-        f"{result.seconds:.1f}s ({result.examples_per_sec:.0f}/s); {params:,} parameters; "
-        f"exported {out if role.is_chief else 'to scratch (the chief exports)'} ({size:.1f} MB)")
-    return result
+    def export(model, target: str) -> str:
+        out = export_model(model, job.flags, target, job.export_metagraph, job.max_model_size_mb)
+        return f"{out} ({dir_size_mb(out):.1f} MB)"
 
-
-def _check_batch(flags: MF.ModelFlags):
-    """The parse that names a bad record (records.corruption_named) for this job's inputs."""
-    spec = flags.feature_spec()
-    if flags.segment_labels:
-        return lambda b: parsing.parse_segments(b, S.read_spec(spec), True)
-    return lambda b: parsing.parse_batch(b, spec)
-
-
-def epoch_dataset(job: TrainJob, spec, files: list[str], epoch: int,
-                  report: records.ReadReport | None = None) -> tf.data.Dataset:
-    """One epoch of training batches: (inputs, labels), or (inputs, rated scores, weights) of
-    rated segments for a segment model."""
-    common = dict(training=True, num_epochs=1, seed=job.train.seed + epoch,
-                  skip_corrupt=job.skip_corrupt_records, report=report)
     if job.flags.segment_labels:
-        return input_pipeline.make_segment_dataset(files, spec, job.train.batch_size, rated=True,
-                                                   **common).map(
-            input_pipeline.split_segment_inputs)
-    return input_pipeline.make_dataset(files, spec, job.train.batch_size, **common).map(
-        input_pipeline.split_inputs)
+        check = lambda b: parsing.parse_segments(b, S.read_spec(spec), True)  # noqa: E731
+    else:
+        check = lambda b: parsing.parse_batch(b, spec)  # noqa: E731
+    return training_run.Plan(
+        model_name=job.flags.model, files=files, epoch_data=epoch_data, export=export,
+        export_dir=lambda step: export_dir_for(job.train_dir, step), check_batch=check,
+        segments=job.flags.segment_labels,
+        initialise=(lambda model: start_from.initialise(model, job.flags, job.start_from))
+        if job.start_from else None,
+        fit=(lambda *a: fit_with_validation(job, *a)) if job.validation_data_pattern else None)
 
 
-def fit_epochs(job: TrainJob, trainer: training.Trainer, spec, files: list[str], log=print,
-               report: records.ReadReport | None = None) -> training.TrainResult:
-    """``--num_epochs`` passes in all, one dataset per epoch: ``progress.json`` (the chief
-    writes it after every epoch) makes a resumed run train only the epochs still missing, the
-    interrupted one again from its start, instead of ``--num_epochs`` more."""
-    state_path = os.path.join(job.train_dir, PROGRESS_FILE)
-    done = io_utils.read_json(state_path)["epochs_done"] if os.path.exists(state_path) else 0
-    if done >= job.train.num_epochs:
-        log(f"{done} of --num_epochs {job.train.num_epochs} epochs already trained; nothing to "
-            "train (pass a larger --num_epochs, or --start_new_model)")
-    step = int(trainer.optimizer.iterations.numpy())
-    total = training.TrainResult(step, 0, 0.0, float("nan"), 0)
-    end_step = None  # known once an epoch's steps are: the step lines then show an ETA
-    for epoch in range(done + 1, job.train.num_epochs + 1):
-        if job.train.max_steps is not None and total.global_step >= job.train.max_steps:
-            break
-        ds = epoch_dataset(job, spec, files, epoch, report if epoch == done + 1 else None)
-        result = trainer.fit(ds, log=log, total_steps=end_step)
-        end_step = result.global_step + (result.global_step - total.global_step) * (
-            job.train.num_epochs - epoch)
-        total = training.TrainResult(result.global_step, total.examples + result.examples,
-                                     total.seconds + result.seconds, result.last_loss,
-                                     total.labelled + max(result.labelled, 0))
-        if not result.exhausted:  # cut short by --max_steps: the epoch is not done
-            break
-        log(f"epoch {epoch}/{job.train.num_epochs} done: global step {result.global_step}, "
-            f"loss {result.last_loss:.4f}")
-        if trainer.role.is_chief:
-            io_utils.write_json(state_path, {"epochs_done": epoch, "num_epochs":
-                                             job.train.num_epochs, "global_step": total.global_step})
-    return total
-
-
-def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: list[str],
-                        log=print, report: records.ReadReport | None = None,
+def fit_with_validation(job: TrainJob, trainer: training.Trainer, plan: training_run.Plan, log=print,
+                        report: records.ReadReport | None = None,
                         ) -> tuple[training.TrainResult, int]:
-    """Epoch by epoch: train, evaluate GAP on the validation files, keep the best weights.
+    """Epoch by epoch: train, evaluate GAP on the validation files, keep the best weights
+    (``training_run.Plan.fit`` for a job with ``validation_data_pattern``).
 
     The model left in ``trainer`` holds the best epoch's weights, so more epochs never make the
     export worse. ``validation.json`` (written atomically after every epoch) makes a resumed run
@@ -374,6 +298,7 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
     """
     from trainer_module.jobs import eval as eval_job  # eval_job imports training; keep this edge local
 
+    cfg, spec = trainer.cfg, job.flags.feature_spec()
     val_files = input_pipeline.list_files(job.validation_data_pattern, "`validation_data_pattern`")
     state_path = os.path.join(job.train_dir, VALIDATION_FILE)
     best_prefix = os.path.join(job.train_dir, "best", "weights")
@@ -382,17 +307,16 @@ def fit_with_validation(job: TrainJob, trainer: training.Trainer, spec, files: l
     best_ckpt = tf.train.Checkpoint(model=trainer.model)
     examples, seconds, loss, labelled = 0, 0.0, float("nan"), 0
     step = int(trainer.optimizer.iterations.numpy())
-    for epoch in range(state["epochs_done"] + 1, job.train.num_epochs + 1):
-        if job.train.max_steps is not None and step >= job.train.max_steps:
+    for epoch in range(state["epochs_done"] + 1, cfg.num_epochs + 1):
+        if cfg.max_steps is not None and step >= cfg.max_steps:
             break
-        ds = epoch_dataset(job, spec, files, epoch,
-                           report if epoch == state["epochs_done"] + 1 else None)
+        ds = plan.epoch_data(epoch, report if epoch == state["epochs_done"] + 1 else None)
         result = trainer.fit(ds, log=log)
         step, examples, seconds = result.global_step, examples + result.examples, seconds + result.seconds
         labelled += result.labelled
         loss = result.last_loss
         metrics, _ = eval_job.evaluate_model(  # names damaged files itself
-            trainer.model, val_files, spec, job.train.batch_size, M.DEFAULT_TOP_K,
+            trainer.model, val_files, spec, cfg.batch_size, M.DEFAULT_TOP_K,
             job.flags.label_loss, skip_corrupt=job.skip_corrupt_records)
         improved = metrics["gap"] > state["best_gap"]
         if improved:

@@ -23,16 +23,15 @@ from trainer_module import models
 from trainer_module.data import features as F
 from trainer_module.data import input_pipeline
 from trainer_module.data import parsing
-from trainer_module.data import records
 from trainer_module.data import segments as S
 from trainer_module.export import metagraph as metagraph_export
 from trainer_module.export import saved_model as export
 from trainer_module.export import warmup
 from trainer_module.tfx_entry import run_time
-from trainer_module.train import distribute
 from trainer_module.train import length as train_length
 from trainer_module.train import loop as training
 from trainer_module.train import model_flags as MF
+from trainer_module.train import run
 
 
 
@@ -70,7 +69,7 @@ class TransformedModel(tf.Module):
     def __init__(self, model, tft_output, spec, segments: bool = False):
         super().__init__()
         self.model = model
-        self.segments, self._spec = segments, spec
+        self.segments, self.spec = segments, spec
         self.tft_layer = tft_output.transform_features_layer()
         self._parse_serving = _raw_parser(tft_output, spec, with_labels=False)
         self._parse_labeled = _raw_parser(tft_output, spec, with_labels=True, segments=segments)
@@ -78,7 +77,7 @@ class TransformedModel(tf.Module):
     def serving_inputs(self, serialized):
         t = self.tft_layer(self._parse_serving(serialized))
         if self.segments:  # every segment of every video (the CLI's segment_preprocess)
-            return parsing.all_segments(t[F.FEATURES], t[F.NUM_FRAMES], t[F.VIDEO_ID], self._spec)
+            return parsing.all_segments(t[F.FEATURES], t[F.NUM_FRAMES], t[F.VIDEO_ID], self.spec)
         return t
 
     @tf.function(input_signature=[export.EXAMPLES_SPEC])
@@ -94,17 +93,19 @@ class TransformedModel(tf.Module):
         return out
 
 
-def _raw_batches(fn_args, tft_output, files, batch_size, num_epochs, shuffle, spec):
-    """Batches of ``batch_size`` raw records (TFXIO: the layout the Transform graph takes)."""
+def _raw_batches(fn_args, tft_output, files, batch_size, seed, spec):
+    """One epoch of shuffled batches of ``batch_size`` raw records (TFXIO: the layout the
+    Transform graph takes)."""
     options = tfxio.TensorFlowDatasetOptions(
-        batch_size=batch_size, num_epochs=num_epochs, shuffle=shuffle, shuffle_seed=0,
+        batch_size=batch_size, num_epochs=1, shuffle=True, shuffle_seed=seed,
         shuffle_buffer_size=F.shuffle_buffer_records(spec, batch_size))
     return fn_args.data_accessor.tf_dataset_factory(files, options,
                                                     tft_output.raw_metadata.schema)
 
 
-def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, training, spec):
-    ds = _raw_batches(fn_args, tft_output, files, batch_size, num_epochs, training, spec)
+def _dataset(fn_args, tft_output, files, tft_layer, batch_size, seed, spec):
+    """One epoch of (inputs, multi-hot labels) batches through the Transform graph."""
+    ds = _raw_batches(fn_args, tft_output, files, batch_size, seed, spec)
 
     def to_xy(raw):
         t = tft_layer(raw)
@@ -115,13 +116,12 @@ def _dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs, trai
     return F.with_ram_budget(ds, spec, batch_size)
 
 
-def _segment_dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epochs,
+def _segment_dataset(fn_args, tft_output, files, tft_layer, batch_size, seed,
                      read: F.FeatureSpec) -> tf.data.Dataset:
-    """Batches of ``batch_size`` rated segments (x, rated scores, weights), shuffled: videos
+    """One epoch of ``batch_size`` rated segments (x, rated scores, weights), shuffled: videos
     read in groups of input_pipeline.VIDEOS_PER_PARSE, their rated segments cut from the
     Transform's whole videos, unbatched and re-batched, as the CLI's make_segment_dataset."""
-    ds = _raw_batches(fn_args, tft_output, files, input_pipeline.VIDEOS_PER_PARSE, num_epochs,
-                      True, read)
+    ds = _raw_batches(fn_args, tft_output, files, input_pipeline.VIDEOS_PER_PARSE, seed, read)
 
     def cut(raw):
         t = tft_layer(raw)
@@ -131,7 +131,7 @@ def _segment_dataset(fn_args, tft_output, files, tft_layer, batch_size, num_epoc
                                      S.LABEL_WEIGHTS)}
 
     ds = input_pipeline.rebatch_segments(ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE),
-                                         batch_size, training=True, seed=0)
+                                         batch_size, training=True, seed=seed)
     return ds.map(input_pipeline.split_segment_inputs).prefetch(tf.data.AUTOTUNE)
 
 
@@ -152,15 +152,16 @@ def run_fn(fn_args) -> None:
     if not flags.segment_labels:  # min_steps counts video batches
         cfg, length = train_length.apply(cfg, files, compression="GZIP")  # ExampleGen gzips
         total_steps = length.total_steps(cfg.batch_size)
-    print(f"training {flags.model}: {cfg.num_epochs} epochs, batch {cfg.batch_size}, "
-          f"learning rate {cfg.base_learning_rate}")
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     trainer = training.Trainer(lambda: models.build_model(flags.model, spec, flags.hparams), cfg,
                                os.path.join(fn_args.model_run_dir, "checkpoints"),
                                summary_dir=os.path.join(fn_args.model_run_dir, "train"))
     try:
-        _train_and_export(fn_args, trainer, tft_output, flags, cc.get("export_metagraph", True),
-                          files, total_steps)
+        wrapped = TransformedModel(trainer.model, tft_output,
+                                   S.read_spec(spec) if flags.segment_labels else spec,
+                                   flags.segment_labels)
+        run.train_and_export(trainer, plan(fn_args, tft_output, wrapped, flags, cfg, files,
+                                           total_steps, cc.get("export_metagraph", True)))
     except training.TrainingInterrupted as e:  # the checkpoint is this execution's own
         how = "terminated (SIGTERM)" if e.signum == signal.SIGTERM else "interrupted"
         step = int(trainer.optimizer.iterations.numpy())
@@ -176,44 +177,25 @@ def run_fn(fn_args) -> None:
     tf_keras.backend.clear_session()
 
 
-def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.ModelFlags,
-                      export_metagraph: bool, files: list[str],
-                      total_steps: int | None = None) -> None:
-    """Trains, then exports: the chief into serving_model_dir, any other replica of a training
-    cluster into a scratch folder (saving is collective, so every replica saves). ``files``: the
-    train split's shards (a bad record is named in them)."""
-    spec, cfg, role = flags.feature_spec(), trainer.cfg, trainer.role
-    trainer.restore()
-    segments = flags.segment_labels
-    read = S.read_spec(spec) if segments else spec  # a segment model reads whole videos
-    wrapped = TransformedModel(trainer.model, tft_output, read, segments)
-    check = None  # a segment record's bad ratings: named by file and record, as the CLI does
-    if segments:
-        ds = _segment_dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
-                              cfg.batch_size, cfg.num_epochs, read)
-        check = lambda batch: parsing.parse_segments(batch, read, rated=True)  # noqa: E731
-    else:
-        ds = _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
-                      cfg.batch_size, cfg.num_epochs, training=True, spec=spec)
-    with records.corruption_named(files, check, compression="GZIP"):  # ExampleGen gzips
-        result = trainer.fit(ds, total_steps=total_steps)
-    if segments and result.examples == 0:
-        raise ValueError("no rated segments in the train split: segment training reads the 2019 "
-                         f"ratings ({', '.join(S.RATING_KEYS)}), which `yt8m generate-data` "
-                         "writes with `segments`; nothing exported")
-    if result.examples and result.labelled == 0:
-        raise ValueError(f"none of the {result.examples} videos of the train split has a label: "
-                         "an unlabelled split cannot be trained on; nothing exported")
-    print(f"trained {flags.model}: step {result.global_step}, {result.examples} examples, "
-          f"{result.examples_per_sec:.0f} examples/s, {trainer.model.count_params():,} parameters")
-    if trainer.use_averaged_weights():
-        print(f"exporting the moving average of the weights (ema_decay {cfg.ema_decay})")
-    if role.replicas > 1:
-        print(f"replica {role.name} of {role.replicas}: weights digest "
-              f"{distribute.weights_digest(trainer.model):.9g}")
-    with distribute.writable(fn_args.serving_model_dir, role) as serving_dir:
+def plan(fn_args, tft_output, wrapped: TransformedModel, flags: MF.ModelFlags,
+         cfg: training.TrainConfig, files: list[str], total_steps: int | None,
+         export_metagraph: bool) -> run.Plan:
+    """What the pipeline's Trainer reads and writes: the train split's batches through the
+    Transform graph; the export into serving_model_dir (the chief's; any other replica of a
+    training cluster exports into scratch), with TF Serving warm-up requests from the eval
+    split and, beside the SavedModel (never pushed), the Kaggle MetaGraph."""
+    segments, read = flags.segment_labels, wrapped.spec
+
+    def epoch_data(epoch: int, report) -> tf.data.Dataset:
+        if segments:
+            return _segment_dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
+                                    cfg.batch_size, cfg.seed + epoch, read)
+        return _dataset(fn_args, tft_output, fn_args.train_files, wrapped.tft_layer,
+                        cfg.batch_size, cfg.seed + epoch, read)
+
+    def export_to(model, serving_dir: str) -> str:
         export.export_saved_model(
-            trainer.model, serving_dir, wrapped.serving_inputs,
+            model, serving_dir, wrapped.serving_inputs,
             extra_signatures={"transform_features":
                               wrapped.transform_features.get_concrete_function()},
             extra_trackable=wrapped, segments=segments)
@@ -225,6 +207,12 @@ def _train_and_export(fn_args, trainer: training.Trainer, tft_output, flags: MF.
         tf.io.gfile.makedirs(kaggle)
         MF.save(kaggle, flags)
         if export_metagraph:
-            metagraph_export.export_metagraph(trainer.model, flags.to_dict(),
+            metagraph_export.export_metagraph(model, flags.to_dict(),
                                               os.path.join(kaggle, "inference_model"))
-    distribute.barrier(trainer.strategy, role)
+        return serving_dir
+
+    return run.Plan(
+        model_name=flags.model, files=files, epoch_data=epoch_data, export=export_to,
+        export_dir=lambda step: fn_args.serving_model_dir, compression="GZIP",  # ExampleGen's
+        check_batch=(lambda b: parsing.parse_segments(b, read, rated=True)) if segments else None,
+        segments=segments, total_steps=total_steps)

@@ -50,7 +50,7 @@ def train_and_eval(model: str, train: str, evaluate: str, work: str, extra: list
          "--start_new_model", "--no_metagraph", "--log_every_steps", "1000", *extra])
     job = cmd_train.build_job(args)
     result = train_job.run(job, log=lambda *_: None)
-    metrics = eval_job.run(eval_job.EvalJob(evaluate, train_dir, run_once=True),
+    metrics = eval_job.run(eval_job.EvalJob(eval_data_pattern=evaluate, train_dir=train_dir, run_once=True),
                            log=lambda *_: None)
     export = train_job.latest_export(train_dir)
     params = models.build_model(model, job.flags.feature_spec(), job.flags.hparams).count_params()

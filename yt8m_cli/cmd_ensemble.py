@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from trainer_module.jobs import ensemble
 
     dirs = tuple(d.strip() for d in args.train_dirs.split(",") if d.strip())
-    ensemble.run(ensemble.EnsembleJob(dirs, args.output_dir, args.output_model_tgz,
-                                      args.max_model_size_mb))
+    ensemble.run(ensemble.EnsembleJob(
+        train_dirs=dirs, output_dir=args.output_dir, output_model_tgz=args.output_model_tgz,
+        max_model_size_mb=args.max_model_size_mb))
     return 0

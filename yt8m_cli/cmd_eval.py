@@ -40,8 +40,9 @@ def paths(args) -> Paths:
 def run(args: argparse.Namespace) -> int:
     from trainer_module.jobs import eval as eval_job
 
-    eval_job.run(eval_job.EvalJob(args.eval_data_pattern, args.train_dir, args.batch_size,
-                                  args.top_k, args.run_once, args.save_predictions,
-                                  skip_corrupt_records=args.skip_corrupt_records,
-                                  segments=FL.segment_settings(args)))
+    eval_job.run(eval_job.EvalJob(
+        eval_data_pattern=args.eval_data_pattern, train_dir=args.train_dir,
+        batch_size=args.batch_size, top_k=args.top_k, run_once=args.run_once,
+        save_predictions=args.save_predictions, skip_corrupt_records=args.skip_corrupt_records,
+        segments=FL.segment_settings(args)))
     return 0

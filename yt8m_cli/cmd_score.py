@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--labels (a 'VideoId,Labels' CSV) is required; --labels_data_pattern "
                          "goes with --segment_labels")
     else:
-        result = score_job.run(score_job.ScoreJob(args.predictions, args.labels, args.top_k,
-                                                  args.vocabulary, args.per_class))
+        result = score_job.run(score_job.ScoreJob(
+            predictions=args.predictions, labels=args.labels, top_k=args.top_k,
+            vocabulary=args.vocabulary, per_class=args.per_class))
     if args.output_json:
         io_utils.write_json(args.output_json, result)
     return 0

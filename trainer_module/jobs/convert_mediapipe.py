@@ -21,7 +21,7 @@ from trainer_module.ingest import shards as shards_lib
 from trainer_module.output_folder import OutputFolder, digest
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ConvertJob:
     inputs: tuple[str, ...]  # files or globs
     output_dir: str

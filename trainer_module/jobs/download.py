@@ -22,7 +22,7 @@ from trainer_module.ingest import download as lib
 from trainer_module.output_folder import OutputFolder, digest
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DownloadJob:
     partition: str
     output_dir: str

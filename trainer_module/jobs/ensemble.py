@@ -23,7 +23,7 @@ from trainer_module.train import checkpoints
 from trainer_module.train import model_flags as MF
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EnsembleJob:
     train_dirs: tuple[str, ...]
     output_dir: str

@@ -26,7 +26,7 @@ from trainer_module.train import losses
 from trainer_module.train import model_flags as MF
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EvalJob:
     eval_data_pattern: str
     train_dir: str

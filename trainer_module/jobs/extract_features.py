@@ -33,7 +33,7 @@ from trainer_module.output_folder import OutputFolder, digest
 SPLIT_CHARS = (";", "|")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ExtractJob:
     videos: tuple[str, ...]  # folders (searched recursively) and globs
     output_dir: str

@@ -30,7 +30,7 @@ from trainer_module.train import model_flags as MF
 
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class InferenceJob:
     input_data_pattern: str
     output_file: str | None = None

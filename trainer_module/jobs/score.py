@@ -33,7 +33,7 @@ from trainer_module.evaluation import metrics as M
 _HEADER = "videoid"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ScoreJob:
     predictions: str
     labels: str

@@ -105,8 +105,8 @@ def _serve(remote, **kw):
 
 
 def _run(mirror, out, **kw):
-    job = job_lib.DownloadJob("2/video/train", str(out), base_url=mirror.url, retries=2,
-                              timeout=10, **kw)
+    job = job_lib.DownloadJob(partition="2/video/train", output_dir=str(out), base_url=mirror.url,
+                              retries=2, timeout=10, **kw)
     return job_lib.run(job, log=lambda *_: None, progress=False)
 
 

@@ -25,14 +25,14 @@ def test_hand_computed_scores_and_missing_rule(tmp_path, truth):
     preds = _write(tmp_path / "p.csv", ["VideoId,LabelConfidencePairs",
                                         "aaaa,1 0.9 5 0.8 2 0.3",  # hit, miss, hit
                                         "cccc,7 0.95"])            # no positives; bbbb missing
-    result, _, _ = score_job.score(score_job.ScoreJob(preds, truth, top_k=20))
+    result, _, _ = score_job.score(score_job.ScoreJob(predictions=preds, labels=truth, top_k=20))
     # pooled ranking: .95 miss, .9 hit (1/2), .8 miss, .3 hit (2/4); 3 positives in the truth
     assert result["gap"] == pytest.approx((1 / 2 + 2 / 4) / 3)
     assert result["hit_at_one"] == pytest.approx(1 / 3)
     assert result["perr"] == pytest.approx((1 / 2) / 3)  # aaaa: top-2 holds one of its 2
     assert (result["missing_predictions"], result["num_matched"], result["num_videos"]) == (1, 2, 3)
     # top_k=1 keeps only each row's best pair
-    result_k1, _, _ = score_job.score(score_job.ScoreJob(preds, truth, top_k=1))
+    result_k1, _, _ = score_job.score(score_job.ScoreJob(predictions=preds, labels=truth, top_k=1))
     assert result_k1["gap"] == pytest.approx((1 / 2) / 3)
 
 
@@ -50,7 +50,8 @@ def test_score_equals_metrics_core_on_inference_rows(tmp_path):
         top = np.argsort(-p, kind="stable")[:20]
         rows.append(kaggle_csv.format_row(v, top, p[top]))
     predictions = _write(tmp_path / "p.csv", [kaggle_csv.CSV_HEADER.strip()] + rows)
-    result, class_aps, _ = score_job.score(score_job.ScoreJob(predictions, truth, top_k=20))
+    result, class_aps, _ = score_job.score(
+        score_job.ScoreJob(predictions=predictions, labels=truth, top_k=20))
     core = M.MetricsAccumulator(F.NUM_CLASSES, 20)
     core.add(preds, labels)
     # the CSV carries scores rounded by %g (6 significant digits): same ranking here
@@ -72,21 +73,21 @@ def test_score_equals_metrics_core_on_inference_rows(tmp_path):
 def test_bad_prediction_rows_name_file_and_line(tmp_path, truth, rows, message):
     preds = _write(tmp_path / "p.csv", rows)
     with pytest.raises(ValueError, match=message):
-        score_job.score(score_job.ScoreJob(preds, truth))
+        score_job.score(score_job.ScoreJob(predictions=preds, labels=truth))
 
 
 def test_bad_label_rows_and_flags(tmp_path):
     preds = _write(tmp_path / "p.csv", ["aaaa,1 0.9"])
     bad = _write(tmp_path / "t.csv", ["VideoId,Labels", "aaaa,1", "aaaa,2"])
     with pytest.raises(ValueError, match=r"t\.csv:3: video id 'aaaa' listed twice"):
-        score_job.score(score_job.ScoreJob(preds, bad))
+        score_job.score(score_job.ScoreJob(predictions=preds, labels=bad))
     bad = _write(tmp_path / "t2.csv", ["aaaa,1 9999"])
     with pytest.raises(ValueError, match=r"t2\.csv:1: label 9999 outside"):
-        score_job.score(score_job.ScoreJob(preds, bad))
+        score_job.score(score_job.ScoreJob(predictions=preds, labels=bad))
     with pytest.raises(ValueError, match="`top_k` must be a positive integer"):
-        score_job.ScoreJob(preds, bad, top_k=0)
+        score_job.ScoreJob(predictions=preds, labels=bad, top_k=0)
     with pytest.raises(ValueError, match="`labels` .*missing.csv: cannot read"):
-        score_job.score(score_job.ScoreJob(preds, str(tmp_path / "missing.csv")))
+        score_job.score(score_job.ScoreJob(predictions=preds, labels=str(tmp_path / "missing.csv")))
 
 
 def test_cli_prints_metrics_writes_json_and_fails_in_one_line(tmp_path, truth, capsys):

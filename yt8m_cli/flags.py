@@ -61,12 +61,27 @@ def add_hparam_flags(p: argparse.ArgumentParser) -> None:
         allowed = H.describe_range(field.metadata)
         g.add_argument(f"--{name}", type=kind, default=None, choices=field.metadata["choices"] or None,
                        help=f"{field.metadata['help']}{'; ' + allowed if allowed else ''} "
-                            f"(default {field.default})")
+                            f"({_default_text(models.hparam_defaults(name))})")
+    for old in H.RENAMED:  # the earlier names: refused, naming the new one (hparam_overrides)
+        g.add_argument(f"--{old}", default=None, help=argparse.SUPPRESS)
+
+
+def _default_text(defaults: dict) -> str:
+    """"default X", or "default per model: A X, B/C Y" when the models' defaults differ."""
+    values = list(dict.fromkeys(defaults.values()))
+    if len(values) == 1:
+        return f"default {values[0]}"
+    return "default per model: " + ", ".join(
+        f"{'/'.join(m for m, v in defaults.items() if v == value)} {value}" for value in values)
 
 
 def hparam_overrides(args) -> dict:
     from trainer_module import models
+    from trainer_module.models import hparams as H
 
+    for old, new in H.RENAMED.items():
+        if getattr(args, old, None) is not None:
+            raise ValueError(f"--{old} is now --{new} (one name for the setting in every model)")
     return {k: getattr(args, k) for k in models.all_hparams() if getattr(args, k) is not None}
 
 

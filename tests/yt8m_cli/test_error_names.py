@@ -35,3 +35,30 @@ def test_a_field_without_a_flag_keeps_its_config_name(tmp_path, capsys):
     assert main(["pipeline", "compile", "--config", str(config)]) == 2
     assert capsys.readouterr().err.strip() == (
         f"yt8m pipeline: error: {config}: gap_change_tolerance must be >= 0, got -1.0")
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--train_data_pattern", "x*", "--train_dir", "{tmp}/t"],
+    ["pipeline", "compile", "--data_dir", "gs://bucket/data", "--image", "img", "--output",
+     "{tmp}/p.json"]])
+def test_an_earlier_hyperparameter_name_is_refused_naming_the_new_one(command, tmp_path, capsys):
+    """dnn_head (and vlad_classifier_model) are now video_level_classifier_model: the flag, the
+    pipeline's config key and the library each say so in one line; nothing runs."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    assert main([*argv, "--dnn_head", "MoeModel"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(
+        "--dnn_head is now --video_level_classifier_model (one name for the setting in every "
+        "model)"), err
+    assert not (tmp_path / "t").exists() and not (tmp_path / "p.json").exists()
+    with pytest.raises(ValueError, match="`hparams.dnn_head` is now "
+                                         "`hparams.video_level_classifier_model`"):
+        PipelineConfig(data_dir="gs://bucket/data", image="img", hparams={"dnn_head": "MoeModel"})
+    config = tmp_path / "c.json"
+    config.write_text('{"data_dir": "gs://bkt/d", "image": "i", "hparams": '
+                      '{"nextvlad_dropout": 0.1}, "frame_features": true, '
+                      '"model": "NeXtVladModel"}')
+    assert main(["pipeline", "compile", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"yt8m pipeline: error: {config}: hparams.nextvlad_dropout is now hparams.vlad_dropout "
+        "(one name for the setting in every model)")

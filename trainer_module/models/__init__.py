@@ -101,14 +101,21 @@ DEFAULT_FRAME_MODEL = "DbofModel"
 
 def all_hparams() -> dict:
     """Every model's hyperparameter fields by name (dataclasses.Field: default, type, metadata
-    with help / choices / range). A name shared by models has one declaration."""
+    with help / choices / range). A name shared by models means one thing: one type, help and
+    range; its default may be each model's own (``hparam_defaults``)."""
     out: dict = {}
     for entry in REGISTRY.values():
         for field in dataclasses.fields(entry.hparams):
-            if field.name in out and out[field.name].default != field.default:
-                raise ValueError(f"hyperparameter {field.name} has two defaults")  # a registry bug
-            out[field.name] = field
+            seen = out.setdefault(field.name, field)
+            if (seen.metadata, type(seen.default)) != (field.metadata, type(field.default)):
+                raise ValueError(f"hyperparameter {field.name} is declared twice")  # a registry bug
     return out
+
+
+def hparam_defaults(name: str) -> dict[str, object]:
+    """The default of hyperparameter ``name`` in each model that has it: {model: default}."""
+    return {entry.name: field.default for entry in REGISTRY.values()
+            for field in dataclasses.fields(entry.hparams) if field.name == name}
 
 
 def get(name: str) -> ModelEntry:

@@ -2,9 +2,10 @@
 
 Batch-normalized input, ``dnn_layers`` hidden layers of ``dnn_hidden_size`` units (batch norm,
 ReLU, dropout ``dnn_dropout``), context gating (Miech et al. 2017) on the last hidden layer, then
-a classifier head (``dnn_head``: LogisticModel, MoeModel or GatedMoeModel). These are the pieces
-the 2017/2018 leaders used on aggregated features; on small real samples they beat the seed's
-Logistic/MoE by a wide margin because batch norm and dropout keep 1152-d inputs from overfitting.
+a classifier head (``video_level_classifier_model``: LogisticModel, MoeModel or
+GatedMoeModel). These are the pieces the 2017/2018 leaders used on aggregated features; on
+small real samples they beat the seed's Logistic/MoE by a wide margin because batch norm and
+dropout keep 1152-d inputs from overfitting.
 """
 
 import tf_keras
@@ -31,5 +32,5 @@ def build(spec, hp: HParams) -> tf_keras.Model:
         x = tf_keras.layers.Dropout(hp.dnn_dropout, name=f"dropout_{i}")(x)
     if hp.dnn_context_gating:
         x = L.ContextGating(batch_norm=True, name="context_gating")(x)
-    probs = heads.classify(hp.dnn_head, x, hp)  # [b, 3862]
+    probs = heads.classify(hp.video_level_classifier_model, x, hp)  # [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="GatedDnnModel")

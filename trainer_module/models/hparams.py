@@ -12,6 +12,19 @@ import dataclasses
 import math
 
 
+# Hyperparameter names of earlier versions -> the one name each concept has now. A config or
+# override that uses one is refused naming the new name; a stored model_flags.json (a train_dir
+# or model archive written before the rename) is read with its names upgraded (``upgrade``).
+RENAMED = {"dnn_head": "video_level_classifier_model",
+           "vlad_classifier_model": "video_level_classifier_model",
+           "nextvlad_dropout": "vlad_dropout"}
+
+
+def upgrade(hparams: dict) -> dict:
+    """A stored hyperparameter dict with the names of earlier versions renamed."""
+    return {RENAMED.get(k, k): v for k, v in hparams.items()}
+
+
 def hp(default, help: str, *, choices: tuple = (), low=None, high=None, low_open: bool = False,
        high_open: bool = False):
     """A hyperparameter field: default, help text, allowed values or range (closed unless
@@ -84,6 +97,9 @@ class HParams:
         """The defaults updated with the (non-None) ``overrides``; unknown names are errors."""
         known = {f.name for f in dataclasses.fields(cls)}
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        for old in sorted(set(given) & set(RENAMED)):
+            raise ValueError(f"`hparams.{old}` is now `hparams.{RENAMED[old]}` (one name for the "
+                             "setting in every model)")
         unknown = sorted(set(given) - known)
         if unknown:
             raise ValueError(f"`hparams`: {model} has no hyperparameter {unknown[0]!r}; its "

@@ -14,6 +14,18 @@ from trainer_module.models import hparams as H
 HEAD_NAMES = ("LogisticModel", "MoeModel", "GatedMoeModel")
 
 
+def classifier(default: str):
+    """``video_level_classifier_model`` (the seed's name), the one name for the classifier on
+    top of every model that has one; its default is the model's own."""
+    return H.hp(default, "classifier on the model's video representation", choices=HEAD_NAMES)
+
+
+def vlad_dropout(default: float):
+    """``vlad_dropout``: dropout on a VLAD model's pooled descriptor; the default is the model's."""
+    return H.hp(default, "dropout on the pooled VLAD descriptor", low=0.0, high=1.0,
+                high_open=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class L2HParams(H.HParams):
     l2_penalty: float = H.hp(1e-8, "L2 penalty on the classifier weights", low=0.0)
@@ -36,8 +48,7 @@ class FrameSamplingHParams(H.HParams):
 @dataclasses.dataclass(frozen=True)
 class VladHParams(HeadHParams, FrameSamplingHParams):
     vlad_context_gating: bool = H.hp(True, "context gating after the hidden layer")
-    vlad_classifier_model: str = H.hp("GatedMoeModel", "classifier on the video descriptor",
-                                      choices=HEAD_NAMES)
+    video_level_classifier_model: str = classifier("GatedMoeModel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +58,7 @@ class DbofHParams(HeadHParams, FrameSamplingHParams):
     dbof_add_batch_norm: bool = H.hp(True, "batch normalization on input, clusters and hidden "
                                            "layer")
     dbof_pooling_method: str = H.hp("max", "pooling over frames", choices=("max", "average"))
-    video_level_classifier_model: str = H.hp("MoeModel", "classifier on the pooled video "
-                                                         "representation", choices=HEAD_NAMES)
+    video_level_classifier_model: str = classifier("MoeModel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +69,7 @@ class GatedDnnHParams(HeadHParams):
                               high_open=True)
     dnn_input_batch_norm: bool = H.hp(True, "batch-normalize the input features")
     dnn_context_gating: bool = H.hp(True, "context gating on the last hidden layer")
-    dnn_head: str = H.hp("LogisticModel", "classifier head", choices=HEAD_NAMES)
+    video_level_classifier_model: str = classifier("LogisticModel")
     dnn_l2_penalty: float = H.hp(1e-6, "L2 penalty on the hidden layers", low=0.0)
 
 
@@ -70,16 +80,14 @@ class LstmHParams(HeadHParams):
     lstm_pooling: str = H.hp("last", "classifier input: last (final state, seed), mean or max of "
                                      "the last layer's outputs over the real frames",
                              choices=("last", "mean", "max"))
-    video_level_classifier_model: str = H.hp("MoeModel", "classifier on the pooled LSTM state",
-                                             choices=HEAD_NAMES)
+    video_level_classifier_model: str = classifier("MoeModel")
 
 
 @dataclasses.dataclass(frozen=True)
 class NetVladHParams(VladHParams):
     netvlad_cluster_size: int = H.hp(64, "NetVLAD clusters", low=1)
     netvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    vlad_dropout: float = H.hp(0.0, "NetVLAD: dropout on the pooled descriptor", low=0.0,
-                               high=1.0, high_open=True)
+    vlad_dropout: float = vlad_dropout(0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +97,6 @@ class NeXtVladHParams(VladHParams):
     nextvlad_expansion: int = H.hp(2, "expansion factor of the frame feature before grouping",
                                    low=1)
     nextvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    nextvlad_dropout: float = H.hp(0.5, "dropout on the pooled descriptor", low=0.0, high=1.0,
-                                   high_open=True)
+    vlad_dropout: float = vlad_dropout(0.5)
     nextvlad_gating_reduction: int = H.hp(8, "bottleneck reduction of the context gating (SE)",
                                           low=1)

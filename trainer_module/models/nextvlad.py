@@ -19,7 +19,7 @@ def build(spec, hp: HParams) -> tf_keras.Model:
     x = L.sample_frames(features, num_frames, hp)  # [b, S, dim]
     x = V.NextVladPooling(hp.nextvlad_cluster_size, hp.nextvlad_groups,
                           hp.nextvlad_expansion, name="nextvlad")(x)  # [b, K * λdim / G]
-    probs = V.vlad_classifier(x, hp.nextvlad_hidden_size, hp, dropout=hp.nextvlad_dropout,
+    probs = V.vlad_classifier(x, hp.nextvlad_hidden_size, hp, dropout=hp.vlad_dropout,
                               gating_reduction=hp.nextvlad_gating_reduction)
     # probs: [b, 3862]
     return tf_keras.Model([features, num_frames], probs, name="NeXtVladModel")

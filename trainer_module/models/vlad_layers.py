@@ -29,7 +29,7 @@ def vlad_classifier(descriptor, hidden_size: int, hp: VladHParams, dropout: floa
     x = tf_keras.layers.ReLU(max_value=relu_max, name="hidden_relu")(x)  # [b, H]
     if hp.vlad_context_gating:
         x = L.ContextGating(batch_norm=True, reduction=gating_reduction, name="context_gating")(x)
-    return heads.classify(hp.vlad_classifier_model, x, hp)  # [b, 3862]
+    return heads.classify(hp.video_level_classifier_model, x, hp)  # [b, 3862]
 
 
 @tf_keras.utils.register_keras_serializable("yt8m")

@@ -15,6 +15,7 @@ from trainer_module import io_utils
 from trainer_module import models
 from trainer_module.data import features as F
 from trainer_module.data import segments as S
+from trainer_module.models import hparams as H
 
 FILENAME = "model_flags.json"
 COMPARED = ("model", "feature_names", "feature_sizes", "frame_features", "max_frames",
@@ -80,6 +81,8 @@ class ModelFlags:
         if missing:
             raise ValueError(f"{source}: missing keys {', '.join(missing)}")
         known = {f.name for f in dataclasses.fields(cls)}
+        if isinstance(d.get("hparams"), dict):  # written before a rename: the names of today
+            d = {**d, "hparams": H.upgrade(d["hparams"])}
         try:
             return cls(**{k: v for k, v in d.items() if k in known})
         except (TypeError, ValueError) as e:

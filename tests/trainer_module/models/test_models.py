@@ -9,10 +9,9 @@ from trainer_module import models
 from trainer_module.data import features as F
 
 TINY = {"moe_num_mixtures": 2, "dbof_cluster_size": 16, "dbof_hidden_size": 8, "iterations": 4,
-        "lstm_cells": 8, "lstm_layers": 2, "dnn_hidden_size": 16, "dnn_head": "GatedMoeModel",
+        "lstm_cells": 8, "lstm_layers": 2, "dnn_hidden_size": 16,
         "netvlad_cluster_size": 4, "netvlad_hidden_size": 8, "nextvlad_cluster_size": 4,
-        "nextvlad_groups": 4, "nextvlad_hidden_size": 16, "nextvlad_dropout": 0.1,
-        "vlad_dropout": 0.1}
+        "nextvlad_groups": 4, "nextvlad_hidden_size": 16, "vlad_dropout": 0.1}
 
 
 def _tiny(name, extra=None):
@@ -36,7 +35,8 @@ VARIANTS = [(name, {}) for name in models.REGISTRY] + [
     # the gated MoE classifier behind every frame-level model that takes a classifier
     ("DbofModel", {"video_level_classifier_model": "GatedMoeModel"}),
     ("LstmModel", {"video_level_classifier_model": "GatedMoeModel"}),
-    ("NetVladModel", {"vlad_classifier_model": "MoeModel"})]
+    ("NetVladModel", {"video_level_classifier_model": "MoeModel"}),
+    ("GatedDnnModel", {"video_level_classifier_model": "GatedMoeModel"})]
 
 
 @pytest.mark.parametrize("name,extra", VARIANTS, ids=[
@@ -124,8 +124,9 @@ def test_context_gating_bottleneck_matches_numpy():
 @pytest.mark.parametrize("model, overrides, message", [
     ("GatedDnnModel", {"dnn_dropout": 1.0}, r"`hparams.dnn_dropout` must be in \[0.0, 1.0\), got 1.0"),
     ("GatedDnnModel", {"dnn_hidden_size": 0}, r"`hparams.dnn_hidden_size` must be >= 1, got 0"),
-    ("GatedDnnModel", {"dnn_head": "Moe"}, r"`hparams.dnn_head` must be one of LogisticModel, "
-                                          r"MoeModel, GatedMoeModel, got 'Moe'"),
+    ("GatedDnnModel", {"video_level_classifier_model": "Moe"},
+     r"`hparams.video_level_classifier_model` must be one of LogisticModel, MoeModel, "
+     r"GatedMoeModel, got 'Moe'"),
     ("GatedDnnModel", {"dnn_layers": 1.5}, r"`hparams.dnn_layers` must be an integer, got 1.5"),
     ("GatedDnnModel", {"dnn_context_gating": 1}, r"`hparams.dnn_context_gating` must be true or "
                                                  r"false, got 1"),
@@ -146,7 +147,35 @@ def test_hyperparameters_round_trip_and_share_one_declaration():
     assert hp.dnn_layers == 2 and hp.dnn_hidden_size == 2048 and hp.l2_penalty == 1e-8
     assert type(hp).from_overrides("GatedDnnModel", hp.to_dict()) == hp  # model_flags.json
     fields = models.all_hparams()
-    assert fields["dnn_head"].metadata["choices"] == ("LogisticModel", "MoeModel", "GatedMoeModel")
-    assert fields["video_level_classifier_model"].default == "MoeModel"  # DBoF and LSTM agree
+    assert fields["video_level_classifier_model"].metadata["choices"] == (
+        "LogisticModel", "MoeModel", "GatedMoeModel")
     with pytest.raises(dataclasses.FrozenInstanceError):
         hp.dnn_layers = 3
+
+
+def test_one_name_per_concept_with_each_models_default():
+    """The classifier on top is video_level_classifier_model (the seed's name) in every model
+    that has one, and the VLAD models' descriptor dropout is vlad_dropout; each model keeps its
+    own default."""
+    assert models.hparam_defaults("video_level_classifier_model") == {
+        "GatedDnnModel": "LogisticModel", "DbofModel": "MoeModel", "LstmModel": "MoeModel",
+        "NetVladModel": "GatedMoeModel", "NeXtVladModel": "GatedMoeModel"}
+    assert models.hparam_defaults("vlad_dropout") == {"NetVladModel": 0.0, "NeXtVladModel": 0.5}
+    names = set(models.all_hparams())
+    assert not names & {"dnn_head", "vlad_classifier_model", "nextvlad_dropout"}
+
+
+@pytest.mark.parametrize("model, old, value, new", [
+    ("GatedDnnModel", "dnn_head", "MoeModel", "video_level_classifier_model"),
+    ("NetVladModel", "vlad_classifier_model", "MoeModel", "video_level_classifier_model"),
+    ("NeXtVladModel", "nextvlad_dropout", 0.2, "vlad_dropout")])
+def test_an_earlier_name_is_refused_naming_the_new_one_and_read_in_stored_flags(
+        model, old, value, new):
+    from trainer_module.train import model_flags as MF
+
+    with pytest.raises(ValueError, match=f"`hparams.{old}` is now `hparams.{new}`"):
+        models.resolve_hparams(model, {old: value})
+    stored = MF.ModelFlags.resolve(model, frame_features=model != "GatedDnnModel").to_dict()
+    stored["hparams"] = {(old if k == new else k): v for k, v in stored["hparams"].items()}
+    stored["hparams"][old] = value  # a model_flags.json written before the rename
+    assert MF.ModelFlags.from_dict(stored).hparams[new] == value

@@ -50,6 +50,47 @@ def add_feature_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_frames", type=int, default=300, help="frames kept per video")
 
 
+# The training settings (train.loop.TrainConfig's fields): what each means; the type and the
+# default come from models.TRAINING_DEFAULTS. `yt8m train` and `yt8m pipeline run|compile` both
+# declare them here, with the same names.
+TRAINING_HELP = {
+    "batch_size": "training batch size",
+    "base_learning_rate": "initial learning rate",
+    "learning_rate_decay": "learning-rate decay factor per learning_rate_decay_examples",
+    "learning_rate_decay_examples": "examples per learning-rate decay step",
+    "num_epochs": "passes over the training data",
+    "max_steps": "stop at this global step",
+    "min_steps": "train at least this many steps: a small dataset gets more epochs",
+    "optimizer": "AdamOptimizer, GradientDescentOptimizer, RMSPropOptimizer or AdagradOptimizer "
+                 "(the seed's names)",
+    "clip_gradient_norm": "clip the gradients' global norm to this (0: no clipping)",
+    "regularization_penalty": "weight of the models' regularization losses",
+    "label_loss": "CrossEntropyLoss, HingeLoss or SoftmaxLoss (the seed's)",
+    "label_smoothing": "move multi-hot targets this far toward 0.5",
+    "log_every_steps": "print and summarize loss, Hit@1, PERR, GAP every N steps (and the last)",
+    "export_model_steps": "checkpoint period in steps",
+    "seed": "random seed: the same seed trains the same weights",
+    "warmup_steps": "linear learning-rate warm-up steps",
+    "ema_decay": "export an exponential moving average of the weights (e.g. 0.999); "
+                 "checkpoints keep it, and eval reads it",
+    "mixed_precision": "mixed_float16 on GPU, mixed_bfloat16 on CPU (classifier stays float32)",
+}
+
+
+def add_training_flags(p: argparse.ArgumentParser) -> None:
+    """A flag per training setting, default None (not given: the model's default, shown)."""
+    from trainer_module import models
+
+    for name, text in TRAINING_HELP.items():
+        default = models.TRAINING_DEFAULTS[name]
+        per_model = {entry.name: entry.training.get(name, default)
+                     for entry in models.REGISTRY.values()}
+        kind = {bool: str2bool, type(None): int}.get(type(default), type(default))
+        extra = dict(nargs="?", const=True) if kind is str2bool else {}
+        p.add_argument(f"--{name}", type=kind, default=None, **extra,
+                       help=f"{text} ({_default_text(per_model)})")
+
+
 def add_hparam_flags(p: argparse.ArgumentParser) -> None:
     from trainer_module import models
 
@@ -69,6 +110,8 @@ def add_hparam_flags(p: argparse.ArgumentParser) -> None:
 def _default_text(defaults: dict) -> str:
     """"default X", or "default per model: A X, B/C Y" when the models' defaults differ."""
     values = list(dict.fromkeys(defaults.values()))
+    if values == [None]:
+        return "default: none"
     if len(values) == 1:
         return f"default {values[0]}"
     return "default per model: " + ", ".join(

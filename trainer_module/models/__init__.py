@@ -18,6 +18,14 @@ from trainer_module.models import model_hparams as MH
 SEED_TRAINING = {"batch_size": 1024, "base_learning_rate": 0.01, "num_epochs": 5,
                  "learning_rate_decay": 0.95, "learning_rate_decay_examples": 4_000_000,
                  "min_steps": 0}
+# Every training setting's default (the seed's where it has one), in one place: TrainConfig's
+# fields, `yt8m train`'s and `yt8m pipeline`'s flag help read it (no TensorFlow to build a
+# parser). The first six a model may change (ModelEntry.training).
+TRAINING_DEFAULTS = {**SEED_TRAINING, "max_steps": None, "optimizer": "AdamOptimizer",
+                     "clip_gradient_norm": 1.0, "regularization_penalty": 1.0,
+                     "label_loss": "CrossEntropyLoss", "label_smoothing": 0.0,
+                     "log_every_steps": 10, "export_model_steps": 1000, "seed": 0,
+                     "warmup_steps": 0, "ema_decay": 0.0, "mixed_precision": False}
 
 
 # The model modules import TensorFlow; the registry names them through these functions, so that

@@ -25,7 +25,7 @@ import tf_keras
 from trainer_module import io_utils
 from trainer_module.data import features as F
 from trainer_module.evaluation import metrics as M
-from trainer_module.models import SEED_TRAINING as SEED
+from trainer_module.models import TRAINING_DEFAULTS as D
 from trainer_module.models.hparams import coerce
 from trainer_module.train import checkpoints
 from trainer_module.train import distribute
@@ -39,28 +39,28 @@ OPTIMIZERS = {"AdamOptimizer": tf_keras.optimizers.Adam, "Adam": tf_keras.optimi
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Optimization settings (seed flag names; the seed's defaults: models.SEED_TRAINING)."""
+    """Optimization settings (seed flag names; every default: models.TRAINING_DEFAULTS)."""
 
-    batch_size: int = SEED["batch_size"]
-    base_learning_rate: float = SEED["base_learning_rate"]
-    learning_rate_decay: float = SEED["learning_rate_decay"]
-    learning_rate_decay_examples: int = SEED["learning_rate_decay_examples"]
-    num_epochs: int = SEED["num_epochs"]
-    max_steps: int | None = None
-    optimizer: str = "AdamOptimizer"
-    clip_gradient_norm: float = 1.0
-    regularization_penalty: float = 1.0
-    label_loss: str = "CrossEntropyLoss"
-    label_smoothing: float = 0.0
-    log_every_steps: int = 10
-    export_model_steps: int = 1000
-    seed: int = 0
-    warmup_steps: int = 0  # linear learning-rate warm-up from 0 over this many steps
-    ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights and export it
-    mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU
+    batch_size: int = D["batch_size"]
+    base_learning_rate: float = D["base_learning_rate"]
+    learning_rate_decay: float = D["learning_rate_decay"]
+    learning_rate_decay_examples: int = D["learning_rate_decay_examples"]
+    num_epochs: int = D["num_epochs"]
+    max_steps: int | None = D["max_steps"]
+    optimizer: str = D["optimizer"]
+    clip_gradient_norm: float = D["clip_gradient_norm"]
+    regularization_penalty: float = D["regularization_penalty"]
+    label_loss: str = D["label_loss"]
+    label_smoothing: float = D["label_smoothing"]
+    log_every_steps: int = D["log_every_steps"]
+    export_model_steps: int = D["export_model_steps"]
+    seed: int = D["seed"]
+    warmup_steps: int = D["warmup_steps"]  # linear learning-rate warm-up from 0 over this many steps
+    ema_decay: float = D["ema_decay"]  # > 0: export an exponential moving average of the weights
+    mixed_precision: bool = D["mixed_precision"]  # mixed_float16 on GPU, mixed_bfloat16 on CPU
     expected_gpus: int = 0  # GPUs the platform was asked for: warn when none is visible
     # Train at least this many steps: a small dataset gets more epochs (train/length.py).
-    min_steps: int = SEED["min_steps"]
+    min_steps: int = D["min_steps"]
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # types and finiteness, strictly

@@ -35,7 +35,8 @@ def resolve(custom_config: dict) -> tuple[MF.ModelFlags, dict]:
         try:
             new = MF.ModelFlags.resolve(model, flags.frame_features, flags.feature_names,
                                         flags.feature_sizes, flags.max_frames,
-                                        explicit.get("hparams"), flags.label_loss)
+                                        explicit.get("hparams"), flags.label_loss,
+                                        flags.segment_labels)
         except ValueError as e:
             raise ValueError(f"run-time parameter `model` {model!r}: {e}") from None
         for key in models.get(flags.model).training:  # the old model's defaults go

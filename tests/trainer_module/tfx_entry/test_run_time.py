@@ -10,7 +10,7 @@ from trainer_module.tfx_entry import run_time
 
 
 def _custom_config(**config) -> dict:
-    return create._custom_config(PipelineConfig(data_dir="/d", **config))
+    return create._custom_config(PipelineConfig.of(data_dir="/d", **config))
 
 
 def test_no_run_time_values_is_the_compiled_config():
@@ -29,6 +29,15 @@ def test_another_model_gets_its_defaults_and_keeps_explicit_settings():
     assert settings["base_learning_rate"] == moe["base_learning_rate"]  # the new model's
     assert settings["min_steps"] == moe["min_steps"] != cc["training"]["min_steps"]
     assert settings["label_smoothing"] == 0.1 and settings["num_epochs"] == 2
+
+
+def test_another_model_of_a_segment_pipeline_stays_a_segment_model():
+    """The segment task's run-time model is still trained on 5-frame segments."""
+    cc = _custom_config(frame_features=True, segment_labels=True, model="DbofModel")
+    cc[run_time.RUN_TIME_KEY] = {"model": "FrameLevelLogisticModel"}
+    flags, _ = run_time.resolve(cc)
+    assert (flags.model, flags.segment_labels, flags.max_frames) == (
+        "FrameLevelLogisticModel", True, 5)
 
 
 @pytest.mark.parametrize("values, message", [

@@ -32,12 +32,12 @@ def _shapes():
     from pipeline.config import PipelineConfig
 
     base = dict(data_dir="gs://bucket/data", pipeline_root="gs://bucket/root", image="check:1")
-    return {"video": PipelineConfig(**base),
-            "frame": PipelineConfig(**base, frame_features=True),
-            "vertex_training": PipelineConfig(**base, trainer_backend="vertex_training",
-                                              vertex_project="p", vertex_region="us-central1",
-                                              trainer_worker_count=2),
-            "kubeflow": PipelineConfig(**base, platform="kubeflow")}
+    return {"video": PipelineConfig.of(**base),
+            "frame": PipelineConfig.of(**base, frame_features=True),
+            "vertex_training": PipelineConfig.of(**base, trainer_backend="vertex_training",
+                                                 vertex_project="p", vertex_region="us-central1",
+                                                 trainer_worker_count=2),
+            "kubeflow": PipelineConfig.of(**base, platform="kubeflow")}
 
 
 def compiled_class_paths(job: dict) -> set[str]:
@@ -127,7 +127,7 @@ def compile_all(directory: str) -> dict[str, dict]:
 
     jobs = {}
     for shape, config in _shapes().items():
-        suffix = "yaml" if config.platform == "kubeflow" else "json"
+        suffix = "yaml" if config.deployment.platform == "kubeflow" else "json"
         path = runner.compile_pipeline(config, os.path.join(directory, f"{shape}.{suffix}"))
         with open(path, encoding="utf-8") as f:
             jobs[shape] = next(yaml.safe_load_all(f)) if suffix == "yaml" else json.load(f)

@@ -33,17 +33,18 @@ def trainer_resources(config: PipelineConfig) -> ResourceSpec | None:
     With ``trainer_backend='vertex_training'`` the step only launches the training job, so the
     accelerator goes into the job's worker pools instead (pipeline/create.py).
     """
-    if not (config.trainer_gpu_count or config.trainer_cpu_limit or config.trainer_memory_limit):
+    deploy = config.deployment
+    if not (deploy.trainer_gpu_count or deploy.trainer_cpu_limit or deploy.trainer_memory_limit):
         return None
     spec = ResourceSpec()
-    if config.trainer_cpu_limit:
-        spec.cpu_limit = config.trainer_cpu_limit
-    if config.trainer_memory_limit:
-        spec.memory_limit = config.trainer_memory_limit
-    if config.trainer_gpu_count:  # Kubernetes takes a resource name; the model goes elsewhere
-        spec.accelerator.type = (oss_spec.GPU_RESOURCE if config.platform == "kubeflow"
-                                 else config.trainer_gpu_type)
-        spec.accelerator.count = config.trainer_gpu_count
+    if deploy.trainer_cpu_limit:
+        spec.cpu_limit = deploy.trainer_cpu_limit
+    if deploy.trainer_memory_limit:
+        spec.memory_limit = deploy.trainer_memory_limit
+    if deploy.trainer_gpu_count:  # Kubernetes takes a resource name; the model goes elsewhere
+        spec.accelerator.type = (oss_spec.GPU_RESOURCE if deploy.platform == "kubeflow"
+                                 else deploy.trainer_gpu_type)
+        spec.accelerator.count = deploy.trainer_gpu_count
     return spec
 
 
@@ -51,14 +52,17 @@ def kubeflow_pipeline(config: PipelineConfig):
     """create_pipeline(config) with the Kubeflow-only platform config attached."""
     pipeline = create.create_pipeline(config)
     resources = trainer_resources(config)
-    if resources is not None and config.trainer_backend == "pipeline":
+    if resources is not None and config.deployment.trainer_backend == "pipeline":
         for node in pipeline.components:
             if node.id == TRAINER_ID:
                 node.with_platform_config(resources)
     return pipeline
 
 
-REMOTE_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "vocabulary")
+def _remote_paths(config: PipelineConfig) -> dict:
+    """The paths the platform's workers read or write: {field: value}."""
+    return {"data_dir": config.data.data_dir, "pipeline_root": config.pipeline_root,
+            "serving_dir": config.serving_dir, "vocabulary": config.data.vocabulary}
 
 
 def check_compilable(config: PipelineConfig) -> None:
@@ -68,11 +72,10 @@ def check_compilable(config: PipelineConfig) -> None:
     Raises:
       ValueError: naming the config field and what it needs.
     """
-    if not config.image:
+    if not config.deployment.image:
         raise ValueError("`image` is required: the container image every task runs (built from "
                          "this project's Dockerfile)")
-    for field in REMOTE_FIELDS:
-        value = getattr(config, field)
+    for field, value in _remote_paths(config).items():
         if value and value.startswith("minio://"):
             raise ValueError(f"`{field}` {value!r}: TensorFlow and Beam cannot read or write "
                              "minio:// (KFP's default root); use a gs:// bucket")
@@ -90,9 +93,9 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
       ValueError: see ``check_compilable`` and ``oss_spec.build``.
     """
     check_compilable(config)
-    if config.platform == "local":  # a compiled pipeline runs on a platform, never locally
+    if config.deployment.platform == "local":  # a compiled pipeline runs on a platform
         config = config.replace(platform="vertex")
-    kubeflow = config.platform == "kubeflow"
+    kubeflow = config.deployment.platform == "kubeflow"
     if kubeflow and not output_file.endswith((".yaml", ".yml")):
         raise ValueError(f"`output` {output_file!r}: open-source Kubeflow Pipelines uploads a "
                          "YAML PipelineSpec; name a .yaml file")
@@ -100,7 +103,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
     os.makedirs(directory, exist_ok=True)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
-            default_image=config.image, use_pipeline_spec_2_1=kubeflow,
+            default_image=config.deployment.image, use_pipeline_spec_2_1=kubeflow,
             default_commands=list(oss_spec.ENTRYPOINT)),  # kubeflow/entrypoint.py, both
         output_dir=directory, output_filename=filename)
     job = runner.run(kubeflow_pipeline(config), parameter_values=parameters.defaults(config),
@@ -110,7 +113,8 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
         if kubeflow:
             yaml.safe_dump_all(oss_spec.build(job, config.pipeline_root,
                                               never_cache=(create.BASELINE_ID,),
-                                              gpu_type=config.trainer_gpu_type), f, sort_keys=True)
+                                              gpu_type=config.deployment.trainer_gpu_type), f,
+                           sort_keys=True)
         elif output_file.endswith((".yaml", ".yml")):
             # The bare spec, as TFX's writer would write it; that writer's YAML comments fail on
             # schema-2.0 pipeline parameters (KeyError 'parameterType').

@@ -29,14 +29,13 @@ DATA_LAYOUTS = ("nested", "flat")
 # Kubeflow Pipelines 2.x backend (which has no resolver executors: the baseline model comes from
 # a task that queries the cluster's ML Metadata, components/latest_blessed_model).
 PLATFORMS = ("local", "vertex", "kubeflow")
-PATH_FIELDS = ("data_dir", "pipeline_root", "serving_dir", "metadata_path", "vocabulary")
 # The accelerator types Vertex AI takes for a training step or job (its AcceleratorType names).
 GPU_TYPES = ("NVIDIA_TESLA_K80", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_T4",
              "NVIDIA_TESLA_V100", "NVIDIA_TESLA_A100", "NVIDIA_A100_80GB", "NVIDIA_L4",
              "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB", "NVIDIA_H200_141GB")
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # TFX's 63; Kubeflow's and Vertex's pattern
 MAX_CONFIG_BYTES = 1 << 20
-RENAMED = {"train_steps": "max_steps"}  # config keys of earlier versions: old -> new name
+RENAMED = {"train_steps": "max_steps"}  # setting names of earlier versions: old -> new name
 MAX_GPUS = 16  # the most GPUs one machine type offers (a2-megagpu-16g)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 
@@ -55,105 +54,100 @@ def gcs_uri_problem(uri: str) -> str | None:
     return None
 
 
+def _check_types(obj) -> None:
+    """Every field of the dataclass ``obj`` has its declared type (a JSON config can hold
+    anything): a string where a number belongs, null for a required field, a list for a string
+    are errors naming the key; floats must be finite; booleans are true/false only."""
+    samples = {"int": 0, "float": 0.0, "bool": False, "str": ""}
+    for field in dataclasses.fields(obj):
+        if not field.init:
+            continue
+        value = getattr(obj, field.name)
+        kinds = [k.strip() for k in str(field.type).split("|")]
+        if value is None:
+            if "None" not in kinds:
+                raise ValueError(f"`{field.name}` must not be null")
+            continue
+        if kinds[0].startswith("tuple"):
+            if isinstance(value, list):
+                value = tuple(value)
+            if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+                raise ValueError(f"`{field.name}` must be a list of strings, got {value!r}")
+        elif kinds[0] == "dict":
+            if not isinstance(value, dict):
+                raise ValueError(f"`{field.name}` must be an object, got {value!r}")
+        elif kinds[0] in samples:
+            value = H.coerce(field.name, samples[kinds[0]], value)
+        else:
+            continue  # a section: checked by its own __post_init__
+        object.__setattr__(obj, field.name, value)
+
+
 @dataclasses.dataclass(frozen=True)
-class PipelineConfig:
-    """Everything that defines a pipeline run.
+class DataSection:
+    """What the pipeline reads.
 
     Attributes:
       data_dir: the input base: a local folder or a gs:// URI. Local paths (this one, the
-        pipeline root, serving dir, metadata path, vocabulary) are made absolute.
+        vocabulary, and the run's pipeline root, serving dir, metadata path) are made absolute.
       data_layout: "nested": the shards sit in data_dir/video/ or data_dir/frame/ (as
         `yt8m generate-data` writes them and the dataset is laid out); "flat": in data_dir itself.
         Part of the split patterns, never probed: the config does no I/O.
       train_pattern / eval_pattern / test_pattern: split globs inside the layout's folder.
-      model / hparams: a registry model and its hyperparameter overrides.
-      max_steps: stop at this global step (None: run num_epochs over the data), as
-        `yt8m train`'s.
-      gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
-        last blessed model by more than ``gap_change_tolerance``); with ``segment_labels`` the
-        blessing metric is segment MAP@``segment_max_pred`` instead.
       segment_labels: the 2019 segment task (frame level): a model trained on the rated 5-frame
         segments, evaluated by segment MAP, KaggleExport writing the ``Class,Segments`` CSV
-        (docs/segments.md). Its default ``pipeline_name`` is ``yt8m-segments``: the Evaluator's
-        baseline is the latest blessed model of the same pipeline, and a whole-video model has
-        no segment signatures to compare.
-      platform: "local" (LocalDagRunner), "vertex" or "kubeflow" (open-source KFP 2.x: the
-        baseline comes from a task that asks the cluster's ML Metadata, not a resolver).
+        (docs/segments.md).
     """
 
-    data_dir: str
+    data_dir: str = ""
     data_layout: str = "nested"
-    pipeline_root: str = "pipeline_output"
-    pipeline_name: str | None = None  # default: "yt8m", "yt8m-segments" for the segment task
+    train_pattern: str = "train*.tfrecord"
+    eval_pattern: str = "validate*.tfrecord"
+    test_pattern: str = "test*.tfrecord"
     frame_features: bool = False
     feature_names: str | None = None
     feature_sizes: str | None = None
     max_frames: int = F.MAX_FRAMES
     segment_labels: bool = False
-    segment_max_pred: int = SM.DEFAULT_K  # K of segment MAP@K and of the submission's rows
-    train_pattern: str = "train*.tfrecord"
-    eval_pattern: str = "validate*.tfrecord"
-    test_pattern: str = "test*.tfrecord"
-    model: str | None = None
-    hparams: dict = dataclasses.field(default_factory=dict)
-    batch_size: int | None = None
-    base_learning_rate: float | None = None
-    num_epochs: int | None = None
-    max_steps: int | None = None
-    min_steps: int | None = None  # None: the model's default (more epochs on small data)
-    label_loss: str = "CrossEntropyLoss"
-    label_smoothing: float = 0.0
-    warmup_steps: int = 0
-    ema_decay: float = 0.0
-    mixed_precision: bool = False
-    top_k: int = M.DEFAULT_TOP_K
-    float16_tgz: bool = False  # KaggleExport's model.tgz stores weights as float16
-    gap_threshold: float = 0.0
-    gap_change_tolerance: float = 1e-10
-    serving_dir: str | None = None
-    metadata_path: str | None = None
-    vocabulary: str | None = None
-    # Empty = Beam's defaults (in-process DirectRunner, one worker). TFX repackages itself for
-    # remote workers whenever any Beam argument is given (see local_runner._scratch_dir).
-    beam_args: tuple[str, ...] = ()
-    # > 0: the Beam components run on this many local worker processes (the DirectRunner's
-    # multi_processing mode); 0: in the component's own process (fastest on small data).
-    beam_workers: int = 0
-    enable_cache: bool = True
-    export_metagraph: bool = True
-    platform: str = "local"
-    # Kubeflow / Vertex AI Pipelines (used only when compiling with kubeflow/runner.py)
-    image: str | None = None  # required to compile
-    trainer_gpu_type: str | None = None
-    trainer_gpu_count: int = 0
-    trainer_cpu_limit: float | None = None
-    trainer_memory_limit: float | None = None  # GiB
-    # "pipeline": the Trainer runs as a pipeline step (accelerator via the step's resources);
-    # "vertex_training": the step launches a Vertex AI Training job (worker pools below), for
-    # multi-GPU machines and multi-worker runs (MultiWorkerMirroredStrategy through TF_CONFIG).
-    trainer_backend: str = "pipeline"
-    vertex_project: str | None = None
-    vertex_region: str | None = None
-    trainer_machine_type: str = "n1-standard-8"
-    trainer_worker_count: int = 1  # replicas: 1 chief + (count - 1) workers
+    vocabulary: str | None = None  # vocabulary.csv: label names in the run report
 
     def __post_init__(self):
-        self._check_types()
-        if self.pipeline_name is None:
-            object.__setattr__(self, "pipeline_name",
-                               "yt8m-segments" if self.segment_labels else "yt8m")
+        _check_types(self)
         if not self.data_dir:
             raise ValueError("`data_dir` is required")
-        self._absolute_paths()
         if self.data_layout not in DATA_LAYOUTS:
             raise ValueError(f"`data_layout` must be one of {', '.join(DATA_LAYOUTS)}, got "
                              f"{self.data_layout!r}")
-        if self.segment_max_pred < 1:
-            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
-        if self.model_flags().num_classes != F.NUM_CLASSES:  # also validates the model flags
-            raise ValueError(f"`hparams.num_classes`: the pipeline trains YouTube-8M's "
-                             f"{F.NUM_CLASSES} classes; for your own label set fine-tune with "
-                             "`yt8m train` and its num_classes and start_from flags")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSection:
+    """A registry model (None: the level's default) and its hyperparameter overrides."""
+
+    model: str | None = None
+    hparams: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_types(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationSection:
+    """The Evaluator and KaggleExport.
+
+    Attributes:
+      gap_threshold: the Evaluator blesses a model only with GAP >= this (and not worse than the
+        last blessed model by more than ``gap_change_tolerance``); with ``segment_labels`` the
+        blessing metric is segment MAP@``segment_max_pred`` instead.
+    """
+
+    top_k: int = M.DEFAULT_TOP_K
+    gap_threshold: float = 0.0
+    gap_change_tolerance: float = 1e-10
+    segment_max_pred: int = SM.DEFAULT_K  # K of segment MAP@K and of the submission's rows
+
+    def __post_init__(self):
+        _check_types(self)
         if not 1 <= self.top_k <= SERVING_TOP_K:
             raise ValueError(f"`top_k` must be between 1 and {SERVING_TOP_K}, got {self.top_k}")
         if not 0 <= self.gap_threshold <= 1:
@@ -161,19 +155,70 @@ class PipelineConfig:
         if self.gap_change_tolerance < 0:
             raise ValueError(f"`gap_change_tolerance` must be >= 0, got "
                              f"{self.gap_change_tolerance}")
+        if self.segment_max_pred < 1:
+            raise ValueError(f"`segment_max_pred` must be >= 1, got {self.segment_max_pred}")
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamSection:
+    """Where the Beam components (ExampleGen, StatisticsGen, Transform, Evaluator, KaggleExport,
+    RunReport) run."""
+
+    # Empty = Beam's defaults (in-process DirectRunner, one worker). TFX repackages itself for
+    # remote workers whenever any Beam argument is given (see local_runner._scratch_dir).
+    beam_args: tuple[str, ...] = ()
+    # > 0: the Beam components run on this many local worker processes (the DirectRunner's
+    # multi_processing mode); 0: in the component's own process (fastest on small data).
+    beam_workers: int = 0
+
+    def __post_init__(self):
+        _check_types(self)
+        if self.beam_workers < 0:
+            raise ValueError(f"`beam_workers` must be >= 0, got {self.beam_workers}")
+        runner = _flag_value(self.beam_args, "--runner")
+        if self.beam_workers and runner not in (None, "DirectRunner"):
+            raise ValueError(f"`beam_workers` runs the local DirectRunner's worker processes, but "
+                             f"`beam_args` choose the {runner}: set one or the other")
+
+    def resolved_beam_args(self) -> tuple[str, ...]:
+        """``beam_args`` plus, with ``beam_workers``, the DirectRunner's multi-processing mode."""
+        if not self.beam_workers:
+            return self.beam_args
+        return (*self.beam_args, "--direct_running_mode=multi_processing",
+                f"--direct_num_workers={self.beam_workers}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentSection:
+    """Where the pipeline runs and what its Trainer asks for.
+
+    Attributes:
+      platform: "local" (LocalDagRunner), "vertex" or "kubeflow" (open-source KFP 2.x: the
+        baseline comes from a task that asks the cluster's ML Metadata, not a resolver).
+      image: the pipeline image (required to compile).
+      trainer_backend: "pipeline": the Trainer runs as a pipeline step (accelerator via the
+        step's resources); "vertex_training": the step launches a Vertex AI Training job (the
+        worker pools below), for multi-GPU machines and multi-worker runs
+        (MultiWorkerMirroredStrategy through TF_CONFIG).
+    """
+
+    platform: str = "local"
+    image: str | None = None
+    trainer_gpu_type: str | None = None
+    trainer_gpu_count: int = 0
+    trainer_cpu_limit: float | None = None
+    trainer_memory_limit: float | None = None  # GiB
+    trainer_backend: str = "pipeline"
+    vertex_project: str | None = None
+    vertex_region: str | None = None
+    trainer_machine_type: str = "n1-standard-8"
+    trainer_worker_count: int = 1  # replicas: 1 chief + (count - 1) workers
+
+    def __post_init__(self):
+        _check_types(self)
         for name in ("trainer_cpu_limit", "trainer_memory_limit"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
-        if not isinstance(self.pipeline_name, str) or not PIPELINE_NAME.fullmatch(
-                self.pipeline_name):
-            raise ValueError(f"`pipeline_name` {shorten(str(self.pipeline_name))!r} is not a "
-                             "pipeline name: 1-63 lower-case letters, digits and '-', starting "
-                             "with a letter or digit (what TFX, Kubeflow and Vertex AI accept)")
-        for name in PATH_FIELDS:
-            value = getattr(self, name)
-            problem = gcs_uri_problem(value) if value and value.startswith("gs://") else None
-            if problem:
-                raise ValueError(f"`{name}` {shorten(value)!r} {problem}")
         if self.trainer_gpu_type and self.trainer_gpu_type not in GPU_TYPES:
             raise ValueError(f"`trainer_gpu_type` {shorten(self.trainer_gpu_type)!r} is not an "
                              f"accelerator type Vertex AI takes: {', '.join(GPU_TYPES)}")
@@ -182,7 +227,8 @@ class PipelineConfig:
                              f"{self.trainer_gpu_count}")
         if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
             raise ValueError("`trainer_gpu_type` and `trainer_gpu_count` go together (e.g. "
-                             f"NVIDIA_TESLA_T4 and 1), got {self.trainer_gpu_type!r} and {self.trainer_gpu_count}")
+                             f"NVIDIA_TESLA_T4 and 1), got {self.trainer_gpu_type!r} and "
+                             f"{self.trainer_gpu_count}")
         if self.trainer_backend not in ("pipeline", "vertex_training"):
             raise ValueError(f"`trainer_backend` must be 'pipeline' or 'vertex_training', got "
                              f"{self.trainer_backend!r}")
@@ -201,101 +247,175 @@ class PipelineConfig:
         if self.trainer_worker_count < 1:
             raise ValueError(f"`trainer_worker_count` must be >= 1, got "
                              f"{self.trainer_worker_count}")
-        if self.beam_workers < 0:
-            raise ValueError(f"`beam_workers` must be >= 0, got {self.beam_workers}")
-        runner = _flag_value(self.beam_args, "--runner")
-        if self.beam_workers and runner not in (None, "DirectRunner"):
-            raise ValueError(f"`beam_workers` runs the local DirectRunner's worker processes, but "
-                             f"`beam_args` choose the {runner}: set one or the other")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"`max_steps` must be >= 1, got {self.max_steps}")
-        training.TrainConfig(**self.training_settings())  # the Trainer's own checks, now
+
+
+SECTIONS = {"data": DataSection, "model": ModelSection, "evaluation": EvaluationSection,
+            "beam": BeamSection, "deployment": DeploymentSection}
+# The training section holds any train.loop.TrainConfig field but expected_gpus, which follows
+# deployment.trainer_gpu_count; an absent one is the model's default (models.training_settings).
+TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(training.TrainConfig)
+                      if f.name != "expected_gpus")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that defines a pipeline run, in sections: ``data``, ``model``, ``training``
+    (the Trainer's train.loop.TrainConfig settings, each absent one the model's default),
+    ``evaluation``, ``beam``, ``deployment``; the run's own settings at the top.
+
+    A setting has one name everywhere: its key in its section, its ``yt8m pipeline`` flag (the
+    few exceptions in yt8m_cli/cmd_pipeline.FIELD_FLAGS) and, for training settings, the
+    ``yt8m train`` flag. ``from_dict`` also reads the flat form of earlier versions (every key
+    at the top level), since a key belongs to exactly one section.
+
+    Attributes:
+      pipeline_name: default "yt8m", "yt8m-segments" for the segment task: the Evaluator's
+        baseline is the latest blessed model of the same pipeline, and a whole-video model has no
+        segment signatures to compare.
+    """
+
+    data: DataSection
+    model: ModelSection = dataclasses.field(default_factory=ModelSection)
+    training: dict = dataclasses.field(default_factory=dict)
+    evaluation: EvaluationSection = dataclasses.field(default_factory=EvaluationSection)
+    beam: BeamSection = dataclasses.field(default_factory=BeamSection)
+    deployment: DeploymentSection = dataclasses.field(default_factory=DeploymentSection)
+    pipeline_root: str = "pipeline_output"
+    pipeline_name: str | None = None
+    serving_dir: str | None = None  # the Pusher's destination (default: see resolved_serving_dir)
+    metadata_path: str | None = None  # the local run's sqlite ML Metadata
+    enable_cache: bool = True
+    export_metagraph: bool = True  # the Kaggle MetaGraph beside the serving model
+    float16_tgz: bool = False  # KaggleExport's model.tgz stores weights as float16
+    # resolved once, when the config is built: what the Trainer and Transform receive
+    _flags: MF.ModelFlags = dataclasses.field(init=False, repr=False, compare=False)
+    _train: training.TrainConfig = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        _check_types(self)
+        for name, section in SECTIONS.items():
+            if not isinstance(getattr(self, name), section):
+                raise ValueError(f"`{name}` must be a {section.__name__}")
+        unknown = sorted(set(self.training) - set(TRAINING_KEYS))
+        if unknown:
+            raise ValueError(f"`training` has no setting {unknown[0]!r}; its settings: "
+                             f"{', '.join(TRAINING_KEYS)}")
+        if self.pipeline_name is None:
+            object.__setattr__(self, "pipeline_name",
+                               "yt8m-segments" if self.data.segment_labels else "yt8m")
+        self._absolute_paths()
+        if not isinstance(self.pipeline_name, str) or not PIPELINE_NAME.fullmatch(
+                self.pipeline_name):
+            raise ValueError(f"`pipeline_name` {shorten(str(self.pipeline_name))!r} is not a "
+                             "pipeline name: 1-63 lower-case letters, digits and '-', starting "
+                             "with a letter or digit (what TFX, Kubeflow and Vertex AI accept)")
+        for name, value in self._paths():
+            problem = gcs_uri_problem(value) if value and value.startswith("gs://") else None
+            if problem:
+                raise ValueError(f"`{name}` {shorten(value)!r} {problem}")
+        settings = {k: v for k, v in self.training.items() if v is not None}
+        train = training.TrainConfig(  # the Trainer's own checks, now
+            **models.training_settings(
+                self.model.model or models.default_model(self.data.frame_features), settings),
+            expected_gpus=self.deployment.trainer_gpu_count)
+        if train.max_steps is not None and train.max_steps < 1:
+            raise ValueError(f"`max_steps` must be >= 1, got {train.max_steps}")
+        flags = MF.ModelFlags.resolve(  # also validates the model, features and hparams
+            self.model.model, self.data.frame_features, self.data.feature_names,
+            self.data.feature_sizes, self.data.max_frames, self.model.hparams, train.label_loss,
+            self.data.segment_labels)
+        if flags.num_classes != F.NUM_CLASSES:
+            raise ValueError(f"`hparams.num_classes`: the pipeline trains YouTube-8M's "
+                             f"{F.NUM_CLASSES} classes; for your own label set fine-tune with "
+                             "`yt8m train` and its num_classes and start_from flags")
+        object.__setattr__(self, "_flags", flags)
+        object.__setattr__(self, "_train", train)
+
+    def _paths(self):
+        """(field, value) of every path the run stores: ML Metadata keeps them."""
+        return [("data_dir", self.data.data_dir), ("vocabulary", self.data.vocabulary),
+                *((name, getattr(self, name)) for name in RUN_PATHS)]
 
     def _absolute_paths(self) -> None:
         """Local paths made absolute (URIs kept): ML Metadata stores them, so run history,
         reports and the cache must not depend on the folder a run was started from."""
-        for name in PATH_FIELDS:
-            value = getattr(self, name)
-            if value and "://" not in value:
-                object.__setattr__(self, name, os.path.abspath(os.path.expanduser(value)))
+        def absolute(value):
+            return (os.path.abspath(os.path.expanduser(value)) if value and "://" not in value
+                    else value)
 
-    def _check_types(self) -> None:
-        """Every field has its declared type (a JSON config can hold anything): a string where a
-        number belongs, null for a required field, a list for a string are errors naming the
-        key; floats must be finite; booleans are true/false only."""
-        samples = {"int": 0, "float": 0.0, "bool": False, "str": ""}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            kinds = [k.strip() for k in str(field.type).split("|")]
-            if value is None:
-                if "None" not in kinds:
-                    raise ValueError(f"`{field.name}` must not be null")
-                continue
-            if kinds[0].startswith("tuple"):
-                if isinstance(value, list):
-                    value = tuple(value)
-                if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
-                    raise ValueError(f"`{field.name}` must be a list of strings, got {value!r}")
-            elif kinds[0] == "dict":
-                if not isinstance(value, dict):
-                    raise ValueError(f"`{field.name}` must be an object, got {value!r}")
-            else:
-                value = H.coerce(field.name, samples[kinds[0]], value)
-            object.__setattr__(self, field.name, value)
+        object.__setattr__(self, "data", dataclasses.replace(
+            self.data, data_dir=absolute(self.data.data_dir),
+            vocabulary=absolute(self.data.vocabulary)))
+        for name in RUN_PATHS:
+            object.__setattr__(self, name, absolute(getattr(self, name)))
 
     @property
     def model_name(self) -> str:
-        return self.model or models.default_model(self.frame_features)
-
-    @property
-    def input_base(self) -> str:
-        return self.data_dir
-
-    def split_pattern(self, pattern: str) -> str:
-        """A split's glob relative to ``input_base``, with the layout's level folder."""
-        if self.data_layout == "flat":
-            return pattern
-        return f"{'frame' if self.frame_features else 'video'}/{pattern}"
+        return self._flags.model
 
     def model_flags(self) -> MF.ModelFlags:
-        return MF.ModelFlags.resolve(self.model, self.frame_features, self.feature_names,
-                                     self.feature_sizes, self.max_frames, self.hparams,
-                                     self.label_loss, self.segment_labels)
+        """The model, features and hyperparameters, resolved once when the config was built."""
+        return self._flags
 
-    def training_settings(self) -> dict:
-        """The model's default training settings with this config's overrides applied."""
-        out = models.training_settings(self.model_name, {
-            k: getattr(self, k) for k in ("batch_size", "base_learning_rate", "num_epochs",
-                                          "min_steps")})
-        return {**out, "max_steps": self.max_steps, "label_loss": self.label_loss,
-                "label_smoothing": self.label_smoothing, "warmup_steps": self.warmup_steps,
-                "ema_decay": self.ema_decay, "mixed_precision": self.mixed_precision,
-                "expected_gpus": self.trainer_gpu_count}
+    def train_config(self) -> training.TrainConfig:
+        """The Trainer's settings: the model's defaults with ``training`` on top, resolved once."""
+        return self._train
 
-    def resolved_beam_args(self) -> tuple[str, ...]:
-        """``beam_args`` plus, with ``beam_workers``, the DirectRunner's multi-processing mode."""
-        if not self.beam_workers:
-            return self.beam_args
-        return (*self.beam_args, "--direct_running_mode=multi_processing",
-                f"--direct_num_workers={self.beam_workers}")
+    def split_pattern(self, pattern: str) -> str:
+        """A split's glob relative to ``data.data_dir``, with the layout's level folder."""
+        if self.data.data_layout == "flat":
+            return pattern
+        return f"{'frame' if self.data.frame_features else 'video'}/{pattern}"
 
     def resolved_serving_dir(self) -> str:
         """The Pusher's destination: ``serving_dir``, else the root's ``serving_model`` (for
         the segment task ``serving_model_segments``: TF Serving serves the newest version of a
         folder, which must stay one task's model)."""
-        default = "serving_model_segments" if self.segment_labels else "serving_model"
+        default = "serving_model_segments" if self.data.segment_labels else "serving_model"
         return self.serving_dir or os.path.join(self.pipeline_root, default)
 
     def resolved_metadata_path(self) -> str:
         return self.metadata_path or metadata.default_path(self.pipeline_root)
 
     def replace(self, **changes) -> "PipelineConfig":
-        return dataclasses.replace(self, **changes)
+        """A copy with settings changed, by their names (``gap_threshold=1.0``,
+        ``batch_size=8``: each goes to its section) or whole sections; a pipeline_name left
+        at its default follows ``segment_labels`` again."""
+        return self.from_dict(changes, self.to_dict())
+
+    def to_dict(self) -> dict:
+        """The nested form (what a config file holds), every setting explicit."""
+        out = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+        out["training"] = dict(self.training)
+        out.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                    if f.init and f.name not in out})
+        out["beam"]["beam_args"] = list(out["beam"]["beam_args"])
+        return out
+
+    @classmethod
+    def of(cls, **settings) -> "PipelineConfig":
+        """``PipelineConfig.of(data_dir=..., num_epochs=2, ...)``: settings by name, flat."""
+        return cls.from_dict(settings)
+
+    @classmethod
+    def from_dict(cls, data: dict, base: dict | None = None) -> "PipelineConfig":
+        """A config from the nested form (sections) and/or settings by name, over ``base``.
+
+        Raises:
+          ValueError: an unknown key or section key, a renamed key (naming the new name), a
+            value of the wrong type, or any invalid setting.
+        """
+        nested = _nested(data, _nested(base) if base else None)
+        kwargs = {k: v for k, v in nested.items() if k not in SECTIONS}
+        for name, section in SECTIONS.items():
+            kwargs[name] = section(**nested.get(name, {}))
+        return cls(**kwargs)
 
     @classmethod
     def from_file(cls, path: str, **overrides) -> "PipelineConfig":
-        """Reads a JSON config (UTF-8, a byte-order mark accepted, at most MAX_CONFIG_BYTES);
-        keyword overrides (non-None) win. Unknown keys are errors."""
+        """Reads a JSON config (UTF-8, a byte-order mark accepted, at most MAX_CONFIG_BYTES),
+        nested or flat; keyword overrides (settings by name, non-None) win. Unknown keys are
+        errors."""
         try:
             if os.path.getsize(path) > MAX_CONFIG_BYTES:
                 raise ValueError(f"{path}: {os.path.getsize(path):,} bytes; a config is a few "
@@ -306,21 +426,60 @@ class PipelineConfig:
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: {e}") from None
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a JSON object of config fields")
-        known = {f.name for f in dataclasses.fields(cls)}
-        for old, new in RENAMED.items():
-            if old in data:
-                raise ValueError(f'{path}: the key "{old}" is now "{new}" (the same setting; '
-                                 "rename the key)")
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {', '.join(unknown)}; valid: "
-                             f"{', '.join(sorted(known))}")
-        data.update({k: v for k, v in overrides.items() if v is not None})
+            raise ValueError(f"{path}: expected a JSON object of config sections and settings")
         try:
-            return cls(**data)
+            return cls.from_dict({k: v for k, v in overrides.items() if v is not None}, data)
         except ValueError as e:  # the file's keys, not flags, whichever side set the value
             raise ValueError(f"{path}: {errors.plain_fields(str(e))}") from None
+
+
+RUN_PATHS = ("pipeline_root", "serving_dir", "metadata_path")
+SECTION_NAMES = (*SECTIONS, "training")
+
+
+def _section_keys(section: str) -> tuple[str, ...]:
+    if section == "training":
+        return TRAINING_KEYS
+    return tuple(f.name for f in dataclasses.fields(SECTIONS[section]))
+
+
+# Every setting's name -> its section (None: the top level); each name is in exactly one place.
+_PLACES = [(k, name) for name in SECTION_NAMES for k in _section_keys(name)] + [
+    (f.name, None) for f in dataclasses.fields(PipelineConfig)
+    if f.init and f.name not in SECTION_NAMES]
+FLAT: dict[str, str | None] = dict(_PLACES)
+assert len(FLAT) == len(_PLACES), "a setting name in two sections"  # one name, one place
+
+
+def _nested(data: dict, base: dict | None = None) -> dict:
+    """``data`` (sections and/or settings by name) merged over ``base`` (already nested) into
+    the nested form: {section: {setting: value}, top-level setting: value}."""
+    nested = {k: dict(v) if k in SECTION_NAMES else v for k, v in (base or {}).items()}
+    for key, value in data.items():
+        if key in RENAMED:
+            raise ValueError(f'the key "{key}" is now "{RENAMED[key]}" (the same setting; '
+                             "rename the key)")
+        if key in SECTION_NAMES and (isinstance(value, dict) or key != "model"):
+            if not isinstance(value, dict):  # "model" alone may also be the model's name
+                raise ValueError(f"`{key}` must be an object of settings, got {value!r}")
+            for name in value:
+                if name in RENAMED:
+                    raise ValueError(f'the key "{key}.{name}" is now "{key}.{RENAMED[name]}" '
+                                     "(the same setting; rename the key)")
+                if FLAT.get(name, "") != key:
+                    raise ValueError(f"`{key}` has no setting {name!r}; its settings: "
+                                     f"{', '.join(_section_keys(key))}")
+            nested.setdefault(key, {}).update(value)
+        elif key in FLAT:  # a setting by its name (the flat form of earlier versions)
+            if FLAT[key] is None:
+                nested[key] = value
+            else:
+                nested.setdefault(FLAT[key], {})[key] = value
+        else:
+            raise ValueError(f"unknown key {key!r}; valid: the sections "
+                             f"{', '.join(SECTION_NAMES)} or a setting's name "
+                             f"({', '.join(sorted(FLAT))})")
+    return nested
 
 
 def _flag_value(args: tuple[str, ...], flag: str) -> str | None:

@@ -9,6 +9,8 @@ store on Kubeflow / Vertex AI). ExampleGen (no reshuffle) and StatisticsGen (ske
 """
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow_data_validation as tfdv
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_beam_executor
@@ -32,20 +34,22 @@ RUN_FN = "trainer_module.tfx_entry.run_fn.run_fn"
 BASELINE_ID = "latest_blessed_model_resolver"
 
 def _custom_config(config: PipelineConfig) -> dict:
-    """The run_fn's settings; ``explicit`` lets a run-time model keep the user's own settings
-    (trainer_module/tfx_entry/run_time.py)."""
-    explicit = {"hparams": dict(config.hparams), "training": {
-        k: getattr(config, k) for k in ("batch_size", "base_learning_rate", "num_epochs",
-                                        "min_steps") if getattr(config, k) is not None}}
-    return {"model_flags": config.model_flags().to_dict(), "training": config.training_settings(),
+    """The run_fn's settings, as resolved when the config was built: the model flags and the
+    whole TrainConfig (max_steps included: TrainArgs carries no step limit). ``explicit`` lets a
+    run-time model keep the user's own settings (trainer_module/tfx_entry/run_time.py)."""
+    explicit = {"hparams": dict(config.model.hparams),
+                "training": {k: v for k, v in config.training.items() if v is not None}}
+    return {"model_flags": config.model_flags().to_dict(),
+            "training": dataclasses.asdict(config.train_config()),
             "explicit": explicit, "export_metagraph": config.export_metagraph}
 
 
 def _make_example_gen(config: PipelineConfig):
+    data = config.data
     splits = [example_gen_pb2.Input.Split(name=name, pattern=config.split_pattern(pattern))
-              for name, pattern in (("train", config.train_pattern), ("eval", config.eval_pattern),
-                                    ("test", config.test_pattern))]
-    payload = (example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE if config.frame_features
+              for name, pattern in (("train", data.train_pattern), ("eval", data.eval_pattern),
+                                    ("test", data.test_pattern))]
+    payload = (example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE if data.frame_features
                else example_gen_pb2.FORMAT_TF_EXAMPLE)
     return StreamingImportExampleGen(  # bounded memory: no in-memory reshuffle
         input_base=parameters.data_dir(config), input_config=example_gen_pb2.Input(splits=splits),
@@ -56,7 +60,7 @@ def _make_schema_nodes(config: PipelineConfig, statistics):
     """SchemaGen (+ CurateSchema for frame level); returns (nodes, schema channel)."""
     schema_gen = tfx.components.SchemaGen(statistics=statistics, infer_feature_shape=True,
                                           exclude_splits=["test"])
-    if not config.frame_features:
+    if not config.data.frame_features:
         return [schema_gen], schema_gen.outputs["schema"]
     curated = CurateSchema(schema=schema_gen.outputs["schema"])
     return [schema_gen, curated], curated.outputs["curated_schema"]
@@ -64,17 +68,18 @@ def _make_schema_nodes(config: PipelineConfig, statistics):
 
 def _vertex_training_config(config: PipelineConfig) -> dict:
     """custom_config keys of the Vertex AI Training extension Trainer: where and on what to run."""
-    machine = {"machine_type": config.trainer_machine_type}
-    if config.trainer_gpu_count:
-        machine.update(accelerator_type=config.trainer_gpu_type,
-                       accelerator_count=config.trainer_gpu_count)
-    pool = {"machine_spec": machine, "replica_count": 1, "container_spec": {"image_uri": config.image}}
+    deploy = config.deployment
+    machine = {"machine_type": deploy.trainer_machine_type}
+    if deploy.trainer_gpu_count:
+        machine.update(accelerator_type=deploy.trainer_gpu_type,
+                       accelerator_count=deploy.trainer_gpu_count)
+    pool = {"machine_spec": machine, "replica_count": 1, "container_spec": {"image_uri": deploy.image}}
     pools = [pool]
-    if config.trainer_worker_count > 1:
-        pools.append({**pool, "replica_count": config.trainer_worker_count - 1})
+    if deploy.trainer_worker_count > 1:
+        pools.append({**pool, "replica_count": deploy.trainer_worker_count - 1})
     vertex = tfx.extensions.google_cloud_ai_platform
-    return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: config.vertex_region,
-            vertex.TRAINING_ARGS_KEY: {"project": config.vertex_project,
+    return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: deploy.vertex_region,
+            vertex.TRAINING_ARGS_KEY: {"project": deploy.vertex_project,
                                        "worker_pool_specs": pools}}
 
 
@@ -82,10 +87,10 @@ def _make_trainer(config: PipelineConfig, example_gen, transform, schema):
     kwargs = dict(
         run_fn=RUN_FN, examples=example_gen.outputs["examples"],
         transform_graph=transform.outputs["transform_graph"], schema=schema,
-        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=config.max_steps),
+        train_args=tfx.proto.TrainArgs(splits=["train"]),  # max_steps: in custom_config
         eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=None))
     run_time = parameters.trainer(config)
-    if config.trainer_backend == "vertex_training":
+    if config.deployment.trainer_backend == "vertex_training":
         return VertexTrainer(
             run_time, custom_config={**_custom_config(config), **_vertex_training_config(config)},
             **kwargs).with_id("Trainer")
@@ -97,11 +102,11 @@ def _make_baseline(config: PipelineConfig, trainer):
     re-run is cached throughout: components/latest_blessed_model/strategy.py); on Vertex AI TFX's
     Resolver (its compiler takes TFX's own strategies only); on open-source Kubeflow Pipelines
     (no resolver executors there) a task that asks the cluster's ML Metadata."""
-    if config.platform == "kubeflow":
+    if config.deployment.platform == "kubeflow":
         return LatestBlessedModel(pipeline_name=config.pipeline_name).with_id(BASELINE_ID)
     channels = {"model": tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
                 "model_blessing": tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)}
-    if config.platform == "local":
+    if config.deployment.platform == "local":
         return tfx.dsl.Resolver(strategy_class=LatestOtherBlessedModelStrategy,
                                 candidate=trainer.outputs["model"], **channels).with_id(BASELINE_ID)
     return tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -110,15 +115,16 @@ def _make_baseline(config: PipelineConfig, trainer):
 
 def _make_evaluator(config: PipelineConfig, example_gen, trainer):
     baseline = _make_baseline(config, trainer)
+    evaluation = config.evaluation
     evaluator = FixedBatchEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],
         thresholds=parameters.evaluator(config), example_splits=["eval"],
         module_path=eval_config.EXTRACTORS_MODULE,
         eval_config=eval_config.make_eval_config(
-            config.top_k, config.gap_threshold, config.gap_change_tolerance,
-            frame_level=config.frame_features,
-            segment_max_pred=config.segment_max_pred if config.segment_labels else None)
+            evaluation.top_k, evaluation.gap_threshold, evaluation.gap_change_tolerance,
+            frame_level=config.data.frame_features,
+            segment_max_pred=evaluation.segment_max_pred if config.data.segment_labels else None)
     ).with_id("Evaluator")
     return baseline, evaluator
 
@@ -150,16 +156,16 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
                 base_directory=config.resolved_serving_dir())))
     with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
         kaggle = KaggleExport(model=trainer.outputs["model"],
-                              examples=example_gen.outputs["examples"], top_k=config.top_k,
-                              float16_weights=config.float16_tgz,
-                              segment_max_pred=config.segment_max_pred if config.segment_labels
-                              else 0)
+                              examples=example_gen.outputs["examples"],
+                              top_k=config.evaluation.top_k, float16_weights=config.float16_tgz,
+                              segment_max_pred=config.evaluation.segment_max_pred
+                              if config.data.segment_labels else 0)
     run_report = RunReport(model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
                            evaluation=evaluator.outputs["evaluation"],
-                           vocabulary=config.vocabulary or "", top_k=config.top_k)
+                           vocabulary=config.data.vocabulary or "", top_k=config.evaluation.top_k)
     components = [example_gen, statistics, *schema_nodes, validator, transform, trainer,
                   baseline, evaluator, pusher, kaggle, run_report]
-    beam_args = config.resolved_beam_args()
+    beam_args = config.beam.resolved_beam_args()
     if beam_args:  # Beam components only: a Dataflow runner means nothing to the others
         for node in components:
             if is_beam_node(node):

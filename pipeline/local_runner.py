@@ -94,8 +94,8 @@ def run(config: PipelineConfig, log=print) -> dict:
     Raises:
       ValueError: a config built for another platform (its baseline task needs that platform).
     """
-    if config.platform != "local":
-        raise ValueError(f"`platform` {config.platform!r} is compiled, not run locally; the "
+    if config.deployment.platform != "local":
+        raise ValueError(f"`platform` {config.deployment.platform!r} is compiled, not run locally; the "
                          "local runner takes 'local'")
     log_filters.install()  # the known-harmless library warnings (YT8M_VERBOSE=1 shows them)
     os.makedirs(config.pipeline_root, exist_ok=True)

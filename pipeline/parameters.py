@@ -24,11 +24,11 @@ from pipeline.config import PipelineConfig
 
 def declared(config: PipelineConfig) -> dict[str, tuple[type, object]]:
     """{parameter: (type, the compiled value)} in the order of the table above."""
-    return {"data_dir": (str, config.input_base),
+    return {"data_dir": (str, config.data.data_dir),
             "model": (str, config.model_name),
-            "num_epochs": (int, config.training_settings()["num_epochs"]),
-            "gap_threshold": (float, config.gap_threshold),
-            "gap_change_tolerance": (float, config.gap_change_tolerance)}
+            "num_epochs": (int, config.train_config().num_epochs),
+            "gap_threshold": (float, config.evaluation.gap_threshold),
+            "gap_change_tolerance": (float, config.evaluation.gap_change_tolerance)}
 
 
 def defaults(config: PipelineConfig) -> dict:
@@ -39,7 +39,7 @@ def defaults(config: PipelineConfig) -> dict:
 
 def _value(config: PipelineConfig, name: str):
     ptype, value = declared(config)[name]
-    if config.platform == "local":
+    if config.deployment.platform == "local":
         return ptype(value)
     return tfx.dsl.experimental.RuntimeParameter(name=name, ptype=ptype, default=ptype(value))
 

@@ -21,7 +21,7 @@ BEAM_ARGS = ("--runner=DataflowRunner", "--project=p", "--region=us-central1",
 
 
 def _compile(tmp_path, **kw):
-    config = PipelineConfig(data_dir="gs://bucket/yt8m", pipeline_root="gs://bucket/root",
+    config = PipelineConfig.of(data_dir="gs://bucket/yt8m", pipeline_root="gs://bucket/root",
                             image="gcr.io/p/yt8m:1", beam_args=BEAM_ARGS, **kw)
     out = runner.compile_pipeline(config, str(tmp_path / "pipeline.json"))
     job = json.load(open(out))
@@ -121,7 +121,7 @@ def test_vertex_training_backend_carries_worker_pools(tmp_path):
     assert chief["container_spec"]["image_uri"] == "gcr.io/p/yt8m:1"
     assert "model_flags" in custom  # the run_fn's own settings ride along
     with pytest.raises(ValueError, match="needs `vertex_project` and `vertex_region`"):
-        PipelineConfig(data_dir="d", trainer_backend="vertex_training")
+        PipelineConfig.of(data_dir="d", trainer_backend="vertex_training")
 
 
 def test_training_options_reach_the_trainer_and_are_validated(tmp_path):
@@ -136,7 +136,7 @@ def test_training_options_reach_the_trainer_and_are_validated(tmp_path):
     assert (settings["warmup_steps"], settings["ema_decay"], settings["mixed_precision"]) == (
         50, 0.99, True)
     with pytest.raises(ValueError, match="`ema_decay` must be in"):
-        PipelineConfig(data_dir="d", ema_decay=1.5)
+        PipelineConfig.of(data_dir="d", ema_decay=1.5)
 
 
 def test_segment_task_compiles_with_its_settings(tmp_path):
@@ -199,7 +199,7 @@ def test_compile_refuses_what_vertex_cannot_run(tmp_path, capsys, flags, message
 def test_data_layout_is_in_the_split_patterns(tmp_path):
     """No probing of data_dir at compile time: gs:// folders are never os.path directories."""
     def patterns(**kw):
-        config = PipelineConfig(data_dir="gs://bkt/yt8m", pipeline_root="gs://bkt/r", image="i:1", **kw)
+        config = PipelineConfig.of(data_dir="gs://bkt/yt8m", pipeline_root="gs://bkt/r", image="i:1", **kw)
         example_gen = create.create_pipeline(config).components[0]
         return (example_gen.exec_properties["input_base"],
                 json.loads(example_gen.exec_properties["input_config"])["splits"])
@@ -211,7 +211,7 @@ def test_data_layout_is_in_the_split_patterns(tmp_path):
     assert patterns(frame_features=True)[1][0]["pattern"] == "frame/train*.tfrecord"
     assert patterns(data_layout="flat")[1][0]["pattern"] == "train*.tfrecord"
     with pytest.raises(ValueError, match="`data_layout` must be one of nested, flat"):
-        PipelineConfig(data_dir="d", data_layout="deep")
+        PipelineConfig.of(data_dir="d", data_layout="deep")
 
 
 def test_run_detects_the_layout_of_a_local_folder(tmp_path):
@@ -223,7 +223,7 @@ def test_run_detects_the_layout_of_a_local_folder(tmp_path):
         args = cli.build_parser().parse_args(["pipeline", "run", "--data_dir",
                                               str(tmp_path / folder)])
         cmd_pipeline._detect_layout(args)
-        assert cmd_pipeline.config_from_args(args).data_layout == expected
+        assert cmd_pipeline.config_from_args(args).data.data_layout == expected
 
 
 def test_dataflow_arguments(tmp_path):
@@ -235,7 +235,7 @@ def test_dataflow_arguments(tmp_path):
         "--dataflow_temp_location", "gs://bkt/tmp", "--dataflow_service_account", "sa@p.iam",
         "--dataflow_subnetwork", "regions/r/subnetworks/s", "--dataflow_machine_type",
         "n1-highmem-4", "--dataflow_max_workers", "20"])
-    beam_args = cmd_pipeline.config_from_args(args).beam_args
+    beam_args = cmd_pipeline.config_from_args(args).beam.beam_args
     for expected in ("--runner=DataflowRunner", "--sdk_container_image=gcr.io/p/yt8m:1",
                      "--service_account_email=sa@p.iam", "--subnetwork=regions/r/subnetworks/s",
                      "--worker_machine_type=n1-highmem-4", "--max_num_workers=20"):
@@ -268,7 +268,7 @@ def test_ui_outputs_have_the_types_the_kfp_sdk_writes(tmp_path, platform):
     reference = _kfp_reference_types(tmp_path)
     assert reference["metrics"] == {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}
     out = str(tmp_path / "p.yaml")
-    config = PipelineConfig(data_dir="gs://bucket/yt8m", pipeline_root="gs://bucket/root",
+    config = PipelineConfig.of(data_dir="gs://bucket/yt8m", pipeline_root="gs://bucket/root",
                             image="gcr.io/p/yt8m:1", platform=platform)
     runner.compile_pipeline(config, out)
     with open(out, encoding="utf-8") as f:
@@ -409,8 +409,7 @@ def test_each_pipeline_action_has_only_its_own_flags(capsys):
 def test_every_config_field_with_a_flag_reaches_the_config():
     """The config's fields are read from the flags by name (FIELD_FLAGS for the renamed ones):
     every field but NOT_FLAGS has a flag in run or compile, and what it is given arrives."""
-    import dataclasses
-
+    from pipeline.config import FLAT
     from yt8m_cli import cmd_pipeline
     from yt8m_cli import main as cli
 
@@ -419,20 +418,20 @@ def test_every_config_field_with_a_flag_reaches_the_config():
     for action in ("run", "compile"):
         sub = parser.parse_args(["pipeline", action, "--data_dir", "d"])._parser
         dests |= {a.dest for a in sub._actions}
-    fields = {f.name for f in dataclasses.fields(PipelineConfig)} - set(cmd_pipeline.NOT_FLAGS)
+    fields = set(FLAT) - set(cmd_pipeline.NOT_FLAGS)
     unflagged = {f for f in fields
                  if cmd_pipeline.FIELD_FLAGS.get(f, f"--{f}").removeprefix("--") not in dests}
-    # set in a --config file only (no flag of their own yet)
+    # set in a --config file only (no flag of their own)
     assert unflagged == {"train_pattern", "eval_pattern", "test_pattern", "pipeline_name",
-                         "label_loss", "label_smoothing", "gap_change_tolerance",
-                         "export_metagraph"}, unflagged
+                         "gap_change_tolerance", "export_metagraph"}, unflagged
     args = parser.parse_args(["pipeline", "compile", "--data_dir", "gs://bkt/d", "--image", "i:1",
                               "--gpu_type", "NVIDIA_TESLA_T4", "--gpu_count", "2",
                               "--segment_max_pred", "7", "--trainer_backend", "vertex_training",
                               "--project", "p", "--region", "r", "--no_cache"])
     config = cmd_pipeline.config_from_args(args)
-    assert (config.trainer_gpu_type, config.trainer_gpu_count, config.segment_max_pred,
-            config.vertex_project, config.vertex_region, config.enable_cache) == (
+    deploy = config.deployment
+    assert (deploy.trainer_gpu_type, deploy.trainer_gpu_count, config.evaluation.segment_max_pred,
+            deploy.vertex_project, deploy.vertex_region, config.enable_cache) == (
         "NVIDIA_TESLA_T4", 2, 7, "p", "r", False)
 
 
@@ -468,14 +467,16 @@ def test_submit_sets_run_time_parameters(tmp_path):
 
 
 def test_the_step_limit_is_max_steps_and_the_old_name_is_refused_by_name(tmp_path, capsys):
-    """`max_steps` as in `yt8m train` (the TFX Trainer's num_steps); a config file or flag with
-    the earlier `train_steps` gets one line naming the new name, nothing runs."""
+    """`max_steps` as in `yt8m train`, carried once (the Trainer's custom_config; TFX's
+    TrainArgs holds no step limit); a config file or flag with the earlier `train_steps` gets one
+    line naming the new name, nothing runs."""
     from yt8m_cli import main as cli
 
-    config = PipelineConfig(data_dir="d", max_steps=7)
-    train_args = create._make_trainer(config, *_upstream(config)).exec_properties["train_args"]
-    assert json.loads(train_args)["num_steps"] == 7
-    assert config.training_settings()["max_steps"] == 7
+    config = PipelineConfig.of(data_dir="d", max_steps=7)
+    trainer = create._make_trainer(config, *_upstream(config))
+    assert "num_steps" not in json.loads(trainer.exec_properties["train_args"])
+    assert json.loads(trainer.exec_properties["custom_config"])["training"]["max_steps"] == 7
+    assert config.train_config().max_steps == 7
     old = tmp_path / "old.json"
     old.write_text('{"data_dir": "d", "train_steps": 5}')
     for argv in (["--config", str(old)], ["--data_dir", "d", "--train_steps", "5"]):

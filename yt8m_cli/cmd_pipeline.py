@@ -3,7 +3,6 @@ Kubeflow Pipelines / Vertex AI, submitted; each action with its own flags."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shlex
 
@@ -11,12 +10,12 @@ from trainer_module.io_utils import shorten
 from trainer_module.output_guard import Paths
 from yt8m_cli import flags as FL
 
-# PipelineConfig fields whose flag has another name (every other field is its own flag).
+# PipelineConfig settings whose flag has another name (every other setting is its own flag).
 FIELD_FLAGS = {"trainer_gpu_type": "--gpu_type", "trainer_gpu_count": "--gpu_count",
                "trainer_cpu_limit": "--cpu_limit", "trainer_memory_limit": "--memory_limit",
                "vertex_project": "--project", "vertex_region": "--region",
                "enable_cache": "--no_cache"}
-# PipelineConfig fields that no single flag sets: hparams (the hyperparameter flags), beam_args
+# PipelineConfig settings that no single flag sets: hparams (the hyperparameter flags), beam_args
 # (--beam_arg and the Dataflow flags), enable_cache (--no_cache inverts it).
 NOT_FLAGS = ("hparams", "beam_args", "enable_cache")
 HELP = "Run the TFX pipeline locally (run), compile it for Kubeflow/Vertex (compile), submit it."
@@ -135,24 +134,9 @@ def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
                    help="comma-separated sizes (default 1024,128)")
     p.add_argument("--model", default=None,
                    help="registry model (default GatedDnnModel, or DbofModel at frame level)")
-    p.add_argument("--batch_size", type=int, default=None,
-                   help="training batch size (default per model)")
-    p.add_argument("--num_epochs", type=int, default=None,
-                   help="passes over the train split (default per model)")
-    p.add_argument("--max_steps", type=int, default=None,
-                   help="stop at this global step (default: num_epochs over the data)")
+    FL.add_training_flags(p)
     p.add_argument("--train_steps", type=int, default=None,
                    help=argparse.SUPPRESS)  # the earlier name: refused, naming --max_steps
-    p.add_argument("--base_learning_rate", type=float, default=None,
-                   help="initial learning rate (default per model)")
-    p.add_argument("--min_steps", type=int, default=None,
-                   help="train at least this many steps: a small dataset gets more epochs "
-                        "(default per model: GatedDnnModel 140, the seed's models 0)")
-    p.add_argument("--warmup_steps", type=int, default=None, help="linear learning-rate warm-up")
-    p.add_argument("--ema_decay", type=float, default=None,
-                   help="> 0: export the exponential moving average of the weights")
-    p.add_argument("--mixed_precision", type=FL.str2bool, nargs="?", const=True, default=None,
-                   help="mixed_float16 on GPU, mixed_bfloat16 on CPU")
     p.add_argument("--gap_threshold", type=float, default=None,
                    help="the Evaluator blesses a model only with GAP@top_k >= this (default 0)")
     p.add_argument("--top_k", type=int, default=None,
@@ -179,19 +163,18 @@ def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
 
 
 def config_from_args(args):
-    from pipeline.config import PipelineConfig
+    from pipeline.config import FLAT, PipelineConfig
 
     if getattr(args, "train_steps", None) is not None:
         raise ValueError("--train_steps is now --max_steps (the same setting, as `yt8m train` "
                          "names it)")
     overrides = {}
-    for field in dataclasses.fields(PipelineConfig):  # a field's flag: its name or FIELD_FLAGS'
-        if field.name in NOT_FLAGS or (field.name.startswith("vertex_")
-                                       and getattr(args, "trainer_backend", None)
-                                       != "vertex_training"):
+    for name in FLAT:  # every setting by name; its flag: the name or FIELD_FLAGS'
+        if name in NOT_FLAGS or (name.startswith("vertex_")
+                                 and getattr(args, "trainer_backend", None) != "vertex_training"):
             continue
-        flag = FIELD_FLAGS.get(field.name, f"--{field.name}").removeprefix("--")
-        overrides[field.name] = getattr(args, flag, None)
+        flag = FIELD_FLAGS.get(name, f"--{name}").removeprefix("--")
+        overrides[name] = getattr(args, flag, None)
     hparams = FL.hparam_overrides(args)
     if hparams:
         overrides["hparams"] = hparams
@@ -209,7 +192,7 @@ def config_from_args(args):
         return PipelineConfig.from_file(args.config, **overrides)
     if not args.data_dir:
         raise ValueError("--data_dir (or --config with data_dir) is required")
-    return PipelineConfig(**{k: v for k, v in overrides.items() if v is not None})
+    return PipelineConfig.of(**overrides)
 
 
 def dataflow_beam_args(args) -> list[str]:
@@ -255,9 +238,10 @@ def paths(args) -> Paths:
         return Paths(reads={"--config": args.config}, writes={"--output": args.output})
     _detect_layout(args)
     config = config_from_args(args)
-    data = [f"{config.input_base}/{config.split_pattern(p)}"
-            for p in (config.train_pattern, config.eval_pattern, config.test_pattern)]
-    return Paths(reads={"--data_dir": data, "--vocabulary": config.vocabulary,
+    data = [f"{config.data.data_dir}/{config.split_pattern(p)}"
+            for p in (config.data.train_pattern, config.data.eval_pattern,
+                      config.data.test_pattern)]
+    return Paths(reads={"--data_dir": data, "--vocabulary": config.data.vocabulary,
                         "--config": args.config},
                  writes={"--pipeline_root": config.pipeline_root,
                          "--serving_dir": config.resolved_serving_dir(),
@@ -288,21 +272,22 @@ def run(args: argparse.Namespace) -> int:
     _detect_layout(args)
     config = config_from_args(args)
     print(f"pipeline {config.pipeline_name}: {config.model_name} on "
-          f"{config.input_base}/{config.split_pattern('')} "
+          f"{config.data.data_dir}/{config.split_pattern('')} "
           f"-> {config.pipeline_root}")
     result = local_runner.run(config)
     m = result["metrics"]
     print("\n== yt8m pipeline finished in {:.0f}s ==".format(result["seconds"]))
     for node, state, seconds in result["components"]:
         print(f"  {node:32s} {state:9s} {seconds:7.1f}s")
-    print(f"GAP@{config.top_k}: {m.get('gap', float('nan')):.4f}  Hit@1: "
+    print(f"GAP@{config.evaluation.top_k}: {m.get('gap', float('nan')):.4f}  Hit@1: "
           f"{m.get('hit_at_one', float('nan')):.4f}  PERR: {m.get('perr', float('nan')):.4f}  "
           f"mAP: {m.get('map', float('nan')):.4f}")
     blessing = "GAP"
-    if config.segment_labels:  # the video figures above: each video's best segment
-        blessing = f"segment MAP@{config.segment_max_pred}"
+    if config.data.segment_labels:  # the video figures above: each video's best segment
+        blessing = f"segment MAP@{config.evaluation.segment_max_pred}"
         print(f"{blessing}: {m.get('segment_map', float('nan')):.4f}")
-    print(f"blessed: {result['blessed']} ({blessing} >= gap_threshold {config.gap_threshold})")
+    print(f"blessed: {result['blessed']} ({blessing} >= gap_threshold "
+          f"{config.evaluation.gap_threshold})")
     print(f"pushed model: {result['pushed_dir'] or 'none'}")
     print(f"Kaggle CSV: {result['csv'] or 'none'} ({result['csv_rows'] or 0} rows)")
     print(f"model .tgz: {result['model_tgz'] or 'none'}")

@@ -189,7 +189,7 @@ def test_an_unadapted_spec_is_refused_at_run_creation(cluster, tmp_path):
     from pipeline.config import PipelineConfig
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
-    config = PipelineConfig(data_dir=DATA, pipeline_root=ROOT, image=IMAGE, platform="vertex")
+    config = PipelineConfig.of(data_dir=DATA, pipeline_root=ROOT, image=IMAGE, platform="vertex")
     compiler = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
             default_image=IMAGE, use_pipeline_spec_2_1=True),

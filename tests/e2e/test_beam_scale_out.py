@@ -28,7 +28,7 @@ def runs_by_mode(tmp_path_factory):
     synthetic_data.generate(synthetic_data.GeneratorConfig(
         output_dir=data, num_videos=160, num_shards=4, seed=3, signal=2.0, label_classes=20),
         progress=False)
-    config = PipelineConfig(data_dir=data, pipeline_root=str(base / "in_process"), batch_size=16,
+    config = PipelineConfig.of(data_dir=data, pipeline_root=str(base / "in_process"), batch_size=16,
                             num_epochs=2, min_steps=0, hparams={"dnn_hidden_size": 32})
     out = {}
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 def _config(data_dir, root, frame):
     extra = ({"hparams": {"dbof_cluster_size": 32, "dbof_hidden_size": 16, "iterations": 6},
               "max_frames": 20} if frame else {"hparams": {"dnn_hidden_size": 64}})
-    return PipelineConfig(data_dir=data_dir, pipeline_root=root, frame_features=frame,
+    return PipelineConfig.of(data_dir=data_dir, pipeline_root=root, frame_features=frame,
                           batch_size=16, num_epochs=3, min_steps=0, **extra)
 
 
@@ -45,7 +45,7 @@ def run(request, tmp_path_factory):
         config = _config("data", "root", frame).replace(vocabulary="vocabulary.csv")
     finally:
         os.chdir(previous_cwd)
-    assert config.pipeline_root == str(base / "root") and config.data_dir == data
+    assert config.pipeline_root == str(base / "root") and config.data.data_dir == data
     if not frame:  # any Beam argument makes TFX repackage itself into the temp folder
         config = config.replace(beam_args=("--direct_num_workers=1",))
     else:  # the model.tgz with float16 weights, from a SavedModel carrying the Transform graph
@@ -108,7 +108,7 @@ def test_pushed_model_is_ready_for_tf_serving(run):
 
 
 def _video_id(config, record: bytes) -> str:
-    if config.frame_features:
+    if config.data.frame_features:
         return tf.train.SequenceExample.FromString(record).context.feature["id"].bytes_list \
             .value[0].decode()
     return tf.train.Example.FromString(record).features.feature["id"].bytes_list.value[0].decode()
@@ -125,10 +125,10 @@ def test_kaggle_csv_and_tgz(run, tmp_path):
         assert len(tokens) == 40 and [float(s) for s in tokens[1::2]] == sorted(
             [float(s) for s in tokens[1::2]], reverse=True)
     out = str(tmp_path / "from_tgz.csv")
-    level = "frame" if config.frame_features else "video"
+    level = "frame" if config.data.frame_features else "video"
     assert main(["inference", "--input_model_tgz", result["model_tgz"], "--untar_model_dir",
                  str(tmp_path / "m"), "--output_file", out, "--input_data_pattern",
-                 os.path.join(config.data_dir, level, "test*")]) == 0
+                 os.path.join(config.data.data_dir, level, "test*")]) == 0
     if not config.float16_tgz:
         assert sorted(open(out).read().splitlines()) == sorted(open(result["csv"]).read().splitlines())
         return
@@ -165,7 +165,7 @@ UPSTREAM = ("ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator"
 
 def test_rerun_is_cached_model_change_retrains_high_threshold_blocks_push(run):
     config, first = run
-    if config.frame_features:
+    if config.data.frame_features:
         pytest.skip("cache and blessing behaviour is the same code path; checked on video level")
     assert {n for n, _, _ in first["components"]} >= {*UPSTREAM, "Trainer", "Evaluator", "Pusher"}
     pushes = len(os.listdir(config.resolved_serving_dir()))
@@ -195,7 +195,7 @@ def test_rerun_is_cached_model_change_retrains_high_threshold_blocks_push(run):
 
 def test_failure_in_a_late_component_then_rerun_finishes_from_cache(run, tmp_path):
     config, _ = run
-    if config.frame_features:
+    if config.data.frame_features:
         pytest.skip("the same orchestration code path; checked on video level")
     blocked = tmp_path / "serving"
     blocked.write_text("a file where the Pusher needs a directory")

@@ -193,7 +193,7 @@ def test_pipeline_runs_on_2017_records(tmp_path):
                 record.features.feature["video_id"].CopyFrom(record.features.feature["id"])
                 del record.features.feature["id"]
                 writer.write(record.SerializeToString())
-    config = PipelineConfig(data_dir=str(data), pipeline_root=str(tmp_path / "root"),
+    config = PipelineConfig.of(data_dir=str(data), pipeline_root=str(tmp_path / "root"),
                             batch_size=16, num_epochs=2, gap_threshold=0.0, min_steps=0,
                             hparams={"dnn_hidden_size": 32})
     result = local_runner.run(config)

@@ -14,7 +14,7 @@ def _blessing(blessed) -> dict:
 
 
 def test_the_compiled_blessing_gate_runs_kaggle_export_only_for_a_blessed_model(tmp_path):
-    config = PipelineConfig(data_dir="gs://bkt/d", pipeline_root="gs://bkt/r", image="i:1")
+    config = PipelineConfig.of(data_dir="gs://bkt/d", pipeline_root="gs://bkt/r", image="i:1")
     job = json.load(open(runner.compile_pipeline(config, str(tmp_path / "p.json"))))
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     gated = {name for name, task in tasks.items() if "triggerPolicy" in task}

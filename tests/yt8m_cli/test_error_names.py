@@ -20,7 +20,7 @@ from yt8m_cli.main import main
 def test_a_field_error_names_the_flag_on_the_cli_and_the_field_in_the_library(
         argv, library_kwargs, cli_text, library_text, tmp_path, capsys):
     with pytest.raises(ValueError) as raised:
-        PipelineConfig(data_dir="gs://bucket/data", image="img", **library_kwargs)
+        PipelineConfig.of(data_dir="gs://bucket/data", image="img", **library_kwargs)
     assert library_text in str(raised.value)
     assert main(["pipeline", "compile", "--data_dir", "gs://bucket/data", "--image", "img",
                  "--output", str(tmp_path / "p.json"), *argv]) == 2
@@ -53,7 +53,7 @@ def test_an_earlier_hyperparameter_name_is_refused_naming_the_new_one(command, t
     assert not (tmp_path / "t").exists() and not (tmp_path / "p.json").exists()
     with pytest.raises(ValueError, match="`hparams.dnn_head` is now "
                                          "`hparams.video_level_classifier_model`"):
-        PipelineConfig(data_dir="gs://bucket/data", image="img", hparams={"dnn_head": "MoeModel"})
+        PipelineConfig.of(data_dir="gs://bucket/data", image="img", hparams={"dnn_head": "MoeModel"})
     config = tmp_path / "c.json"
     config.write_text('{"data_dir": "gs://bkt/d", "image": "i", "hparams": '
                       '{"nextvlad_dropout": 0.1}, "frame_features": true, '

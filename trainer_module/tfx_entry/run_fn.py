@@ -144,8 +144,6 @@ def run_fn(fn_args) -> None:
     cc = fn_args.custom_config
     flags, settings = run_time.resolve(cc)
     spec = flags.feature_spec()
-    if fn_args.train_steps:
-        settings["max_steps"] = fn_args.train_steps
     cfg = training.TrainConfig(**settings)
     files = sorted(f for pattern in fn_args.train_files for f in tf.io.gfile.glob(pattern))
     total_steps = None  # segments: a step is a batch of segments, unknown before reading

@@ -40,3 +40,21 @@ def test_explicit_flags_override_model_defaults():
     assert job.flags.hparams["dnn_hidden_size"] == 64 and cfg.label_smoothing == 0.1
     # an override of one setting leaves the model's other defaults in place
     assert _job("--batch_size", "8").train.base_learning_rate == 0.001
+
+
+def test_train_and_pipeline_have_a_flag_for_every_training_setting():
+    """One declaration (flags.add_training_flags) for every TrainConfig setting: yt8m train and
+    yt8m pipeline run/compile both take them, under the config's names."""
+    from pipeline.config import TRAINING_KEYS
+    from yt8m_cli import flags as FL
+
+    assert set(FL.TRAINING_HELP) == set(TRAINING_KEYS)
+    parser = build_parser()
+    for argv in (["train", "--train_data_pattern", "x", "--train_dir", "t"],
+                 ["pipeline", "run", "--data_dir", "d"], ["pipeline", "compile"]):
+        args = parser.parse_args([*argv, "--optimizer", "RMSPropOptimizer", "--seed", "4",
+                                  "--mixed_precision"])
+        assert (args.optimizer, args.seed, args.mixed_precision, args.batch_size) == (
+            "RMSPropOptimizer", 4, True, None)
+    job = _job("--optimizer", "RMSPropOptimizer", "--clip_gradient_norm", "0.5")
+    assert (job.train.optimizer, job.train.clip_gradient_norm) == ("RMSPropOptimizer", 0.5)

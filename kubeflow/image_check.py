@@ -35,7 +35,7 @@ def _shapes():
     return {"video": PipelineConfig.of(**base),
             "frame": PipelineConfig.of(**base, frame_features=True),
             "vertex_training": PipelineConfig.of(**base, trainer_backend="vertex_training",
-                                                 vertex_project="p", vertex_region="us-central1",
+                                                 project="p", region="us-central1",
                                                  trainer_worker_count=2),
             "kubeflow": PipelineConfig.of(**base, platform="kubeflow")}
 

@@ -34,17 +34,17 @@ def trainer_resources(config: PipelineConfig) -> ResourceSpec | None:
     accelerator goes into the job's worker pools instead (pipeline/create.py).
     """
     deploy = config.deployment
-    if not (deploy.trainer_gpu_count or deploy.trainer_cpu_limit or deploy.trainer_memory_limit):
+    if not (deploy.gpu_count or deploy.cpu_limit or deploy.memory_limit):
         return None
     spec = ResourceSpec()
-    if deploy.trainer_cpu_limit:
-        spec.cpu_limit = deploy.trainer_cpu_limit
-    if deploy.trainer_memory_limit:
-        spec.memory_limit = deploy.trainer_memory_limit
-    if deploy.trainer_gpu_count:  # Kubernetes takes a resource name; the model goes elsewhere
+    if deploy.cpu_limit:
+        spec.cpu_limit = deploy.cpu_limit
+    if deploy.memory_limit:
+        spec.memory_limit = deploy.memory_limit
+    if deploy.gpu_count:  # Kubernetes takes a resource name; the model goes elsewhere
         spec.accelerator.type = (oss_spec.GPU_RESOURCE if deploy.platform == "kubeflow"
-                                 else deploy.trainer_gpu_type)
-        spec.accelerator.count = deploy.trainer_gpu_count
+                                 else deploy.gpu_type)
+        spec.accelerator.count = deploy.gpu_count
     return spec
 
 
@@ -113,7 +113,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str) -> str:
         if kubeflow:
             yaml.safe_dump_all(oss_spec.build(job, config.pipeline_root,
                                               never_cache=(create.BASELINE_ID,),
-                                              gpu_type=config.deployment.trainer_gpu_type), f,
+                                              gpu_type=config.deployment.gpu_type), f,
                            sort_keys=True)
         elif output_file.endswith((".yaml", ".yml")):
             # The bare spec, as TFX's writer would write it; that writer's YAML comments fail on

@@ -35,7 +35,11 @@ GPU_TYPES = ("NVIDIA_TESLA_K80", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_P100", "NVIDIA
              "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB", "NVIDIA_H200_141GB")
 PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # TFX's 63; Kubeflow's and Vertex's pattern
 MAX_CONFIG_BYTES = 1 << 20
-RENAMED = {"train_steps": "max_steps"}  # setting names of earlier versions: old -> new name
+# Setting names of earlier versions: old -> new name (the config key is the flag's name).
+RENAMED = {"train_steps": "max_steps", "trainer_gpu_type": "gpu_type",
+           "trainer_gpu_count": "gpu_count", "trainer_cpu_limit": "cpu_limit",
+           "trainer_memory_limit": "memory_limit", "vertex_project": "project",
+           "vertex_region": "region"}
 MAX_GPUS = 16  # the most GPUs one machine type offers (a2-megagpu-16g)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 
@@ -204,38 +208,34 @@ class DeploymentSection:
 
     platform: str = "local"
     image: str | None = None
-    trainer_gpu_type: str | None = None
-    trainer_gpu_count: int = 0
-    trainer_cpu_limit: float | None = None
-    trainer_memory_limit: float | None = None  # GiB
+    gpu_type: str | None = None
+    gpu_count: int = 0
+    cpu_limit: float | None = None
+    memory_limit: float | None = None  # GiB
     trainer_backend: str = "pipeline"
-    vertex_project: str | None = None
-    vertex_region: str | None = None
+    project: str | None = None  # the Vertex AI Training job's (trainer_backend vertex_training)
+    region: str | None = None
     trainer_machine_type: str = "n1-standard-8"
     trainer_worker_count: int = 1  # replicas: 1 chief + (count - 1) workers
 
     def __post_init__(self):
         _check_types(self)
-        for name in ("trainer_cpu_limit", "trainer_memory_limit"):
+        for name in ("cpu_limit", "memory_limit"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
-        if self.trainer_gpu_type and self.trainer_gpu_type not in GPU_TYPES:
-            raise ValueError(f"`trainer_gpu_type` {shorten(self.trainer_gpu_type)!r} is not an "
-                             f"accelerator type Vertex AI takes: {', '.join(GPU_TYPES)}")
-        if not 0 <= self.trainer_gpu_count <= MAX_GPUS:
-            raise ValueError(f"`trainer_gpu_count` must be between 0 and {MAX_GPUS}, got "
-                             f"{self.trainer_gpu_count}")
-        if bool(self.trainer_gpu_type) != (self.trainer_gpu_count > 0):
-            raise ValueError("`trainer_gpu_type` and `trainer_gpu_count` go together (e.g. "
-                             f"NVIDIA_TESLA_T4 and 1), got {self.trainer_gpu_type!r} and "
-                             f"{self.trainer_gpu_count}")
+        if self.gpu_type and self.gpu_type not in GPU_TYPES:
+            raise ValueError(f"`gpu_type` {shorten(self.gpu_type)!r} is not an accelerator "
+                             f"type Vertex AI takes: {', '.join(GPU_TYPES)}")
+        if not 0 <= self.gpu_count <= MAX_GPUS:
+            raise ValueError(f"`gpu_count` must be between 0 and {MAX_GPUS}, got {self.gpu_count}")
+        if bool(self.gpu_type) != (self.gpu_count > 0):
+            raise ValueError("`gpu_type` and `gpu_count` go together (e.g. NVIDIA_TESLA_T4 and "
+                             f"1), got {self.gpu_type!r} and {self.gpu_count}")
         if self.trainer_backend not in ("pipeline", "vertex_training"):
             raise ValueError(f"`trainer_backend` must be 'pipeline' or 'vertex_training', got "
                              f"{self.trainer_backend!r}")
-        if self.trainer_backend == "vertex_training" and not (self.vertex_project
-                                                               and self.vertex_region):
-            raise ValueError("`trainer_backend` 'vertex_training' needs `vertex_project` and "
-                             "`vertex_region`")
+        if self.trainer_backend == "vertex_training" and not (self.project and self.region):
+            raise ValueError("`trainer_backend` 'vertex_training' needs `project` and `region`")
         if self.platform not in PLATFORMS:
             raise ValueError(f"`platform` must be one of {', '.join(PLATFORMS)}, got "
                              f"{self.platform!r}")
@@ -252,7 +252,7 @@ class DeploymentSection:
 SECTIONS = {"data": DataSection, "model": ModelSection, "evaluation": EvaluationSection,
             "beam": BeamSection, "deployment": DeploymentSection}
 # The training section holds any train.loop.TrainConfig field but expected_gpus, which follows
-# deployment.trainer_gpu_count; an absent one is the model's default (models.training_settings).
+# deployment.gpu_count; an absent one is the model's default (models.training_settings).
 TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(training.TrainConfig)
                       if f.name != "expected_gpus")
 
@@ -317,7 +317,7 @@ class PipelineConfig:
         train = training.TrainConfig(  # the Trainer's own checks, now
             **models.training_settings(
                 self.model.model or models.default_model(self.data.frame_features), settings),
-            expected_gpus=self.deployment.trainer_gpu_count)
+            expected_gpus=self.deployment.gpu_count)
         if train.max_steps is not None and train.max_steps < 1:
             raise ValueError(f"`max_steps` must be >= 1, got {train.max_steps}")
         flags = MF.ModelFlags.resolve(  # also validates the model, features and hparams

@@ -70,16 +70,16 @@ def _vertex_training_config(config: PipelineConfig) -> dict:
     """custom_config keys of the Vertex AI Training extension Trainer: where and on what to run."""
     deploy = config.deployment
     machine = {"machine_type": deploy.trainer_machine_type}
-    if deploy.trainer_gpu_count:
-        machine.update(accelerator_type=deploy.trainer_gpu_type,
-                       accelerator_count=deploy.trainer_gpu_count)
+    if deploy.gpu_count:
+        machine.update(accelerator_type=deploy.gpu_type,
+                       accelerator_count=deploy.gpu_count)
     pool = {"machine_spec": machine, "replica_count": 1, "container_spec": {"image_uri": deploy.image}}
     pools = [pool]
     if deploy.trainer_worker_count > 1:
         pools.append({**pool, "replica_count": deploy.trainer_worker_count - 1})
     vertex = tfx.extensions.google_cloud_ai_platform
-    return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: deploy.vertex_region,
-            vertex.TRAINING_ARGS_KEY: {"project": deploy.vertex_project,
+    return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: deploy.region,
+            vertex.TRAINING_ARGS_KEY: {"project": deploy.project,
                                        "worker_pool_specs": pools}}
 
 

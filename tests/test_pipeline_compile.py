@@ -32,8 +32,8 @@ def _compile(tmp_path, **kw):
 
 @pytest.mark.parametrize("frame", [False, True])
 def test_compiles_every_component_with_image(tmp_path, frame):
-    _, job, spec = _compile(tmp_path, frame_features=frame, trainer_gpu_type="NVIDIA_TESLA_T4",
-                            trainer_gpu_count=2)
+    _, job, spec = _compile(tmp_path, frame_features=frame, gpu_type="NVIDIA_TESLA_T4",
+                            gpu_count=2)
     tasks = set(spec.root.dag.tasks)
     expected = LOCAL_NODES | ({"CurateSchema"} if frame else set())
     assert expected <= tasks
@@ -98,9 +98,9 @@ def test_import_errors_are_reported():
 
 
 def test_vertex_training_backend_carries_worker_pools(tmp_path):
-    _, job, _ = _compile(tmp_path, trainer_backend="vertex_training", vertex_project="p",
-                         vertex_region="us-central1", trainer_gpu_type="NVIDIA_TESLA_V100",
-                         trainer_gpu_count=4, trainer_worker_count=3)
+    _, job, _ = _compile(tmp_path, trainer_backend="vertex_training", project="p",
+                         region="us-central1", gpu_type="NVIDIA_TESLA_V100",
+                         gpu_count=4, trainer_worker_count=3)
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
     trainer = executors["Trainer_executor"]["container"]
     assert "accelerator" not in trainer.get("resources", {})  # the step only launches the job
@@ -120,7 +120,7 @@ def test_vertex_training_backend_carries_worker_pools(tmp_path):
                                      "accelerator_type": "NVIDIA_TESLA_V100", "accelerator_count": 4}
     assert chief["container_spec"]["image_uri"] == "gcr.io/p/yt8m:1"
     assert "model_flags" in custom  # the run_fn's own settings ride along
-    with pytest.raises(ValueError, match="needs `vertex_project` and `vertex_region`"):
+    with pytest.raises(ValueError, match="needs `project` and `region`"):
         PipelineConfig.of(data_dir="d", trainer_backend="vertex_training")
 
 
@@ -430,8 +430,8 @@ def test_every_config_field_with_a_flag_reaches_the_config():
                               "--project", "p", "--region", "r", "--no_cache"])
     config = cmd_pipeline.config_from_args(args)
     deploy = config.deployment
-    assert (deploy.trainer_gpu_type, deploy.trainer_gpu_count, config.evaluation.segment_max_pred,
-            deploy.vertex_project, deploy.vertex_region, config.enable_cache) == (
+    assert (deploy.gpu_type, deploy.gpu_count, config.evaluation.segment_max_pred,
+            deploy.project, deploy.region, config.enable_cache) == (
         "NVIDIA_TESLA_T4", 2, 7, "p", "r", False)
 
 

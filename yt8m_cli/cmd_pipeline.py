@@ -10,11 +10,9 @@ from trainer_module.io_utils import shorten
 from trainer_module.output_guard import Paths
 from yt8m_cli import flags as FL
 
-# PipelineConfig settings whose flag has another name (every other setting is its own flag).
-FIELD_FLAGS = {"trainer_gpu_type": "--gpu_type", "trainer_gpu_count": "--gpu_count",
-               "trainer_cpu_limit": "--cpu_limit", "trainer_memory_limit": "--memory_limit",
-               "vertex_project": "--project", "vertex_region": "--region",
-               "enable_cache": "--no_cache"}
+# PipelineConfig settings whose flag has another name (every other setting is its own flag):
+# --no_cache sets enable_cache false.
+FIELD_FLAGS = {"enable_cache": "--no_cache"}
 # PipelineConfig settings that no single flag sets: hparams (the hyperparameter flags), beam_args
 # (--beam_arg and the Dataflow flags), enable_cache (--no_cache inverts it).
 NOT_FLAGS = ("hparams", "beam_args", "enable_cache")
@@ -170,7 +168,7 @@ def config_from_args(args):
                          "names it)")
     overrides = {}
     for name in FLAT:  # every setting by name; its flag: the name or FIELD_FLAGS'
-        if name in NOT_FLAGS or (name.startswith("vertex_")
+        if name in NOT_FLAGS or (name in ("project", "region")  # the training job's, compile's
                                  and getattr(args, "trainer_backend", None) != "vertex_training"):
             continue
         flag = FIELD_FLAGS.get(name, f"--{name}").removeprefix("--")

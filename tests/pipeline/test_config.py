@@ -10,8 +10,8 @@ from pipeline.config import PipelineConfig
 
 
 def test_gpu_flags_validated():
-    with pytest.raises(ValueError, match="`trainer_gpu_type` and `trainer_gpu_count`"):
-        PipelineConfig.of(data_dir="d", trainer_gpu_count=1)
+    with pytest.raises(ValueError, match="`gpu_type` and `gpu_count`"):
+        PipelineConfig.of(data_dir="d", gpu_count=1)
 
 
 def test_local_paths_are_stored_absolute(tmp_path, monkeypatch):
@@ -60,8 +60,8 @@ def test_training_settings_are_the_models_defaults_with_the_configs_overrides():
 
 @pytest.mark.parametrize("changes, said", [
     ({"segment_labels": True}, "`segment_labels` trains on 5-frame segments of frame-level"),
-    ({"platform": "kubeflow", "trainer_backend": "vertex_training", "vertex_project": "p",
-      "vertex_region": "r"}, "open-source Kubeflow Pipelines refuses"),
+    ({"platform": "kubeflow", "trainer_backend": "vertex_training", "project": "p",
+      "region": "r"}, "open-source Kubeflow Pipelines refuses"),
     ({"beam_workers": 2, "beam_args": ("--runner=DataflowRunner",)}, "set one or the other"),
     ({"top_k": 0}, "`top_k` must be between 1 and"),
     ({"pipeline_name": "Bad_Name"}, "`pipeline_name` 'Bad_Name' is not a pipeline name"),
@@ -111,7 +111,7 @@ def test_the_nested_form_and_the_flat_form_of_earlier_versions_are_one_config(tm
         paths[name].write_text(json.dumps(form))
     a, b = (PipelineConfig.from_file(str(p)) for p in paths.values())
     assert a == b and a.to_dict() == b.to_dict()
-    assert (a.model_name, a.deployment.trainer_gpu_count, a.beam.beam_workers) == (
+    assert (a.model_name, a.deployment.gpu_count, a.beam.beam_workers) == (
         "NeXtVladModel", 1, 2)
     train = a.train_config()
     assert (train.batch_size, train.num_epochs, train.seed, train.expected_gpus) == (128, 6, 1, 1)
@@ -129,6 +129,10 @@ def test_the_nested_form_and_the_flat_form_of_earlier_versions_are_one_config(tm
     ({"data": {"data_dir": "d"}, "training": {"train_steps": 9}},
      'the key "training.train_steps" is now "training.max_steps"'),
     ({"data": "d"}, "`data` must be an object of settings, got 'd'"),
+    ({"data_dir": "d", "trainer_gpu_type": "NVIDIA_TESLA_T4"},
+     'the key "trainer_gpu_type" is now "gpu_type" (the same setting; rename the key)'),
+    ({"data": {"data_dir": "d"}, "deployment": {"vertex_project": "p"}},
+     'the key "deployment.vertex_project" is now "deployment.project"'),
     ({"data": {"data_dir": "d"}, "model": {"hparams": {"dnn_head": "MoeModel"}}},
      "`hparams.dnn_head` is now `hparams.video_level_classifier_model`"),
 ])

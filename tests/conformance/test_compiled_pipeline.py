@@ -14,6 +14,8 @@ written to them).
 import csv
 import json
 import os
+import re
+
 import pytest
 
 from tests.conformance import spec_runner
@@ -207,8 +209,7 @@ def test_vertex_training_backend_runs_a_multi_worker_custom_job(cloud, tmp_path)
     for replica in job.replicas:
         with open(replica.log, encoding="utf-8") as f:
             text = f.read()
-        line = next(ln for ln in text.splitlines() if "of 2: weights digest" in ln)
-        digests.add(line.rsplit(" ", 1)[-1])
+        digests.add(re.search(r"of 2: weights digest (\S+) ", text).group(1))
     assert len(digests) == 1  # both replicas ended with the same weights
     model_run = result.artifact("Trainer", "model_run")["uri"]
     written = cloud.list(model_run)

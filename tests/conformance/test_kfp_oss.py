@@ -137,10 +137,13 @@ def test_two_executions_cache_as_kfp_does_and_find_the_baseline_in_mlmd(cluster,
 
 
 def _trained(log_path) -> tuple[str, int]:
-    """(model, global step) from the Trainer's ``trained <model>: step <n>`` line."""
+    """(model, global step) from the Trainer's ``starting global step 0: <model> on ...`` and
+    ``done at global step <n>:`` lines (train/run.py)."""
     with open(log_path, encoding="utf-8") as f:
-        found = re.search(r"^trained (\w+): step (\d+),", f.read(), re.M)
-    return found.group(1), int(found.group(2))
+        text = f.read()
+    model = re.search(r"^starting global step 0: (\w+) on ", text, re.M)
+    done = re.search(r"^done at global step (\d+):", text, re.M)
+    return model.group(1), int(done.group(1))
 
 
 def _check_outputs(cluster, cloud, result, tmp_path):

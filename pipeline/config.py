@@ -318,8 +318,6 @@ class PipelineConfig:
             **models.training_settings(
                 self.model.model or models.default_model(self.data.frame_features), settings),
             expected_gpus=self.deployment.gpu_count)
-        if train.max_steps is not None and train.max_steps < 1:
-            raise ValueError(f"`max_steps` must be >= 1, got {train.max_steps}")
         flags = MF.ModelFlags.resolve(  # also validates the model, features and hparams
             self.model.model, self.data.frame_features, self.data.feature_names,
             self.data.feature_sizes, self.data.max_frames, self.model.hparams, train.label_loss,
@@ -379,8 +377,8 @@ class PipelineConfig:
 
     def replace(self, **changes) -> "PipelineConfig":
         """A copy with settings changed, by their names (``gap_threshold=1.0``,
-        ``batch_size=8``: each goes to its section) or whole sections; a pipeline_name left
-        at its default follows ``segment_labels`` again."""
+        ``batch_size=8``: each goes to its section) or whole sections. The pipeline_name is
+        kept as resolved; ``pipeline_name=None`` picks the task's default again."""
         return self.from_dict(changes, self.to_dict())
 
     def to_dict(self) -> dict:

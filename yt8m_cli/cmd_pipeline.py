@@ -16,6 +16,8 @@ FIELD_FLAGS = {"enable_cache": "--no_cache"}
 # PipelineConfig settings that no single flag sets: hparams (the hyperparameter flags), beam_args
 # (--beam_arg and the Dataflow flags), enable_cache (--no_cache inverts it).
 NOT_FLAGS = ("hparams", "beam_args", "enable_cache")
+# Flags of earlier versions (old -> new name), refused naming the new one.
+RENAMED_FLAGS = {"train_steps": "max_steps"}
 HELP = "Run the TFX pipeline locally (run), compile it for Kubeflow/Vertex (compile), submit it."
 
 
@@ -133,8 +135,7 @@ def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
     p.add_argument("--model", default=None,
                    help="registry model (default GatedDnnModel, or DbofModel at frame level)")
     FL.add_training_flags(p)
-    p.add_argument("--train_steps", type=int, default=None,
-                   help=argparse.SUPPRESS)  # the earlier name: refused, naming --max_steps
+    FL.add_renamed_flags(p, RENAMED_FLAGS)
     p.add_argument("--gap_threshold", type=float, default=None,
                    help="the Evaluator blesses a model only with GAP@top_k >= this (default 0)")
     p.add_argument("--top_k", type=int, default=None,
@@ -163,9 +164,7 @@ def _add_config_flags(p: argparse.ArgumentParser, action: str) -> None:
 def config_from_args(args):
     from pipeline.config import FLAT, PipelineConfig
 
-    if getattr(args, "train_steps", None) is not None:
-        raise ValueError("--train_steps is now --max_steps (the same setting, as `yt8m train` "
-                         "names it)")
+    FL.refuse_renamed(args, RENAMED_FLAGS, "the same setting, as `yt8m train` names it")
     overrides = {}
     for name in FLAT:  # every setting by name; its flag: the name or FIELD_FLAGS'
         if name in NOT_FLAGS or (name in ("project", "region")  # the training job's, compile's

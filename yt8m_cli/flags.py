@@ -103,8 +103,20 @@ def add_hparam_flags(p: argparse.ArgumentParser) -> None:
         g.add_argument(f"--{name}", type=kind, default=None, choices=field.metadata["choices"] or None,
                        help=f"{field.metadata['help']}{'; ' + allowed if allowed else ''} "
                             f"({_default_text(models.hparam_defaults(name))})")
-    for old in H.RENAMED:  # the earlier names: refused, naming the new one (hparam_overrides)
-        g.add_argument(f"--{old}", default=None, help=argparse.SUPPRESS)
+    add_renamed_flags(g, H.RENAMED)
+
+
+def add_renamed_flags(p, renamed: dict) -> None:
+    """Hidden flags of earlier names (old -> new): given, ``refuse_renamed`` names the new one."""
+    for old in renamed:
+        p.add_argument(f"--{old}", default=None, help=argparse.SUPPRESS)
+
+
+def refuse_renamed(args, renamed: dict, why: str) -> None:
+    """ValueError ``--old is now --new (why)`` for the first earlier flag name given."""
+    for old, new in renamed.items():
+        if getattr(args, old, None) is not None:
+            raise ValueError(f"--{old} is now --{new} ({why})")
 
 
 def _default_text(defaults: dict) -> str:
@@ -122,9 +134,7 @@ def hparam_overrides(args) -> dict:
     from trainer_module import models
     from trainer_module.models import hparams as H
 
-    for old, new in H.RENAMED.items():
-        if getattr(args, old, None) is not None:
-            raise ValueError(f"--{old} is now --{new} (one name for the setting in every model)")
+    refuse_renamed(args, H.RENAMED, "one name for the setting in every model")
     return {k: getattr(args, k) for k in models.all_hparams() if getattr(args, k) is not None}
 
 

@@ -14,13 +14,13 @@ from trainer_module.models import hparams as H
 HEAD_NAMES = ("LogisticModel", "MoeModel", "GatedMoeModel")
 
 
-def classifier(default: str):
+def _classifier_field(default: str):
     """``video_level_classifier_model`` (the seed's name), the one name for the classifier on
     top of every model that has one; its default is the model's own."""
     return H.hp(default, "classifier on the model's video representation", choices=HEAD_NAMES)
 
 
-def vlad_dropout(default: float):
+def _vlad_dropout_field(default: float):
     """``vlad_dropout``: dropout on a VLAD model's pooled descriptor; the default is the model's."""
     return H.hp(default, "dropout on the pooled VLAD descriptor", low=0.0, high=1.0,
                 high_open=True)
@@ -48,7 +48,7 @@ class FrameSamplingHParams(H.HParams):
 @dataclasses.dataclass(frozen=True)
 class VladHParams(HeadHParams, FrameSamplingHParams):
     vlad_context_gating: bool = H.hp(True, "context gating after the hidden layer")
-    video_level_classifier_model: str = classifier("GatedMoeModel")
+    video_level_classifier_model: str = _classifier_field("GatedMoeModel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,7 @@ class DbofHParams(HeadHParams, FrameSamplingHParams):
     dbof_add_batch_norm: bool = H.hp(True, "batch normalization on input, clusters and hidden "
                                            "layer")
     dbof_pooling_method: str = H.hp("max", "pooling over frames", choices=("max", "average"))
-    video_level_classifier_model: str = classifier("MoeModel")
+    video_level_classifier_model: str = _classifier_field("MoeModel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +69,7 @@ class GatedDnnHParams(HeadHParams):
                               high_open=True)
     dnn_input_batch_norm: bool = H.hp(True, "batch-normalize the input features")
     dnn_context_gating: bool = H.hp(True, "context gating on the last hidden layer")
-    video_level_classifier_model: str = classifier("LogisticModel")
+    video_level_classifier_model: str = _classifier_field("LogisticModel")
     dnn_l2_penalty: float = H.hp(1e-6, "L2 penalty on the hidden layers", low=0.0)
 
 
@@ -80,14 +80,14 @@ class LstmHParams(HeadHParams):
     lstm_pooling: str = H.hp("last", "classifier input: last (final state, seed), mean or max of "
                                      "the last layer's outputs over the real frames",
                              choices=("last", "mean", "max"))
-    video_level_classifier_model: str = classifier("MoeModel")
+    video_level_classifier_model: str = _classifier_field("MoeModel")
 
 
 @dataclasses.dataclass(frozen=True)
 class NetVladHParams(VladHParams):
     netvlad_cluster_size: int = H.hp(64, "NetVLAD clusters", low=1)
     netvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    vlad_dropout: float = vlad_dropout(0.0)
+    vlad_dropout: float = _vlad_dropout_field(0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +97,6 @@ class NeXtVladHParams(VladHParams):
     nextvlad_expansion: int = H.hp(2, "expansion factor of the frame feature before grouping",
                                    low=1)
     nextvlad_hidden_size: int = H.hp(1024, "units of the hidden layer after pooling", low=1)
-    vlad_dropout: float = vlad_dropout(0.5)
+    vlad_dropout: float = _vlad_dropout_field(0.5)
     nextvlad_gating_reduction: int = H.hp(8, "bottleneck reduction of the context gating (SE)",
                                           low=1)

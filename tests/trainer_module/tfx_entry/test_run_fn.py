@@ -10,6 +10,7 @@ again), the run-time epochs, max_steps from the compiled config alone."""
 import glob
 import json
 import os
+import re
 
 import apache_beam as beam
 from google.protobuf import text_format
@@ -123,8 +124,8 @@ def test_run_time_epochs_and_the_compiled_step_limit(inputs, tmp_path, capsys):
     assert fn_args.train_steps is None  # TFX's TrainArgs carry no step limit
     run_fn.run_fn(fn_args)
     out = capsys.readouterr().out
-    assert "1 epochs" in out.splitlines()[next(
-        i for i, line in enumerate(out.splitlines()) if "starting global step 0" in line)]
+    assert re.search(r"^starting global step 0: LogisticModel on 1 files, batch 8, 1 epochs$",
+                     out, re.M)  # the run-time num_epochs over the compiled 5
     assert "done at global step 3:" in out  # max_steps from the compiled TrainConfig
     assert not glob.glob(os.path.join(export.kaggle_dir(fn_args.serving_model_dir),
                                       "inference_model*"))
